@@ -1,0 +1,696 @@
+//! Decoding the external term format.
+//!
+//! The decoder treats its input as hostile: every length is checked against the bytes that remain before
+//! anything is allocated, nesting is bounded ([`Decoder::max_depth`]), and each failure is a
+//! [`DecodeError`] naming what was wrong and the byte offset where it was found.
+//!
+//! ```
+//! use erlnode_etf::{Decoder, DecodeErrorKind, Term};
+//! // A list header claiming 4 billion elements in 10 bytes is refused, not allocated.
+//! let err = Term::decode(&[131, 108, 255, 255, 255, 255, 106]).unwrap_err();
+//! assert!(matches!(err.kind, DecodeErrorKind::LengthTooLarge { .. }));
+//! assert_eq!(err.offset, 2);
+//! ```
+
+use std::io::Read;
+
+use bytes::Bytes;
+
+use crate::atom::AtomError;
+use crate::tag;
+use crate::{Atom, BigInt, BitString, Export, Fun, Map, Pid, Port, Ref, Term};
+
+/// What went wrong in a decode.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The input ended while `needed` more bytes were expected.
+    #[error("input ends early ({needed} more bytes needed)")]
+    UnexpectedEnd {
+        /// How many more bytes the decoder needed.
+        needed: usize,
+    },
+    /// A standalone term did not start with 131.
+    #[error("bad version byte {0} (expected 131)")]
+    BadVersion(u8),
+    /// A tag byte that is not part of the format.
+    #[error("unknown tag {0}")]
+    UnknownTag(u8),
+    /// A tag of the format that this decoder refuses (LOCAL_EXT, the pre-R13 FUN_EXT).
+    #[error("unsupported tag {tag} ({what})")]
+    Unsupported {
+        /// The tag byte.
+        tag: u8,
+        /// Its name and why it is refused.
+        what: &'static str,
+    },
+    /// A length larger than the remaining input could hold.
+    #[error("length {claimed} exceeds what the remaining {remaining} bytes can hold")]
+    LengthTooLarge {
+        /// The length the input claimed.
+        claimed: u64,
+        /// The bytes left after the length field.
+        remaining: usize,
+    },
+    /// Nesting deeper than the decoder's limit.
+    #[error("nesting deeper than {0}")]
+    TooDeep(usize),
+    /// Where a particular kind of term must stand, another was found.
+    #[error("expected {expected}, found tag {found}")]
+    Expected {
+        /// What the format requires here.
+        expected: &'static str,
+        /// The tag found instead.
+        found: u8,
+    },
+    /// An atom's text is not valid UTF-8.
+    #[error("atom is not valid UTF-8")]
+    AtomNotUtf8,
+    /// An atom is too long, or the atom table is full.
+    #[error("invalid atom: {0}")]
+    Atom(#[from] AtomError),
+    /// An atom that does not exist yet, in [`Decoder::existing_atoms_only`] mode.
+    #[error("atom {0:?} does not exist")]
+    UnknownAtom(String),
+    /// An ATOM_CACHE_REF index with no atom behind it.
+    #[error("atom cache reference {0} is not in this frame's cache")]
+    AtomCacheMiss(u8),
+    /// A float that is NaN or infinite, or a legacy float whose text does not parse.
+    #[error("invalid float")]
+    InvalidFloat,
+    /// A bit binary whose trailing bit count is not 1 to 8, or that is empty with bits.
+    #[error("invalid bit binary ({bits} bits in the last of {len} bytes)")]
+    InvalidBitBinary {
+        /// The byte count.
+        len: u32,
+        /// The bit count of the last byte.
+        bits: u8,
+    },
+    /// A reference with no id words or more than five.
+    #[error("reference with {0} id words (1 to 5 allowed)")]
+    InvalidReference(u16),
+    /// A map with the same key twice.
+    #[error("duplicate map key {0}")]
+    DuplicateKey(Term),
+    /// A fun whose size field disagrees with its contents.
+    #[error("fun size field says {claimed} bytes, contents took {actual}")]
+    FunSize {
+        /// The size field.
+        claimed: u32,
+        /// The bytes actually consumed.
+        actual: usize,
+    },
+    /// An integer field (a fun's index or arity) out of its range.
+    #[error("integer out of range for {0}")]
+    IntegerRange(&'static str),
+    /// A compressed term that does not inflate to its stated size.
+    #[error("compressed term: {0}")]
+    Compression(String),
+    /// A compressed term nested inside another term (OTP only compresses whole terms).
+    #[error("compressed term inside a term")]
+    NestedCompression,
+    /// An error inside a compressed term, at an offset of its inflated bytes.
+    #[error("inside compressed term: {0}")]
+    InCompressed(Box<DecodeError>),
+    /// Bytes left over after a complete standalone term.
+    #[error("{0} bytes after the term")]
+    TrailingBytes(usize),
+}
+
+/// A decode failure: what went wrong and the byte offset in the input where it was found.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind} at byte {offset}")]
+pub struct DecodeError {
+    /// The offset of the byte at which decoding failed.
+    pub offset: usize,
+    /// What went wrong.
+    pub kind: DecodeErrorKind,
+}
+
+type Result<T> = std::result::Result<T, DecodeError>;
+
+/// Decoding options. `Decoder::default()` reads any standalone term OTP produces.
+///
+/// ```
+/// use erlnode_etf::{Atom, Decoder, Term};
+/// // A distribution frame's term refers to atoms through the frame's atom cache references.
+/// let cache = [Atom::new("hello")];
+/// let (term, used) = Decoder::new().atom_cache(&cache).decode_body(&[82, 0]).unwrap();
+/// assert_eq!((term, used), (Term::atom("hello"), 2));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Decoder<'c> {
+    max_depth: usize,
+    atom_cache: Option<&'c [Atom]>,
+    existing_atoms_only: bool,
+}
+
+/// The default nesting bound: deep enough for any real message, shallow enough for a 2 MiB thread stack.
+pub const DEFAULT_MAX_DEPTH: usize = 512;
+
+impl Default for Decoder<'_> {
+    fn default() -> Self {
+        Decoder { max_depth: DEFAULT_MAX_DEPTH, atom_cache: None, existing_atoms_only: false }
+    }
+}
+
+impl<'c> Decoder<'c> {
+    /// A decoder with the default options.
+    pub fn new() -> Self {
+        Decoder::default()
+    }
+
+    /// Sets the deepest nesting of tuples, lists, maps and funs accepted.
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Resolves ATOM_CACHE_REF indexes through `atoms`, this frame's atom cache references in order.
+    pub fn atom_cache(mut self, atoms: &'c [Atom]) -> Decoder<'c> {
+        self.atom_cache = Some(atoms);
+        self
+    }
+
+    /// Refuses atoms that do not exist yet, like `binary_to_term(B, [safe])`.
+    pub fn existing_atoms_only(mut self, yes: bool) -> Self {
+        self.existing_atoms_only = yes;
+        self
+    }
+
+    /// Decodes one standalone term (starting with 131) that fills `input`. Binaries are copied out.
+    pub fn decode(&self, input: &[u8]) -> Result<Term> {
+        self.standalone(Source { data: input, owner: None })
+    }
+
+    /// Decodes one standalone term that fills `input`; binaries in the result share `input`'s buffer.
+    pub fn decode_bytes(&self, input: &Bytes) -> Result<Term> {
+        self.standalone(Source { data: input, owner: Some(input) })
+    }
+
+    /// Decodes one term without the version byte (as terms follow a distribution header) from the start of
+    /// `input`; returns it and the number of bytes it took.
+    pub fn decode_body(&self, input: &[u8]) -> Result<(Term, usize)> {
+        let mut r = Reader::new(self, Source { data: input, owner: None });
+        let term = r.term(0)?;
+        Ok((term, r.pos))
+    }
+
+    /// As [`Decoder::decode_body`], sharing `input`'s buffer with the binaries in the result.
+    pub fn decode_body_bytes(&self, input: &Bytes) -> Result<(Term, usize)> {
+        let mut r = Reader::new(self, Source { data: input, owner: Some(input) });
+        let term = r.term(0)?;
+        Ok((term, r.pos))
+    }
+
+    fn standalone(&self, src: Source<'_>) -> Result<Term> {
+        let mut r = Reader::new(self, src);
+        let version = r.u8()?;
+        if version != tag::VERSION {
+            return Err(DecodeError { offset: 0, kind: DecodeErrorKind::BadVersion(version) });
+        }
+        let term = if r.peek() == Some(tag::COMPRESSED) {
+            r.pos += 1;
+            r.compressed()?
+        } else {
+            r.term(0)?
+        };
+        if r.pos != src.data.len() {
+            return Err(r.err_at(r.pos, DecodeErrorKind::TrailingBytes(src.data.len() - r.pos)));
+        }
+        Ok(term)
+    }
+}
+
+impl Term {
+    /// Decodes a standalone term (as made by `term_to_binary/1`) with the default [`Decoder`].
+    pub fn decode(input: &[u8]) -> Result<Term> {
+        Decoder::new().decode(input)
+    }
+
+    /// Decodes a standalone term, sharing `input`'s buffer with the binaries in the result (zero-copy).
+    pub fn decode_bytes(input: &Bytes) -> Result<Term> {
+        Decoder::new().decode_bytes(input)
+    }
+}
+
+/// The input, and the shared buffer it lives in when binaries can be sliced out of it.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    data: &'a [u8],
+    owner: Option<&'a Bytes>,
+}
+
+struct Reader<'a, 'c> {
+    opts: &'a Decoder<'c>,
+    src: Source<'a>,
+    pos: usize,
+}
+
+/// The fewest bytes any encoded term takes (NIL is one tag byte).
+const MIN_TERM: usize = 1;
+
+impl<'a, 'c> Reader<'a, 'c> {
+    fn new(opts: &'a Decoder<'c>, src: Source<'a>) -> Self {
+        Reader { opts, src, pos: 0 }
+    }
+
+    fn err_at(&self, offset: usize, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError { offset, kind }
+    }
+
+    fn remaining(&self) -> usize {
+        self.src.data.len() - self.pos
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.data.get(self.pos).copied()
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let data: &'a [u8] = self.src.data;
+        match data.get(self.pos..self.pos.saturating_add(n)) {
+            Some(s) if self.pos.checked_add(n).is_some() => {
+                self.pos += n;
+                Ok(s)
+            }
+            _ => Err(self.err_at(self.pos, DecodeErrorKind::UnexpectedEnd { needed: n - self.remaining() })),
+        }
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// Checks that `count` items of at least `each` bytes can fit in what remains, before allocating.
+    fn check_len(&self, at: usize, count: u64, each: usize) -> Result<usize> {
+        let remaining = self.remaining();
+        match count.checked_mul(each as u64) {
+            Some(need) if need <= remaining as u64 => Ok(count as usize),
+            _ => Err(self.err_at(at, DecodeErrorKind::LengthTooLarge { claimed: count, remaining })),
+        }
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<Bytes> {
+        let start = self.pos;
+        let s = self.take(n)?;
+        Ok(match self.src.owner {
+            Some(owner) => owner.slice(start..start + n),
+            None => Bytes::copy_from_slice(s),
+        })
+    }
+
+    fn term(&mut self, depth: usize) -> Result<Term> {
+        let at = self.pos;
+        let t = self.u8()?;
+        Ok(match t {
+            tag::SMALL_INTEGER => Term::Int(i64::from(self.u8()?)),
+            tag::INTEGER => Term::Int(i64::from(i32::from_be_bytes(self.array()?))),
+            tag::ATOM | tag::SMALL_ATOM | tag::ATOM_UTF8 | tag::SMALL_ATOM_UTF8 | tag::ATOM_CACHE_REF => {
+                Term::Atom(self.atom_after_tag(t, at)?)
+            }
+            tag::SMALL_TUPLE | tag::LARGE_TUPLE => {
+                let arity = if t == tag::SMALL_TUPLE { u64::from(self.u8()?) } else { u64::from(self.u32()?) };
+                let n = self.check_len(at + 1, arity, MIN_TERM)?;
+                let depth = self.deeper(depth, at)?;
+                let mut elems = Vec::with_capacity(n);
+                for _ in 0..n {
+                    elems.push(self.term(depth)?);
+                }
+                Term::Tuple(elems)
+            }
+            tag::NIL => Term::NIL,
+            tag::STRING => {
+                let len = usize::from(self.u16()?);
+                let len = self.check_len(at + 1, len as u64, 1)?;
+                Term::Charlist(self.bytes(len)?)
+            }
+            tag::LIST => self.list(at, depth)?,
+            tag::BINARY => {
+                let len = u64::from(self.u32()?);
+                let len = self.check_len(at + 1, len, 1)?;
+                Term::Binary(self.bytes(len)?)
+            }
+            tag::BIT_BINARY => {
+                let len = self.u32()?;
+                let bits = self.u8()?;
+                let n = self.check_len(at + 1, u64::from(len), 1)?;
+                let data = self.bytes(n)?;
+                match (len, bits) {
+                    (_, 8) => Term::Binary(data),
+                    (1.., 1..=7) => Term::Bits(
+                        BitString::new(data, bits)
+                            .ok_or_else(|| self.err_at(at, DecodeErrorKind::InvalidBitBinary { len, bits }))?,
+                    ),
+                    _ => return Err(self.err_at(at, DecodeErrorKind::InvalidBitBinary { len, bits })),
+                }
+            }
+            tag::SMALL_BIG | tag::LARGE_BIG => {
+                let n = if t == tag::SMALL_BIG { u64::from(self.u8()?) } else { u64::from(self.u32()?) };
+                let sign = self.u8()?;
+                let n = self.check_len(at + 1, n, 1)?;
+                let digits = self.take(n)?;
+                if n <= 8 {
+                    let mut buf = [0u8; 8];
+                    buf[..n].copy_from_slice(digits);
+                    let m = u64::from_le_bytes(buf);
+                    Term::from(if sign != 0 { -i128::from(m) } else { i128::from(m) })
+                } else {
+                    Term::integer(BigInt::from_le_bytes(sign != 0, digits))
+                }
+            }
+            tag::NEW_FLOAT => {
+                let f = f64::from_bits(self.u64()?);
+                if !f.is_finite() {
+                    return Err(self.err_at(at, DecodeErrorKind::InvalidFloat));
+                }
+                Term::Float(f)
+            }
+            tag::FLOAT => {
+                let text = self.take(31)?;
+                let end = text.iter().position(|&b| b == 0).unwrap_or(31);
+                std::str::from_utf8(&text[..end])
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|f| f.is_finite())
+                    .map(Term::Float)
+                    .ok_or_else(|| self.err_at(at, DecodeErrorKind::InvalidFloat))?
+            }
+            tag::MAP => self.map(at, depth)?,
+            tag::NEW_PID | tag::PID => Term::Pid(self.pid_after_tag(t)?),
+            tag::NEW_PORT | tag::V4_PORT | tag::PORT => {
+                let node = self.atom()?;
+                let id = if t == tag::V4_PORT { self.u64()? } else { u64::from(self.u32()?) };
+                let creation = if t == tag::PORT { u32::from(self.u8()?) } else { self.u32()? };
+                Term::Port(Port::new(node, id, creation))
+            }
+            tag::NEWER_REFERENCE | tag::NEW_REFERENCE => {
+                let len = self.u16()?;
+                if len == 0 || usize::from(len) > crate::MAX_REF_WORDS {
+                    return Err(self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)));
+                }
+                let node = self.atom()?;
+                let creation = if t == tag::NEWER_REFERENCE { self.u32()? } else { u32::from(self.u8()?) };
+                let mut ids = [0u32; crate::MAX_REF_WORDS];
+                for id in ids.iter_mut().take(usize::from(len)) {
+                    *id = self.u32()?;
+                }
+                Term::Ref(
+                    Ref::new(node, creation, &ids[..usize::from(len)])
+                        .ok_or_else(|| self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)))?,
+                )
+            }
+            tag::REFERENCE => {
+                let node = self.atom()?;
+                let id = self.u32()?;
+                let creation = u32::from(self.u8()?);
+                Term::Ref(
+                    Ref::new(node, creation, &[id])
+                        .ok_or_else(|| self.err_at(at, DecodeErrorKind::InvalidReference(1)))?,
+                )
+            }
+            tag::NEW_FUN => self.fun(at, depth)?,
+            tag::EXPORT => {
+                let module = self.atom()?;
+                let function = self.atom()?;
+                let at_arity = self.pos;
+                let arity = match self.term(depth)? {
+                    Term::Int(a) => u8::try_from(a)
+                        .map_err(|_| self.err_at(at_arity, DecodeErrorKind::IntegerRange("export arity")))?,
+                    _ => return Err(self.err_at(at_arity, DecodeErrorKind::IntegerRange("export arity"))),
+                };
+                Term::Export(Export::new(module, function, arity))
+            }
+            tag::COMPRESSED => return Err(self.err_at(at, DecodeErrorKind::NestedCompression)),
+            tag::LOCAL => {
+                return Err(self.err_at(
+                    at,
+                    DecodeErrorKind::Unsupported {
+                        tag: t,
+                        what: "LOCAL_EXT is only meaningful to the node that made it",
+                    },
+                ));
+            }
+            tag::FUN => {
+                return Err(
+                    self.err_at(at, DecodeErrorKind::Unsupported { tag: t, what: "FUN_EXT is the pre-R13 fun format" })
+                );
+            }
+            other => return Err(self.err_at(at, DecodeErrorKind::UnknownTag(other))),
+        })
+    }
+
+    fn deeper(&self, depth: usize, at: usize) -> Result<usize> {
+        if depth >= self.opts.max_depth {
+            Err(self.err_at(at, DecodeErrorKind::TooDeep(self.opts.max_depth)))
+        } else {
+            Ok(depth + 1)
+        }
+    }
+
+    fn list(&mut self, at: usize, depth: usize) -> Result<Term> {
+        let len = u64::from(self.u32()?);
+        // The elements and the tail each take at least one byte.
+        let n = self.check_len(at + 1, len.saturating_add(1), MIN_TERM)? - 1;
+        let depth = self.deeper(depth, at)?;
+        let mut elems = Vec::with_capacity(n);
+        for _ in 0..n {
+            elems.push(self.term(depth)?);
+        }
+        if self.peek() == Some(tag::NIL) {
+            self.pos += 1;
+            return Ok(Term::List(elems));
+        }
+        let tail = self.term(depth)?;
+        Ok(Term::improper(elems, tail))
+    }
+
+    fn map(&mut self, at: usize, depth: usize) -> Result<Term> {
+        let arity = u64::from(self.u32()?);
+        let n = self.check_len(at + 1, arity, 2 * MIN_TERM)?;
+        let depth = self.deeper(depth, at)?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = self.term(depth)?;
+            let v = self.term(depth)?;
+            entries.push((k, v));
+        }
+        Map::from_sorted_or_sort(entries)
+            .map(Term::Map)
+            .map_err(|dup| self.err_at(at, DecodeErrorKind::DuplicateKey(dup)))
+    }
+
+    fn fun(&mut self, at: usize, depth: usize) -> Result<Term> {
+        let size = self.u32()?;
+        let arity = self.u8()?;
+        let uniq = self.array::<16>()?;
+        let index = self.u32()?;
+        let num_free = u64::from(self.u32()?);
+        let module = self.atom()?;
+        let old_index = self.small_u32("fun old index")?;
+        let old_uniq = self.small_u32("fun old uniq")?;
+        let pid_at = self.pos;
+        let pid = match self.u8()? {
+            t @ (tag::NEW_PID | tag::PID) => self.pid_after_tag(t)?,
+            found => return Err(self.err_at(pid_at, DecodeErrorKind::Expected { expected: "a pid", found })),
+        };
+        let n = self.check_len(self.pos, num_free, MIN_TERM)?;
+        let depth = self.deeper(depth, at)?;
+        let mut free_vars = Vec::with_capacity(n);
+        for _ in 0..n {
+            free_vars.push(self.term(depth)?);
+        }
+        let actual = self.pos - at - 1;
+        if actual != size as usize {
+            return Err(self.err_at(at + 1, DecodeErrorKind::FunSize { claimed: size, actual }));
+        }
+        Ok(Term::Fun(Box::new(Fun { module, arity, uniq, index, old_index, old_uniq, pid, free_vars })))
+    }
+
+    /// A SMALL_INTEGER or INTEGER field read as the 32 bits it carries.
+    fn small_u32(&mut self, what: &'static str) -> Result<u32> {
+        let at = self.pos;
+        match self.u8()? {
+            tag::SMALL_INTEGER => Ok(u32::from(self.u8()?)),
+            tag::INTEGER => self.u32(),
+            _ => Err(self.err_at(at, DecodeErrorKind::IntegerRange(what))),
+        }
+    }
+
+    fn pid_after_tag(&mut self, t: u8) -> Result<Pid> {
+        let node = self.atom()?;
+        let id = self.u32()?;
+        let serial = self.u32()?;
+        let creation = if t == tag::PID { u32::from(self.u8()?) } else { self.u32()? };
+        Ok(Pid::new(node, id, serial, creation))
+    }
+
+    /// An atom where the format requires one (a node name, a module).
+    fn atom(&mut self) -> Result<Atom> {
+        let at = self.pos;
+        let t = self.u8()?;
+        match t {
+            tag::ATOM | tag::SMALL_ATOM | tag::ATOM_UTF8 | tag::SMALL_ATOM_UTF8 | tag::ATOM_CACHE_REF => {
+                self.atom_after_tag(t, at)
+            }
+            found => Err(self.err_at(at, DecodeErrorKind::Expected { expected: "an atom", found })),
+        }
+    }
+
+    fn atom_after_tag(&mut self, t: u8, at: usize) -> Result<Atom> {
+        let len = match t {
+            tag::ATOM_CACHE_REF => {
+                let ix = self.u8()?;
+                return self
+                    .opts
+                    .atom_cache
+                    .and_then(|c| c.get(usize::from(ix)).copied())
+                    .ok_or_else(|| self.err_at(at, DecodeErrorKind::AtomCacheMiss(ix)));
+            }
+            tag::ATOM | tag::ATOM_UTF8 => usize::from(self.u16()?),
+            _ => usize::from(self.u8()?),
+        };
+        let raw = self.take(len)?;
+        let latin1 = t == tag::ATOM || t == tag::SMALL_ATOM;
+        let owned;
+        let text = if latin1 && !raw.is_ascii() {
+            owned = raw.iter().map(|&b| char::from(b)).collect::<String>();
+            owned.as_str()
+        } else {
+            std::str::from_utf8(raw).map_err(|_| self.err_at(at, DecodeErrorKind::AtomNotUtf8))?
+        };
+        if let Some(atom) = Atom::lookup(text) {
+            return Ok(atom);
+        }
+        if self.opts.existing_atoms_only {
+            return Err(self.err_at(at, DecodeErrorKind::UnknownAtom(text.to_owned())));
+        }
+        Atom::try_new(text).map_err(|e| self.err_at(at, e.into()))
+    }
+
+    fn compressed(&mut self) -> Result<Term> {
+        let at = self.pos - 1;
+        let size = self.u32()? as usize;
+        let input = &self.src.data[self.pos..];
+        // Inflate at most `size` bytes, growing the buffer as data actually arrives.
+        let mut out = Vec::with_capacity(size.min(input.len().saturating_mul(4)));
+        let mut z = flate2::read::ZlibDecoder::new(input);
+        let read = (&mut z).take(size as u64 + 1).read_to_end(&mut out);
+        let fail = |msg: String| DecodeError { offset: at, kind: DecodeErrorKind::Compression(msg) };
+        read.map_err(|e| fail(e.to_string()))?;
+        if out.len() != size {
+            return Err(fail(format!("inflates to {} bytes, header says {size}", out.len().min(size + 1))));
+        }
+        self.pos += z.total_in() as usize;
+        let inflated = Bytes::from(out);
+        let mut inner = Reader::new(self.opts, Source { data: &inflated, owner: Some(&inflated) });
+        let nested = |e: DecodeError| DecodeError { offset: at, kind: DecodeErrorKind::InCompressed(Box::new(e)) };
+        let term = inner.term(0).map_err(nested)?;
+        if inner.pos != inflated.len() {
+            let extra =
+                DecodeError { offset: inner.pos, kind: DecodeErrorKind::TrailingBytes(inflated.len() - inner.pos) };
+            return Err(nested(extra));
+        }
+        Ok(term)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(input: &[u8]) -> DecodeErrorKind {
+        Term::decode(input).unwrap_err().kind
+    }
+
+    #[test]
+    fn hostile_lengths_are_refused_before_allocation() {
+        assert!(matches!(kind(&[131, 108, 255, 255, 255, 255, 106]), DecodeErrorKind::LengthTooLarge { .. }));
+        assert!(matches!(kind(&[131, 116, 255, 255, 255, 255]), DecodeErrorKind::LengthTooLarge { .. }));
+        assert!(matches!(kind(&[131, 109, 255, 255, 255, 255, 0]), DecodeErrorKind::LengthTooLarge { .. }));
+        assert!(matches!(kind(&[131, 111, 255, 255, 255, 255, 0]), DecodeErrorKind::LengthTooLarge { .. }));
+        assert!(matches!(kind(&[131, 105, 255, 255, 255, 255]), DecodeErrorKind::LengthTooLarge { .. }));
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let mut deep = vec![131];
+        for _ in 0..10_000 {
+            deep.extend([104, 1]);
+        }
+        deep.push(106);
+        assert_eq!(kind(&deep), DecodeErrorKind::TooDeep(DEFAULT_MAX_DEPTH));
+        let mut ok = vec![131];
+        for _ in 0..DEFAULT_MAX_DEPTH {
+            ok.extend([104, 1]);
+        }
+        ok.push(106);
+        assert!(Term::decode(&ok).is_ok());
+    }
+
+    #[test]
+    fn errors_carry_offsets() {
+        let e = Term::decode(&[131, 104, 2, 97, 1, 200]).unwrap_err();
+        assert_eq!((e.offset, e.kind), (5, DecodeErrorKind::UnknownTag(200)));
+        let e = Term::decode(&[131, 109, 0, 0, 0, 3, 1]).unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::LengthTooLarge { .. }));
+        let e = Term::decode(&[130, 106]).unwrap_err();
+        assert_eq!((e.offset, e.kind), (0, DecodeErrorKind::BadVersion(130)));
+        let e = Term::decode(&[131, 106, 106]).unwrap_err();
+        assert_eq!((e.offset, e.kind), (2, DecodeErrorKind::TrailingBytes(1)));
+        let e = Term::decode(&[131, 98, 0]).unwrap_err();
+        assert_eq!((e.offset, e.kind), (2, DecodeErrorKind::UnexpectedEnd { needed: 3 }));
+    }
+
+    #[test]
+    fn refused_tags() {
+        assert!(matches!(kind(&[131, 121, 0]), DecodeErrorKind::Unsupported { tag: 121, .. }));
+        assert!(matches!(kind(&[131, 117, 0]), DecodeErrorKind::Unsupported { tag: 117, .. }));
+        assert_eq!(kind(&[131, 70, 127, 240, 0, 0, 0, 0, 0, 0]), DecodeErrorKind::InvalidFloat);
+        assert!(matches!(kind(&[131, 116, 0, 0, 0, 2, 97, 1, 97, 1, 97, 1, 97, 2]), DecodeErrorKind::DuplicateKey(_)));
+        assert_eq!(kind(&[131, 82, 0]), DecodeErrorKind::AtomCacheMiss(0));
+    }
+
+    #[test]
+    fn legacy_and_non_canonical_forms() {
+        assert_eq!(Term::decode(&[131, 110, 1, 0, 5]).unwrap(), Term::from(5));
+        assert_eq!(Term::decode(&[131, 115, 1, b'a']).unwrap(), Term::atom("a"));
+        assert_eq!(Term::decode(&[131, 100, 0, 1, 233]).unwrap(), Term::atom("é"));
+        let mut float = vec![131, 99];
+        float.extend(format!("{:<31}", "1.50000000000000000000e+00").bytes().map(|b| if b == b' ' { 0 } else { b }));
+        assert_eq!(Term::decode(&float).unwrap(), Term::from(1.5));
+        // A list whose tail is a list is spliced into one list.
+        assert_eq!(
+            Term::decode(&[131, 108, 0, 0, 0, 1, 97, 1, 107, 0, 1, 2]).unwrap(),
+            Term::list(vec![Term::from(1), Term::from(2)])
+        );
+    }
+
+    #[test]
+    fn zero_copy_binaries_share_the_input() {
+        let input = Bytes::from(vec![131, 109, 0, 0, 0, 3, 1, 2, 3]);
+        match Term::decode_bytes(&input).unwrap() {
+            Term::Binary(b) => assert_eq!(b.as_ptr(), input[6..].as_ptr()),
+            other => panic!("{other:?}"),
+        }
+    }
+}
