@@ -78,7 +78,7 @@ pub enum DecodeErrorKind {
     /// A float that is NaN or infinite, or a legacy float whose text does not parse.
     #[error("invalid float")]
     InvalidFloat,
-    /// A bit binary whose trailing bit count is not 1 to 8, or that is empty with bits.
+    /// A bit binary whose trailing bit count is not 1 to 8 (0 when it is empty).
     #[error("invalid bit binary ({bits} bits in the last of {len} bytes)")]
     InvalidBitBinary {
         /// The byte count.
@@ -145,7 +145,8 @@ pub struct Decoder<'c> {
     existing_atoms_only: bool,
 }
 
-/// The default nesting bound: deep enough for any real message, shallow enough for a 2 MiB thread stack.
+/// The default nesting bound: deep enough for any real message, and shallow enough that the recursive
+/// operations on the result (drop, compare, encode, print) stay within a 2 MiB thread stack.
 pub const DEFAULT_MAX_DEPTH: usize = 512;
 
 impl Default for Decoder<'_> {
@@ -192,14 +193,14 @@ impl<'c> Decoder<'c> {
     /// `input`; returns it and the number of bytes it took.
     pub fn decode_body(&self, input: &[u8]) -> Result<(Term, usize)> {
         let mut r = Reader::new(self, Source { data: input, owner: None });
-        let term = r.term(0)?;
+        let term = r.term()?;
         Ok((term, r.pos))
     }
 
     /// As [`Decoder::decode_body`], sharing `input`'s buffer with the binaries in the result.
     pub fn decode_body_bytes(&self, input: &Bytes) -> Result<(Term, usize)> {
         let mut r = Reader::new(self, Source { data: input, owner: Some(input) });
-        let term = r.term(0)?;
+        let term = r.term()?;
         Ok((term, r.pos))
     }
 
@@ -213,7 +214,7 @@ impl<'c> Decoder<'c> {
             r.pos += 1;
             r.compressed()?
         } else {
-            r.term(0)?
+            r.term()?
         };
         if r.pos != src.data.len() {
             return Err(r.err_at(r.pos, DecodeErrorKind::TrailingBytes(src.data.len() - r.pos)));
@@ -239,6 +240,25 @@ impl Term {
 struct Source<'a> {
     data: &'a [u8],
     owner: Option<&'a Bytes>,
+}
+
+/// A term whose parts are still being read.
+enum Open {
+    /// Elements so far, and how many are still to come.
+    Tuple(Vec<Term>, usize),
+    /// Elements so far, and how many are still to come before the tail.
+    List(Vec<Term>, usize),
+    /// All elements read; the tail comes next.
+    Tail(Vec<Term>),
+    /// Entries so far, a key waiting for its value, and how many entries are still to come.
+    Map { at: usize, entries: Vec<(Term, Term)>, key: Option<Term>, left: usize },
+    /// A fun waiting for `left` more free variables.
+    Fun { at: usize, size: u32, fun: Box<Fun>, left: usize },
+}
+
+enum Fill {
+    More(Open),
+    Done(Term),
 }
 
 struct Reader<'a, 'c> {
@@ -319,24 +339,128 @@ impl<'a, 'c> Reader<'a, 'c> {
         })
     }
 
-    fn term(&mut self, depth: usize) -> Result<Term> {
-        let at = self.pos;
-        let t = self.u8()?;
+    /// Decodes one term. Nesting is tracked on an explicit stack, not the call stack, so no input can
+    /// overflow the thread's stack whatever the depth limit.
+    fn term(&mut self) -> Result<Term> {
+        let mut open: Vec<Open> = Vec::new();
+        loop {
+            let at = self.pos;
+            let t = self.u8()?;
+            let mut value = match t {
+                tag::SMALL_TUPLE | tag::LARGE_TUPLE => {
+                    let arity = if t == tag::SMALL_TUPLE { u64::from(self.u8()?) } else { u64::from(self.u32()?) };
+                    let n = self.check_len(at + 1, arity, MIN_TERM)?;
+                    if n == 0 {
+                        Term::Tuple(Vec::new())
+                    } else {
+                        self.push(&mut open, Open::Tuple(Vec::with_capacity(n), n), at)?;
+                        continue;
+                    }
+                }
+                tag::LIST => {
+                    let len = u64::from(self.u32()?);
+                    // The elements and the tail each take at least one byte.
+                    let n = self.check_len(at + 1, len.saturating_add(1), MIN_TERM)? - 1;
+                    let frame = if n == 0 { Open::Tail(Vec::new()) } else { Open::List(Vec::with_capacity(n), n) };
+                    self.push(&mut open, frame, at)?;
+                    continue;
+                }
+                tag::MAP => {
+                    let arity = u64::from(self.u32()?);
+                    let n = self.check_len(at + 1, arity, 2 * MIN_TERM)?;
+                    if n == 0 {
+                        Term::Map(Map::new())
+                    } else {
+                        self.push(&mut open, Open::Map { at, entries: Vec::with_capacity(n), key: None, left: n }, at)?;
+                        continue;
+                    }
+                }
+                tag::NEW_FUN => {
+                    let (fun, size, num_free) = self.fun_header()?;
+                    let n = self.check_len(self.pos, num_free, MIN_TERM)?;
+                    if n == 0 {
+                        self.finish_fun(at, size, fun)?
+                    } else {
+                        let mut fun = fun;
+                        fun.free_vars.reserve_exact(n);
+                        self.push(&mut open, Open::Fun { at, size, fun, left: n }, at)?;
+                        continue;
+                    }
+                }
+                _ => self.scalar(t, at)?,
+            };
+            // Hand the finished value to the innermost open term, closing every term it completes.
+            loop {
+                let Some(frame) = open.pop() else { return Ok(value) };
+                match self.fill(frame, value)? {
+                    Fill::More(frame) => {
+                        open.push(frame);
+                        break;
+                    }
+                    Fill::Done(term) => value = term,
+                }
+            }
+        }
+    }
+
+    fn push(&self, open: &mut Vec<Open>, frame: Open, at: usize) -> Result<()> {
+        if open.len() >= self.opts.max_depth {
+            return Err(self.err_at(at, DecodeErrorKind::TooDeep(self.opts.max_depth)));
+        }
+        open.push(frame);
+        Ok(())
+    }
+
+    /// Adds `value` to an open term: either it needs more, or it is complete.
+    fn fill(&mut self, frame: Open, value: Term) -> Result<Fill> {
+        Ok(match frame {
+            Open::Tuple(mut elems, left) => {
+                elems.push(value);
+                if left > 1 { Fill::More(Open::Tuple(elems, left - 1)) } else { Fill::Done(Term::Tuple(elems)) }
+            }
+            Open::List(mut elems, left) => {
+                elems.push(value);
+                if left > 1 {
+                    Fill::More(Open::List(elems, left - 1))
+                } else if self.peek() == Some(tag::NIL) {
+                    self.pos += 1;
+                    Fill::Done(Term::List(elems))
+                } else {
+                    Fill::More(Open::Tail(elems))
+                }
+            }
+            Open::Tail(elems) => Fill::Done(Term::improper(elems, value)),
+            Open::Map { at, entries, key: None, left } => Fill::More(Open::Map { at, entries, key: Some(value), left }),
+            Open::Map { at, mut entries, key: Some(key), left } => {
+                entries.push((key, value));
+                if left > 1 {
+                    Fill::More(Open::Map { at, entries, key: None, left: left - 1 })
+                } else {
+                    Fill::Done(
+                        Map::from_sorted_or_sort(entries)
+                            .map(Term::Map)
+                            .map_err(|dup| self.err_at(at, DecodeErrorKind::DuplicateKey(dup)))?,
+                    )
+                }
+            }
+            Open::Fun { at, size, mut fun, left } => {
+                fun.free_vars.push(value);
+                if left > 1 {
+                    Fill::More(Open::Fun { at, size, fun, left: left - 1 })
+                } else {
+                    Fill::Done(self.finish_fun(at, size, fun)?)
+                }
+            }
+        })
+    }
+
+    /// Every term that holds no other term.
+    fn scalar(&mut self, t: u8, at: usize) -> Result<Term> {
         Ok(match t {
             tag::SMALL_INTEGER => Term::Int(i64::from(self.u8()?)),
             tag::INTEGER => Term::Int(i64::from(i32::from_be_bytes(self.array()?))),
             tag::ATOM | tag::SMALL_ATOM | tag::ATOM_UTF8 | tag::SMALL_ATOM_UTF8 | tag::ATOM_CACHE_REF => {
                 Term::Atom(self.atom_after_tag(t, at)?)
-            }
-            tag::SMALL_TUPLE | tag::LARGE_TUPLE => {
-                let arity = if t == tag::SMALL_TUPLE { u64::from(self.u8()?) } else { u64::from(self.u32()?) };
-                let n = self.check_len(at + 1, arity, MIN_TERM)?;
-                let depth = self.deeper(depth, at)?;
-                let mut elems = Vec::with_capacity(n);
-                for _ in 0..n {
-                    elems.push(self.term(depth)?);
-                }
-                Term::Tuple(elems)
             }
             tag::NIL => Term::NIL,
             tag::STRING => {
@@ -344,7 +468,6 @@ impl<'a, 'c> Reader<'a, 'c> {
                 let len = self.check_len(at + 1, len as u64, 1)?;
                 Term::Charlist(self.bytes(len)?)
             }
-            tag::LIST => self.list(at, depth)?,
             tag::BINARY => {
                 let len = u64::from(self.u32()?);
                 let len = self.check_len(at + 1, len, 1)?;
@@ -355,8 +478,9 @@ impl<'a, 'c> Reader<'a, 'c> {
                 let bits = self.u8()?;
                 let n = self.check_len(at + 1, u64::from(len), 1)?;
                 let data = self.bytes(n)?;
+                // As OTP: an empty bitstring has 0 trailing bits, any other 1 to 8.
                 match (len, bits) {
-                    (_, 8) => Term::Binary(data),
+                    (0, 0) | (1.., 8) => Term::Binary(data),
                     (1.., 1..=7) => Term::Bits(
                         BitString::new(data, bits)
                             .ok_or_else(|| self.err_at(at, DecodeErrorKind::InvalidBitBinary { len, bits }))?,
@@ -395,7 +519,6 @@ impl<'a, 'c> Reader<'a, 'c> {
                     .map(Term::Float)
                     .ok_or_else(|| self.err_at(at, DecodeErrorKind::InvalidFloat))?
             }
-            tag::MAP => self.map(at, depth)?,
             tag::NEW_PID | tag::PID => Term::Pid(self.pid_after_tag(t)?),
             tag::NEW_PORT | tag::V4_PORT | tag::PORT => {
                 let node = self.atom()?;
@@ -428,16 +551,12 @@ impl<'a, 'c> Reader<'a, 'c> {
                         .ok_or_else(|| self.err_at(at, DecodeErrorKind::InvalidReference(1)))?,
                 )
             }
-            tag::NEW_FUN => self.fun(at, depth)?,
             tag::EXPORT => {
                 let module = self.atom()?;
                 let function = self.atom()?;
                 let at_arity = self.pos;
-                let arity = match self.term(depth)? {
-                    Term::Int(a) => u8::try_from(a)
-                        .map_err(|_| self.err_at(at_arity, DecodeErrorKind::IntegerRange("export arity")))?,
-                    _ => return Err(self.err_at(at_arity, DecodeErrorKind::IntegerRange("export arity"))),
-                };
+                let arity = u8::try_from(self.small_u32("export arity")?)
+                    .map_err(|_| self.err_at(at_arity, DecodeErrorKind::IntegerRange("export arity")))?;
                 Term::Export(Export::new(module, function, arity))
             }
             tag::COMPRESSED => return Err(self.err_at(at, DecodeErrorKind::NestedCompression)),
@@ -459,47 +578,8 @@ impl<'a, 'c> Reader<'a, 'c> {
         })
     }
 
-    fn deeper(&self, depth: usize, at: usize) -> Result<usize> {
-        if depth >= self.opts.max_depth {
-            Err(self.err_at(at, DecodeErrorKind::TooDeep(self.opts.max_depth)))
-        } else {
-            Ok(depth + 1)
-        }
-    }
-
-    fn list(&mut self, at: usize, depth: usize) -> Result<Term> {
-        let len = u64::from(self.u32()?);
-        // The elements and the tail each take at least one byte.
-        let n = self.check_len(at + 1, len.saturating_add(1), MIN_TERM)? - 1;
-        let depth = self.deeper(depth, at)?;
-        let mut elems = Vec::with_capacity(n);
-        for _ in 0..n {
-            elems.push(self.term(depth)?);
-        }
-        if self.peek() == Some(tag::NIL) {
-            self.pos += 1;
-            return Ok(Term::List(elems));
-        }
-        let tail = self.term(depth)?;
-        Ok(Term::improper(elems, tail))
-    }
-
-    fn map(&mut self, at: usize, depth: usize) -> Result<Term> {
-        let arity = u64::from(self.u32()?);
-        let n = self.check_len(at + 1, arity, 2 * MIN_TERM)?;
-        let depth = self.deeper(depth, at)?;
-        let mut entries = Vec::with_capacity(n);
-        for _ in 0..n {
-            let k = self.term(depth)?;
-            let v = self.term(depth)?;
-            entries.push((k, v));
-        }
-        Map::from_sorted_or_sort(entries)
-            .map(Term::Map)
-            .map_err(|dup| self.err_at(at, DecodeErrorKind::DuplicateKey(dup)))
-    }
-
-    fn fun(&mut self, at: usize, depth: usize) -> Result<Term> {
+    /// A fun's fields up to its free variables, their count, and the size field.
+    fn fun_header(&mut self) -> Result<(Box<Fun>, u32, u64)> {
         let size = self.u32()?;
         let arity = self.u8()?;
         let uniq = self.array::<16>()?;
@@ -513,17 +593,17 @@ impl<'a, 'c> Reader<'a, 'c> {
             t @ (tag::NEW_PID | tag::PID) => self.pid_after_tag(t)?,
             found => return Err(self.err_at(pid_at, DecodeErrorKind::Expected { expected: "a pid", found })),
         };
-        let n = self.check_len(self.pos, num_free, MIN_TERM)?;
-        let depth = self.deeper(depth, at)?;
-        let mut free_vars = Vec::with_capacity(n);
-        for _ in 0..n {
-            free_vars.push(self.term(depth)?);
-        }
+        let fun = Fun { module, arity, uniq, index, old_index, old_uniq, pid, free_vars: Vec::new() };
+        Ok((Box::new(fun), size, num_free))
+    }
+
+    /// Checks the fun's size field against the bytes it took.
+    fn finish_fun(&self, at: usize, size: u32, fun: Box<Fun>) -> Result<Term> {
         let actual = self.pos - at - 1;
         if actual != size as usize {
             return Err(self.err_at(at + 1, DecodeErrorKind::FunSize { claimed: size, actual }));
         }
-        Ok(Term::Fun(Box::new(Fun { module, arity, uniq, index, old_index, old_uniq, pid, free_vars })))
+        Ok(Term::Fun(fun))
     }
 
     /// A SMALL_INTEGER or INTEGER field read as the 32 bits it carries.
@@ -604,7 +684,7 @@ impl<'a, 'c> Reader<'a, 'c> {
         let inflated = Bytes::from(out);
         let mut inner = Reader::new(self.opts, Source { data: &inflated, owner: Some(&inflated) });
         let nested = |e: DecodeError| DecodeError { offset: at, kind: DecodeErrorKind::InCompressed(Box::new(e)) };
-        let term = inner.term(0).map_err(nested)?;
+        let term = inner.term().map_err(nested)?;
         if inner.pos != inflated.len() {
             let extra =
                 DecodeError { offset: inner.pos, kind: DecodeErrorKind::TrailingBytes(inflated.len() - inner.pos) };
@@ -683,6 +763,16 @@ mod tests {
             Term::decode(&[131, 108, 0, 0, 0, 1, 97, 1, 107, 0, 1, 2]).unwrap(),
             Term::list(vec![Term::from(1), Term::from(2)])
         );
+    }
+
+    #[test]
+    fn bit_binaries_follow_otp() {
+        assert_eq!(Term::decode(&[131, 77, 0, 0, 0, 0, 0]).unwrap(), Term::binary(Bytes::new()));
+        assert!(matches!(kind(&[131, 77, 0, 0, 0, 0, 8]), DecodeErrorKind::InvalidBitBinary { len: 0, bits: 8 }));
+        assert!(matches!(kind(&[131, 77, 0, 0, 0, 1, 0, 5]), DecodeErrorKind::InvalidBitBinary { len: 1, bits: 0 }));
+        // Unused low bits are ignored, as OTP does: this is <<7:3>>.
+        let bits = BitString::new(Bytes::from_static(&[0b1110_0000]), 3).unwrap();
+        assert_eq!(Term::decode(&[131, 77, 0, 0, 0, 1, 3, 255]).unwrap(), Term::Bits(bits));
     }
 
     #[test]

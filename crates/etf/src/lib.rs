@@ -27,7 +27,7 @@
 //! [`bytes::Bytes`] is zero-copy: binaries in the result share the input buffer.
 //!
 //! # serde
-//! See the [`serde`](crate::serde) module for the mapping between Rust types and terms.
+//! See the [`serde` module](mod@crate::serde) for the mapping between Rust types and terms.
 #![warn(missing_docs)]
 
 mod atom;

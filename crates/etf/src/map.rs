@@ -1,8 +1,9 @@
 //! Erlang maps.
 
 use crate::Term;
+use crate::order::map_key_cmp;
 
-/// An Erlang map: keys of any term, kept sorted in Erlang's term order, without duplicates.
+/// An Erlang map: keys of any term, kept sorted in Erlang's map key order, without duplicates.
 ///
 /// Sorted storage gives O(log n) look-ups, a canonical form (two maps are equal when their entries are),
 /// and OTP's own encoding order for small maps. Build one with [`FromIterator`] (a later duplicate key
@@ -15,7 +16,7 @@ use crate::Term;
 /// assert_eq!(m.get(&Term::atom("a")), Some(&Term::from(1)));
 /// assert_eq!(Term::Map(m).to_string(), "#{a => 1,b => 2,c => 3}");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Map {
     entries: Vec<(Term, Term)>,
 }
@@ -29,8 +30,8 @@ impl Map {
     /// Builds a map from entries already sorted by key with no duplicates, or reports the first key that is
     /// out of order or repeated (the decoder uses this to refuse duplicate keys).
     pub(crate) fn from_sorted_or_sort(mut entries: Vec<(Term, Term)>) -> Result<Map, Term> {
-        if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if !entries.windows(2).all(|w| map_key_cmp(&w[0].0, &w[1].0).is_lt()) {
+            entries.sort_by(|a, b| map_key_cmp(&a.0, &b.0));
             if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
                 return Err(w[0].0.clone());
             }
@@ -49,7 +50,7 @@ impl Map {
     }
 
     fn position(&self, key: &Term) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.cmp(key))
+        self.entries.binary_search_by(|(k, _)| map_key_cmp(k, key))
     }
 
     /// The value under `key`.
@@ -94,7 +95,7 @@ impl FromIterator<(Term, Term)> for Map {
     fn from_iter<I: IntoIterator<Item = (Term, Term)>>(iter: I) -> Map {
         let mut entries: Vec<(Term, Term)> = iter.into_iter().collect();
         // A stable sort keeps equal keys in input order; keeping the last of each run makes later win.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by(|a, b| map_key_cmp(&a.0, &b.0));
         let mut out: Vec<(Term, Term)> = Vec::with_capacity(entries.len());
         for entry in entries {
             match out.last_mut() {

@@ -1,34 +1,52 @@
-//! Erlang's exact term order, and the equality and hashing that agree with it.
+//! Erlang's term orders, and the equality and hashing that agree with them.
 //!
-//! `number < atom < reference < fun < port < pid < tuple < map < [] < list < bitstring`. Numbers compare
-//! by value and an integer sorts before a float of equal value (the order of map keys), so `1` and `1.0`
-//! are different terms, as `=:=` says. Floats are compared by total order, keeping `-0.0` apart from
-//! `0.0` so that encode and decode are an exact round trip. Lists compare element by element whatever
-//! their representation, then by their tails. Tuples compare by size first, then element by element;
-//! maps by size, then keys in order, then values.
+//! The standard order (`<`, `lists:sort/1`, [`Ord`] for [`Term`]) is
+//! `number < atom < reference < fun < port < pid < tuple < map < [] < list < bitstring`, with numbers
+//! compared by value. Map keys use a second order that differs in one point: every integer sorts before
+//! every float, at any depth (`maps:keys(#{1.0 => a, 2 => b})` is `[2, 1.0]`); [`Map`](crate::Map) keeps
+//! its keys in that order, as OTP does, which also gives OTP's encoding order for small maps.
+//!
+//! Both orders agree with exact equality (`=:=`): an integer sorts before a float of equal value, so `1`
+//! and `1.0` are different terms, and floats compare by total order, keeping `-0.0` apart from `0.0` so
+//! that encode and decode are an exact round trip. Lists compare element by element whatever their
+//! representation, then by their tails. Tuples compare by size first, then element by element; maps by
+//! size, then keys in key order, then values.
 
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
 use crate::{BigInt, Fun, Term};
 
-/// The position of a term's type in Erlang's order.
-fn rank(t: &Term) -> u8 {
+/// Which order numbers follow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Numbers {
+    /// By value (the standard term order).
+    ByValue,
+    /// Integers before floats (map key order).
+    IntegersFirst,
+}
+
+/// The position of a term's type in Erlang's order; floats get their own rank in map key order.
+fn rank(t: &Term, numbers: Numbers) -> u8 {
     match t {
-        Term::Int(_) | Term::Big(_) | Term::Float(_) => 0,
-        Term::Atom(_) => 1,
-        Term::Ref(_) => 2,
-        Term::Fun(_) | Term::Export(_) => 3,
-        Term::Port(_) => 4,
-        Term::Pid(_) => 5,
-        Term::Tuple(_) => 6,
-        Term::Map(_) => 7,
-        Term::List(l) if l.is_empty() => 8,
-        Term::Charlist(b) if b.is_empty() => 8,
-        Term::List(_) | Term::Charlist(_) | Term::Improper(..) => 9,
-        Term::Binary(_) | Term::Bits(_) => 10,
+        Term::Int(_) | Term::Big(_) => 0,
+        Term::Float(_) => u8::from(numbers == Numbers::IntegersFirst),
+        Term::Atom(_) => 2,
+        Term::Ref(_) => 3,
+        Term::Fun(_) | Term::Export(_) => 4,
+        Term::Port(_) => 5,
+        Term::Pid(_) => 6,
+        Term::Tuple(_) => 7,
+        Term::Map(_) => 8,
+        Term::List(l) if l.is_empty() => NIL_RANK,
+        Term::Charlist(b) if b.is_empty() => NIL_RANK,
+        Term::List(_) | Term::Charlist(_) | Term::Improper(..) => LIST_RANK,
+        Term::Binary(_) | Term::Bits(_) => 11,
     }
 }
+
+const NIL_RANK: u8 = 9;
+const LIST_RANK: u8 = 10;
 
 /// One element of a list, whatever its representation.
 enum Elem<'a> {
@@ -37,17 +55,17 @@ enum Elem<'a> {
 }
 
 impl Elem<'_> {
-    fn cmp(&self, other: &Elem<'_>) -> Ordering {
+    fn cmp(&self, other: &Elem<'_>, numbers: Numbers) -> Ordering {
         match (self, other) {
             (Elem::Byte(a), Elem::Byte(b)) => a.cmp(b),
-            (Elem::Term(a), Elem::Term(b)) => (*a).cmp(*b),
-            (Elem::Term(a), Elem::Byte(b)) => (*a).cmp(&Term::Int(i64::from(*b))),
-            (Elem::Byte(a), Elem::Term(b)) => Term::Int(i64::from(*a)).cmp(*b),
+            (Elem::Term(a), Elem::Term(b)) => compare(a, b, numbers),
+            (Elem::Term(a), Elem::Byte(b)) => compare(a, &Term::Int(i64::from(*b)), numbers),
+            (Elem::Byte(a), Elem::Term(b)) => compare(&Term::Int(i64::from(*a)), b, numbers),
         }
     }
 }
 
-/// A list's element count, its i-th element and its tail (`None` for a proper list).
+/// A list's element count and its tail (`None` for a proper list).
 fn list_view(t: &Term) -> (usize, Option<&Term>) {
     match t {
         Term::List(l) => (l.len(), None),
@@ -65,22 +83,21 @@ fn list_elem(t: &Term, i: usize) -> Elem<'_> {
     }
 }
 
-fn cmp_lists(a: &Term, b: &Term) -> Ordering {
+fn cmp_lists(a: &Term, b: &Term, numbers: Numbers) -> Ordering {
     let (alen, atail) = list_view(a);
     let (blen, btail) = list_view(b);
     for i in 0..alen.min(blen) {
-        let o = list_elem(a, i).cmp(&list_elem(b, i));
+        let o = list_elem(a, i).cmp(&list_elem(b, i), numbers);
         if o != Ordering::Equal {
             return o;
         }
     }
     // One side ran out: its rest is its tail ([] when proper); the other's rest is a non-empty list.
     let nil = Term::NIL;
-    let list_rank = 9u8;
     match alen.cmp(&blen) {
-        Ordering::Less => rank(atail.unwrap_or(&nil)).cmp(&list_rank),
-        Ordering::Greater => list_rank.cmp(&rank(btail.unwrap_or(&nil))),
-        Ordering::Equal => atail.unwrap_or(&nil).cmp(btail.unwrap_or(&nil)),
+        Ordering::Less => rank(atail.unwrap_or(&nil), numbers).cmp(&LIST_RANK),
+        Ordering::Greater => LIST_RANK.cmp(&rank(btail.unwrap_or(&nil), numbers)),
+        Ordering::Equal => compare(atail.unwrap_or(&nil), btail.unwrap_or(&nil), numbers),
     }
 }
 
@@ -159,52 +176,86 @@ fn cmp_numbers(a: &Term, b: &Term) -> Ordering {
     }
 }
 
+fn bit_view(t: &Term) -> (&[u8], usize) {
+    match t {
+        Term::Binary(d) => (d, d.len() * 8),
+        Term::Bits(bs) => (bs.data(), bs.bit_len()),
+        _ => (&[], 0),
+    }
+}
+
+/// Compares the common bytes, then the bit lengths (a prefix sorts first).
 fn cmp_bitstrings(a: &Term, b: &Term) -> Ordering {
-    // Compare the common bytes, then the bit lengths (a prefix sorts first).
-    let (ad, abits) = match a {
-        Term::Binary(d) => (d, d.len() * 8),
-        Term::Bits(bs) => (bs.data(), bs.bit_len()),
-        _ => unreachable!("not a bitstring"),
-    };
-    let (bd, bbits) = match b {
-        Term::Binary(d) => (d, d.len() * 8),
-        Term::Bits(bs) => (bs.data(), bs.bit_len()),
-        _ => unreachable!("not a bitstring"),
-    };
-    ad.as_ref().cmp(bd.as_ref()).then(abits.cmp(&bbits))
+    let (ad, abits) = bit_view(a);
+    let (bd, bbits) = bit_view(b);
+    ad.cmp(bd).then(abits.cmp(&bbits))
+}
+
+fn cmp_maps(a: &crate::Map, b: &crate::Map, numbers: Numbers) -> Ordering {
+    let (ea, eb) = (a.entries(), b.entries());
+    ea.len()
+        .cmp(&eb.len())
+        .then_with(|| cmp_seq(ea.iter().map(|e| &e.0), eb.iter().map(|e| &e.0), Numbers::IntegersFirst))
+        .then_with(|| cmp_seq(ea.iter().map(|e| &e.1), eb.iter().map(|e| &e.1), numbers))
+}
+
+fn cmp_seq<'a>(a: impl Iterator<Item = &'a Term>, b: impl Iterator<Item = &'a Term>, numbers: Numbers) -> Ordering {
+    for (x, y) in a.zip(b) {
+        let o = compare(x, y, numbers);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+fn compare(a: &Term, b: &Term, numbers: Numbers) -> Ordering {
+    let (ra, rb) = (rank(a, numbers), rank(b, numbers));
+    if ra != rb {
+        return ra.cmp(&rb);
+    }
+    match (a, b) {
+        (Term::Atom(x), Term::Atom(y)) => x.cmp(y),
+        (Term::Ref(x), Term::Ref(y)) => x.cmp(y),
+        (Term::Fun(x), Term::Fun(y)) => x.cmp(y),
+        (Term::Export(x), Term::Export(y)) => x.cmp(y),
+        (Term::Fun(_), Term::Export(_)) => Ordering::Less,
+        (Term::Export(_), Term::Fun(_)) => Ordering::Greater,
+        (Term::Port(x), Term::Port(y)) => x.cmp(y),
+        (Term::Pid(x), Term::Pid(y)) => x.cmp(y),
+        (Term::Tuple(x), Term::Tuple(y)) => x.len().cmp(&y.len()).then_with(|| cmp_seq(x.iter(), y.iter(), numbers)),
+        (Term::Map(x), Term::Map(y)) => cmp_maps(x, y, numbers),
+        (Term::Binary(x), Term::Binary(y)) => x.cmp(y),
+        _ => match ra {
+            0 | 1 => cmp_numbers(a, b),
+            NIL_RANK => Ordering::Equal,
+            LIST_RANK => cmp_lists(a, b, numbers),
+            _ => cmp_bitstrings(a, b),
+        },
+    }
+}
+
+/// Erlang's map key order: the standard order, except that all integers sort before all floats.
+pub(crate) fn map_key_cmp(a: &Term, b: &Term) -> Ordering {
+    compare(a, b, Numbers::IntegersFirst)
 }
 
 impl Ord for Term {
     fn cmp(&self, other: &Term) -> Ordering {
-        let (ra, rb) = (rank(self), rank(other));
-        if ra != rb {
-            return ra.cmp(&rb);
-        }
-        match (self, other) {
-            (Term::Atom(a), Term::Atom(b)) => a.cmp(b),
-            (Term::Ref(a), Term::Ref(b)) => a.cmp(b),
-            (Term::Fun(a), Term::Fun(b)) => a.cmp(b),
-            (Term::Export(a), Term::Export(b)) => a.cmp(b),
-            (Term::Fun(_), Term::Export(_)) => Ordering::Less,
-            (Term::Export(_), Term::Fun(_)) => Ordering::Greater,
-            (Term::Port(a), Term::Port(b)) => a.cmp(b),
-            (Term::Pid(a), Term::Pid(b)) => a.cmp(b),
-            (Term::Tuple(a), Term::Tuple(b)) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
-            (Term::Map(a), Term::Map(b)) => {
-                let (ea, eb) = (a.entries(), b.entries());
-                ea.len()
-                    .cmp(&eb.len())
-                    .then_with(|| ea.iter().map(|e| &e.0).cmp(eb.iter().map(|e| &e.0)))
-                    .then_with(|| ea.iter().map(|e| &e.1).cmp(eb.iter().map(|e| &e.1)))
-            }
-            (Term::Binary(a), Term::Binary(b)) => a.cmp(b),
-            _ => match ra {
-                0 => cmp_numbers(self, other),
-                8 => Ordering::Equal,
-                9 => cmp_lists(self, other),
-                _ => cmp_bitstrings(self, other),
-            },
-        }
+        compare(self, other, Numbers::ByValue)
+    }
+}
+
+/// Maps compare as Erlang compares them: by size, then keys, then values.
+impl Ord for crate::Map {
+    fn cmp(&self, other: &crate::Map) -> Ordering {
+        cmp_maps(self, other, Numbers::ByValue)
+    }
+}
+
+impl PartialOrd for crate::Map {
+    fn partial_cmp(&self, other: &crate::Map) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -232,8 +283,7 @@ impl Eq for Term {}
 /// Hashes a term so that terms equal under [`Ord`] hash alike whatever their representation.
 impl Hash for Term {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let r = rank(self);
-        state.write_u8(r);
+        state.write_u8(rank(self, Numbers::IntegersFirst));
         match self {
             Term::Int(i) => i.hash(state),
             Term::Big(b) => match b.to_i64() {
@@ -346,10 +396,21 @@ mod tests {
     fn improper_tails_compare() {
         let improper = Term::improper(vec![Term::from(1)], Term::from(2));
         let proper = Term::list(vec![Term::from(1), Term::from(2)]);
-        // [1|2] < [1,2] because 2 (a number) < [2] (a list).
+        // [1|2] < [1,2] because 2 (a number) < [2] (a list); [1|2] < [1] because 2 < [].
         assert!(improper < proper);
-        assert!(Term::list(vec![Term::from(1)]) < improper.clone());
+        assert!(improper < Term::list(vec![Term::from(1)]));
         assert_ne!(improper, proper);
+    }
+
+    #[test]
+    fn map_keys_put_integers_before_floats() {
+        use std::cmp::Ordering::*;
+        assert_eq!(map_key_cmp(&Term::from(2), &Term::from(1.0)), Less);
+        assert_eq!(Term::from(2).cmp(&Term::from(1.0)), Greater);
+        let (a, b) = (Term::tuple(vec![Term::from(1.0)]), Term::tuple(vec![Term::from(2)]));
+        assert_eq!(map_key_cmp(&b, &a), Less);
+        assert_eq!(a.cmp(&b), Less);
+        assert_eq!(map_key_cmp(&Term::from(1.5), &Term::atom("a")), Less);
     }
 
     #[test]

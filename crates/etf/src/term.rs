@@ -18,7 +18,7 @@ use crate::{Atom, BigInt, BitString, Export, Fun, Map, Pid, Port, Ref};
 /// use erlnode_etf::Term;
 /// let t: Term = "{ok, [1,2,3], <<\"hi\">>, #{a => 1}}".parse().unwrap();
 /// assert_eq!(t.to_string(), "{ok,[1,2,3],<<\"hi\">>,#{a => 1}}");
-/// assert_eq!(Term::decode(&t.encode()).unwrap(), t);
+/// assert_eq!(Term::decode(&t.encode().unwrap()).unwrap(), t);
 /// ```
 #[derive(Debug, Clone)]
 pub enum Term {
