@@ -447,6 +447,11 @@ impl<'a> Parser<'a> {
 
     /// The node atom at the start of a pid, port or reference.
     fn node(&mut self) -> Result<Atom> {
+        self.any_atom("expected a node name (an atom, such as name@host)")
+    }
+
+    /// A quoted or bare atom, reserved words included (pid nodes and the parts of `fun M:F/A`).
+    fn any_atom(&mut self, expected: &str) -> Result<Atom> {
         let start = self.pos;
         match self.peek() {
             Some('\'') => self.quoted_atom(),
@@ -454,7 +459,7 @@ impl<'a> Parser<'a> {
                 let name = self.bare_name();
                 self.atom_at(start, name)
             }
-            _ => Err(self.err("expected a node name (an atom, such as name@host)")),
+            _ => Err(self.err(expected)),
         }
     }
 
@@ -496,16 +501,8 @@ impl<'a> Parser<'a> {
 
     fn export_part(&mut self) -> Result<Atom> {
         self.skip_space();
-        let start = self.pos;
-        match self.peek() {
-            Some('\'') => self.quoted_atom(),
-            // Erlang prints `fun m:receive/0` with reserved words bare, so they are read here too.
-            Some(c) if is_atom_start(c) => {
-                let name = self.bare_name();
-                self.atom_at(start, name)
-            }
-            _ => Err(self.err("expected `fun Module:Function/Arity`")),
-        }
+        // Erlang prints `fun m:receive/0` with reserved words bare, so they are read here too.
+        self.any_atom("expected `fun Module:Function/Arity`")
     }
 
     /// The name characters from here on.
