@@ -4,6 +4,7 @@
 //! Like the BEAM's, the table never shrinks and is bounded ([`MAX_ATOMS`]): a peer that sends endless new
 //! atoms gets [`AtomError::TableFull`] instead of exhausting memory.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
@@ -25,10 +26,21 @@ pub enum AtomError {
     TableFull,
 }
 
+/// Why raw atom text from the wire did not give an atom.
+#[derive(Debug)]
+pub(crate) enum AtomCacheError {
+    /// The text is not UTF-8.
+    NotUtf8,
+    /// The text is not a valid atom.
+    Atom(AtomError),
+}
+
 #[derive(Debug)]
 #[doc(hidden)]
 pub(crate) struct AtomEntry {
     text: &'static str,
+    /// Whether the text is ASCII, known once so that encoding need not scan it each time.
+    ascii: bool,
 }
 
 /// An Erlang atom: an interned name, compared and hashed in O(1).
@@ -44,7 +56,7 @@ pub struct Atom(&'static AtomEntry);
 
 macro_rules! well_known {
     ($( $(#[$doc:meta])* $konst:ident = $entry:ident : $text:literal ),* $(,)?) => {
-        $( static $entry: AtomEntry = AtomEntry { text: $text }; )*
+        $( static $entry: AtomEntry = AtomEntry { text: $text, ascii: $text.is_ascii() }; )*
         impl Atom {
             $( $(#[$doc])* pub const $konst: Atom = Atom(&$entry); )*
         }
@@ -115,7 +127,7 @@ impl Atom {
         }
         // Atoms live for the whole program, as on the BEAM; the table bound caps the leak.
         let text: &'static str = Box::leak(text.to_owned().into_boxed_str());
-        let atom = Atom(Box::leak(Box::new(AtomEntry { text })));
+        let atom = Atom(Box::leak(Box::new(AtomEntry { text, ascii: text.is_ascii() })));
         map.insert(text, atom);
         Ok(atom)
     }
@@ -123,6 +135,40 @@ impl Atom {
     /// The atom named `text`, if it exists already (Erlang's `list_to_existing_atom`).
     pub fn lookup(text: &str) -> Option<Atom> {
         table().map.read().unwrap_or_else(|e| e.into_inner()).get(text).copied()
+    }
+
+    /// The atom whose UTF-8 text is `text`, through a small per-thread cache in front of the table: decoding
+    /// meets the same few atoms again and again, and a hit costs a short hash and one comparison instead of
+    /// a lock and a table look-up. With `existing_only`, an atom not in the table yet is `Ok(None)`.
+    pub(crate) fn from_utf8_cached(text: &[u8], existing_only: bool) -> Result<Option<Atom>, AtomCacheError> {
+        const SLOTS: usize = 1024;
+        thread_local! {
+            static RECENT: [Cell<Option<Atom>>; SLOTS] = const { [const { Cell::new(None) }; SLOTS] };
+        }
+        // The slot comes from the length and the first and last eight bytes: cheap, and a hit is compared
+        // in full, so a poor spread costs only misses.
+        let n = text.len();
+        let key = match (text.first_chunk::<8>(), text.last_chunk::<8>()) {
+            (Some(first), Some(last)) => u64::from_le_bytes(*first) ^ u64::from_le_bytes(*last).rotate_left(29),
+            _ => text.iter().fold(0u64, |w, &x| (w << 8) | u64::from(x)),
+        } ^ (n as u64);
+        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % SLOTS;
+        if let Some(atom) = RECENT.with(|r| r[slot].get()).filter(|a| a.as_str().as_bytes() == text) {
+            return Ok(Some(atom));
+        }
+        let text = std::str::from_utf8(text).map_err(|_| AtomCacheError::NotUtf8)?;
+        let atom = match Atom::lookup(text) {
+            Some(atom) => atom,
+            None if existing_only => return Ok(None),
+            None => Atom::try_new(text).map_err(AtomCacheError::Atom)?,
+        };
+        RECENT.with(|r| r[slot].set(Some(atom)));
+        Ok(Some(atom))
+    }
+
+    /// `true` when the name is plain ASCII (checked once, when the atom was made).
+    pub(crate) fn is_ascii(self) -> bool {
+        self.0.ascii
     }
 
     /// The atom's name.

@@ -12,11 +12,12 @@
 //! assert_eq!(err.offset, 2);
 //! ```
 
+use std::cell::Cell;
 use std::io::Read;
 
 use bytes::Bytes;
 
-use crate::atom::AtomError;
+use crate::atom::{AtomCacheError, AtomError};
 use crate::tag;
 use crate::{Atom, BigInt, BitString, Export, Fun, Map, Pid, Port, Ref, Term};
 
@@ -256,9 +257,14 @@ enum Open {
     Fun { at: usize, size: u32, fun: Box<Fun>, left: usize },
 }
 
-enum Fill {
-    More(Open),
+/// What adding a value did to an open term.
+enum Step {
+    /// It needs more.
+    More,
+    /// It is complete.
     Done(Term),
+    /// It is complete and must be taken off the stack to be finished (a fun).
+    Close,
 }
 
 struct Reader<'a, 'c> {
@@ -266,6 +272,9 @@ struct Reader<'a, 'c> {
     src: Source<'a>,
     pos: usize,
 }
+
+/// The most open-term frames a thread keeps allocated between decodes.
+const SPARE_FRAMES: usize = 64;
 
 /// The fewest bytes any encoded term takes (NIL is one tag byte).
 const MIN_TERM: usize = 1;
@@ -342,7 +351,21 @@ impl<'a, 'c> Reader<'a, 'c> {
     /// Decodes one term. Nesting is tracked on an explicit stack, not the call stack, so no input can
     /// overflow the thread's stack whatever the depth limit.
     fn term(&mut self) -> Result<Term> {
-        let mut open: Vec<Open> = Vec::new();
+        thread_local! {
+            // The stack's allocation is kept for the thread's next decode: most terms are small, and an
+            // allocation would cost as much as the rest of their decoding.
+            static SPARE: Cell<Vec<Open>> = const { Cell::new(Vec::new()) };
+        }
+        let mut open = SPARE.take();
+        let result = self.term_with(&mut open);
+        if open.capacity() <= SPARE_FRAMES {
+            open.clear();
+            SPARE.set(open);
+        }
+        result
+    }
+
+    fn term_with(&mut self, open: &mut Vec<Open>) -> Result<Term> {
         loop {
             let at = self.pos;
             let t = self.u8()?;
@@ -353,7 +376,7 @@ impl<'a, 'c> Reader<'a, 'c> {
                     if n == 0 {
                         Term::Tuple(Vec::new())
                     } else {
-                        self.push(&mut open, Open::Tuple(Vec::with_capacity(n), n), at)?;
+                        self.push(open, Open::Tuple(Vec::with_capacity(n), n), at)?;
                         continue;
                     }
                 }
@@ -362,7 +385,7 @@ impl<'a, 'c> Reader<'a, 'c> {
                     // The elements and the tail each take at least one byte.
                     let n = self.check_len(at + 1, len.saturating_add(1), MIN_TERM)? - 1;
                     let frame = if n == 0 { Open::Tail(Vec::new()) } else { Open::List(Vec::with_capacity(n), n) };
-                    self.push(&mut open, frame, at)?;
+                    self.push(open, frame, at)?;
                     continue;
                 }
                 tag::MAP => {
@@ -371,7 +394,7 @@ impl<'a, 'c> Reader<'a, 'c> {
                     if n == 0 {
                         Term::Map(Map::new())
                     } else {
-                        self.push(&mut open, Open::Map { at, entries: Vec::with_capacity(n), key: None, left: n }, at)?;
+                        self.push(open, Open::Map { at, entries: Vec::with_capacity(n), key: None, left: n }, at)?;
                         continue;
                     }
                 }
@@ -383,7 +406,7 @@ impl<'a, 'c> Reader<'a, 'c> {
                     } else {
                         let mut fun = fun;
                         fun.free_vars.reserve_exact(n);
-                        self.push(&mut open, Open::Fun { at, size, fun, left: n }, at)?;
+                        self.push(open, Open::Fun { at, size, fun, left: n }, at)?;
                         continue;
                     }
                 }
@@ -391,13 +414,17 @@ impl<'a, 'c> Reader<'a, 'c> {
             };
             // Hand the finished value to the innermost open term, closing every term it completes.
             loop {
-                let Some(frame) = open.pop() else { return Ok(value) };
+                let Some(frame) = open.last_mut() else { return Ok(value) };
                 match self.fill(frame, value)? {
-                    Fill::More(frame) => {
-                        open.push(frame);
-                        break;
+                    Step::More => break,
+                    Step::Done(term) => {
+                        open.pop();
+                        value = term;
                     }
-                    Fill::Done(term) => value = term,
+                    Step::Close => match open.pop() {
+                        Some(Open::Fun { at, size, fun, .. }) => value = self.finish_fun(at, size, fun)?,
+                        _ => unreachable!("only a fun closes by value"),
+                    },
                 }
             }
         }
@@ -411,45 +438,51 @@ impl<'a, 'c> Reader<'a, 'c> {
         Ok(())
     }
 
-    /// Adds `value` to an open term: either it needs more, or it is complete.
-    fn fill(&mut self, frame: Open, value: Term) -> Result<Fill> {
+    /// Adds `value` to an open term, in place.
+    #[inline]
+    fn fill(&mut self, frame: &mut Open, value: Term) -> Result<Step> {
+        let done = |t: Term| Step::Done(t);
         Ok(match frame {
-            Open::Tuple(mut elems, left) => {
+            Open::Tuple(elems, left) => {
                 elems.push(value);
-                if left > 1 { Fill::More(Open::Tuple(elems, left - 1)) } else { Fill::Done(Term::Tuple(elems)) }
+                *left -= 1;
+                if *left > 0 { Step::More } else { done(Term::Tuple(std::mem::take(elems))) }
             }
-            Open::List(mut elems, left) => {
+            Open::List(elems, left) => {
                 elems.push(value);
-                if left > 1 {
-                    Fill::More(Open::List(elems, left - 1))
+                *left -= 1;
+                if *left > 0 {
+                    Step::More
                 } else if self.peek() == Some(tag::NIL) {
                     self.pos += 1;
-                    Fill::Done(Term::List(elems))
+                    done(Term::List(std::mem::take(elems)))
                 } else {
-                    Fill::More(Open::Tail(elems))
+                    *frame = Open::Tail(std::mem::take(elems));
+                    Step::More
                 }
             }
-            Open::Tail(elems) => Fill::Done(Term::improper(elems, value)),
-            Open::Map { at, entries, key: None, left } => Fill::More(Open::Map { at, entries, key: Some(value), left }),
-            Open::Map { at, mut entries, key: Some(key), left } => {
-                entries.push((key, value));
-                if left > 1 {
-                    Fill::More(Open::Map { at, entries, key: None, left: left - 1 })
+            Open::Tail(elems) => done(Term::improper(std::mem::take(elems), value)),
+            Open::Map { key: key @ None, .. } => {
+                *key = Some(value);
+                Step::More
+            }
+            Open::Map { at, entries, key, left } => {
+                if let Some(k) = key.take() {
+                    entries.push((k, value));
+                }
+                *left -= 1;
+                if *left > 0 {
+                    Step::More
                 } else {
-                    Fill::Done(
-                        Map::from_sorted_or_sort(entries)
-                            .map(Term::Map)
-                            .map_err(|dup| self.err_at(at, DecodeErrorKind::DuplicateKey(dup)))?,
-                    )
+                    let map = Map::from_sorted_or_sort(std::mem::take(entries))
+                        .map_err(|dup| self.err_at(*at, DecodeErrorKind::DuplicateKey(dup)))?;
+                    done(Term::Map(map))
                 }
             }
-            Open::Fun { at, size, mut fun, left } => {
+            Open::Fun { fun, left, .. } => {
                 fun.free_vars.push(value);
-                if left > 1 {
-                    Fill::More(Open::Fun { at, size, fun, left: left - 1 })
-                } else {
-                    Fill::Done(self.finish_fun(at, size, fun)?)
-                }
+                *left -= 1;
+                if *left > 0 { Step::More } else { Step::Close }
             }
         })
     }
@@ -652,19 +685,18 @@ impl<'a, 'c> Reader<'a, 'c> {
         let raw = self.take(len)?;
         let latin1 = t == tag::ATOM || t == tag::SMALL_ATOM;
         let owned;
-        let text = if latin1 && !raw.is_ascii() {
+        let utf8 = if latin1 && !raw.is_ascii() {
             owned = raw.iter().map(|&b| char::from(b)).collect::<String>();
-            owned.as_str()
+            owned.as_bytes()
         } else {
-            std::str::from_utf8(raw).map_err(|_| self.err_at(at, DecodeErrorKind::AtomNotUtf8))?
+            raw
         };
-        if let Some(atom) = Atom::lookup(text) {
-            return Ok(atom);
+        match Atom::from_utf8_cached(utf8, self.opts.existing_atoms_only) {
+            Ok(Some(atom)) => Ok(atom),
+            Ok(None) => Err(self.err_at(at, DecodeErrorKind::UnknownAtom(String::from_utf8_lossy(utf8).into_owned()))),
+            Err(AtomCacheError::NotUtf8) => Err(self.err_at(at, DecodeErrorKind::AtomNotUtf8)),
+            Err(AtomCacheError::Atom(e)) => Err(self.err_at(at, e.into())),
         }
-        if self.opts.existing_atoms_only {
-            return Err(self.err_at(at, DecodeErrorKind::UnknownAtom(text.to_owned())));
-        }
-        Atom::try_new(text).map_err(|e| self.err_at(at, e.into()))
     }
 
     fn compressed(&mut self) -> Result<Term> {

@@ -65,6 +65,7 @@ pub struct Encoder<'c> {
 
 impl<'c> Encoder<'c> {
     /// An encoder that matches OTP 25's `term_to_binary/1`.
+    #[inline]
     pub fn new() -> Self {
         Encoder::default()
     }
@@ -89,13 +90,15 @@ impl<'c> Encoder<'c> {
     }
 
     /// Encodes a standalone term, starting with the version byte 131.
+    #[inline]
     pub fn encode(&mut self, term: &Term) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(256);
         self.encode_to(term, &mut out)?;
         Ok(out)
     }
 
     /// Appends a standalone term (version byte first) to `out`.
+    #[inline]
     pub fn encode_to(&mut self, term: &Term, out: &mut Vec<u8>) -> Result<()> {
         out.push(tag::VERSION);
         let start = out.len();
@@ -252,9 +255,11 @@ impl<'c> Encoder<'c> {
     fn pid(&mut self, p: &Pid, out: &mut Vec<u8>) {
         out.push(tag::NEW_PID);
         self.atom(p.node, out);
-        out.extend_from_slice(&p.id.to_be_bytes());
-        out.extend_from_slice(&p.serial.to_be_bytes());
-        out.extend_from_slice(&p.creation.to_be_bytes());
+        let mut tail = [0u8; 12];
+        tail[..4].copy_from_slice(&p.id.to_be_bytes());
+        tail[4..8].copy_from_slice(&p.serial.to_be_bytes());
+        tail[8..].copy_from_slice(&p.creation.to_be_bytes());
+        out.extend_from_slice(&tail);
     }
 
     fn atom(&mut self, atom: Atom, out: &mut Vec<u8>) {
@@ -263,19 +268,23 @@ impl<'c> Encoder<'c> {
             return;
         }
         let text = atom.as_str();
-        if !self.utf8_atoms {
-            if text.is_ascii() {
-                out.push(tag::ATOM);
-                out.extend_from_slice(&(text.len() as u16).to_be_bytes());
-                out.extend_from_slice(text.as_bytes());
-                return;
+        if atom.is_ascii() {
+            // At most 255 bytes: one reserve, then the header and the text.
+            out.reserve(3 + text.len());
+            if self.utf8_atoms {
+                out.extend_from_slice(&[tag::SMALL_ATOM_UTF8, text.len() as u8]);
+            } else {
+                out.extend_from_slice(&[tag::ATOM, 0, text.len() as u8]);
             }
-            if text.chars().all(|c| u32::from(c) < 256) {
-                out.push(tag::ATOM);
-                out.extend_from_slice(&(text.chars().count() as u16).to_be_bytes());
-                out.extend(text.chars().map(|c| c as u8));
-                return;
-            }
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+        // OTP 25 writes atoms whose characters are all Latin-1 as ATOM_EXT, one byte a character.
+        if !self.utf8_atoms && text.chars().all(|c| u32::from(c) < 256) {
+            out.push(tag::ATOM);
+            out.extend_from_slice(&(text.chars().count() as u16).to_be_bytes());
+            out.extend(text.chars().map(|c| c as u8));
+            return;
         }
         // At most 255 characters of at most 4 bytes each, so the length fits in 16 bits.
         match u8::try_from(text.len()) {
@@ -291,6 +300,7 @@ impl<'c> Encoder<'c> {
 
 impl Term {
     /// Encodes the term as OTP 25's `term_to_binary/1` does.
+    #[inline]
     pub fn encode(&self) -> Result<Vec<u8>> {
         Encoder::new().encode(self)
     }
@@ -308,8 +318,8 @@ fn int(i: i64, out: &mut Vec<u8>) {
     if (0..=255).contains(&i) {
         out.extend_from_slice(&[tag::SMALL_INTEGER, i as u8]);
     } else if let Ok(v) = i32::try_from(i) {
-        out.push(tag::INTEGER);
-        out.extend_from_slice(&v.to_be_bytes());
+        let [a, b, c, d] = v.to_be_bytes();
+        out.extend_from_slice(&[tag::INTEGER, a, b, c, d]);
     } else {
         let m = i.unsigned_abs().to_le_bytes();
         let n = m.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);

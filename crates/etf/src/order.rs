@@ -237,6 +237,10 @@ fn compare(a: &Term, b: &Term, numbers: Numbers) -> Ordering {
 
 /// Erlang's map key order: the standard order, except that all integers sort before all floats.
 pub(crate) fn map_key_cmp(a: &Term, b: &Term) -> Ordering {
+    // Atom keys are by far the most common; compare them without the general dispatch.
+    if let (Term::Atom(x), Term::Atom(y)) = (a, b) {
+        return x.cmp(y);
+    }
     compare(a, b, Numbers::IntegersFirst)
 }
 
