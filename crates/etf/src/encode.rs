@@ -34,6 +34,10 @@ pub enum EncodeError {
 
 type Result<T> = std::result::Result<T, EncodeError>;
 
+/// The recursive encoder's result: a boxed error keeps it one word wide, so that the check after every
+/// element costs a register test instead of a copy.
+type Inner<T> = std::result::Result<T, Box<EncodeError>>;
+
 /// Chooses where an atom goes: its index in the current frame's atom cache references, or `None` to write
 /// it inline. The distribution layer implements this; standalone terms have no cache.
 pub trait AtomCache {
@@ -111,12 +115,16 @@ impl<'c> Encoder<'c> {
 
     /// Appends a term without the version byte (as terms follow a distribution header).
     pub fn encode_body(&mut self, term: &Term, out: &mut Vec<u8>) -> Result<()> {
+        self.body(term, out).map_err(|e| *e)
+    }
+
+    fn body(&mut self, term: &Term, out: &mut Vec<u8>) -> Inner<()> {
         match term {
             Term::Int(i) => int(*i, out),
             Term::Big(b) => big(b, out)?,
             Term::Float(f) => {
                 if !f.is_finite() {
-                    return Err(EncodeError::NonFiniteFloat(f.to_string()));
+                    return Err(Box::new(EncodeError::NonFiniteFloat(f.to_string())));
                 }
                 out.push(tag::NEW_FLOAT);
                 out.extend_from_slice(&f.to_bits().to_be_bytes());
@@ -131,7 +139,7 @@ impl<'c> Encoder<'c> {
                     }
                 }
                 for e in elems {
-                    self.encode_body(e, out)?;
+                    self.body(e, out)?;
                 }
             }
             Term::List(elems) => {
@@ -180,8 +188,8 @@ impl<'c> Encoder<'c> {
                 out.push(tag::MAP);
                 out.extend_from_slice(&len32(m.len(), "map")?);
                 for (k, v) in m.iter() {
-                    self.encode_body(k, out)?;
-                    self.encode_body(v, out)?;
+                    self.body(k, out)?;
+                    self.body(v, out)?;
                 }
             }
             Term::Pid(p) => self.pid(p, out),
@@ -228,7 +236,7 @@ impl<'c> Encoder<'c> {
                 small_u32(f.old_uniq, out);
                 self.pid(&f.pid, out);
                 for v in &f.free_vars {
-                    self.encode_body(v, out)?;
+                    self.body(v, out)?;
                 }
                 let size = len32(out.len() - size_at, "fun")?;
                 out[size_at..size_at + 4].copy_from_slice(&size);
@@ -237,14 +245,14 @@ impl<'c> Encoder<'c> {
         Ok(())
     }
 
-    fn list(&mut self, elems: &[Term], tail: Option<&Term>, out: &mut Vec<u8>) -> Result<()> {
+    fn list(&mut self, elems: &[Term], tail: Option<&Term>, out: &mut Vec<u8>) -> Inner<()> {
         out.push(tag::LIST);
         out.extend_from_slice(&len32(elems.len(), "list")?);
         for e in elems {
-            self.encode_body(e, out)?;
+            self.body(e, out)?;
         }
         match tail {
-            Some(t) => self.encode_body(t, out),
+            Some(t) => self.body(t, out),
             None => {
                 out.push(tag::NIL);
                 Ok(())
@@ -310,8 +318,8 @@ fn is_byte(t: &Term) -> bool {
     matches!(t, Term::Int(0..=255))
 }
 
-fn len32(n: usize, what: &'static str) -> Result<[u8; 4]> {
-    u32::try_from(n).map(u32::to_be_bytes).map_err(|_| EncodeError::TooLarge(what))
+fn len32(n: usize, what: &'static str) -> Inner<[u8; 4]> {
+    u32::try_from(n).map(u32::to_be_bytes).map_err(|_| Box::new(EncodeError::TooLarge(what)))
 }
 
 fn int(i: i64, out: &mut Vec<u8>) {
@@ -338,7 +346,7 @@ fn small_u32(v: u32, out: &mut Vec<u8>) {
     }
 }
 
-fn big(b: &BigInt, out: &mut Vec<u8>) -> Result<()> {
+fn big(b: &BigInt, out: &mut Vec<u8>) -> Inner<()> {
     if let Some(i) = b.to_i64() {
         int(i, out);
         return Ok(());
@@ -359,7 +367,7 @@ fn big(b: &BigInt, out: &mut Vec<u8>) -> Result<()> {
 /// Replaces `out[start..]` with its compressed form when that is smaller.
 fn compress_in_place(out: &mut Vec<u8>, start: usize, level: u32) -> Result<()> {
     let body_len = out.len() - start;
-    let size = len32(body_len, "compressed term")?;
+    let size = len32(body_len, "compressed term").map_err(|e| *e)?;
     let mut z = flate2::write::ZlibEncoder::new(Vec::with_capacity(body_len / 2 + 16), flate2::Compression::new(level));
     z.write_all(&out[start..]).map_err(|e| EncodeError::Compression(e.to_string()))?;
     let packed = z.finish().map_err(|e| EncodeError::Compression(e.to_string()))?;
