@@ -41,6 +41,104 @@ pub(crate) struct AtomEntry {
     text: &'static str,
     /// Whether the text is ASCII, known once so that encoding need not scan it each time.
     ascii: bool,
+    /// [`head_word`] of the text: most comparisons and cache checks end on it without touching the text.
+    head: u64,
+    /// [`tail_word`] of the text.
+    tail: u64,
+    /// The atom as OTP 25 encodes it by default (tag, length, text), so encoding is one copy.
+    ext: &'static [u8],
+    /// `ext` zero-padded, when it fits in 16 bytes: a fixed-size copy costs less than a memcpy call.
+    short_ext: Option<[u8; 16]>,
+}
+
+/// `ext` padded to 16 bytes, if it is no longer.
+const fn pad16(ext: &[u8]) -> Option<[u8; 16]> {
+    if ext.len() > 16 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut i = 0;
+    while i < ext.len() {
+        out[i] = ext[i];
+        i += 1;
+    }
+    Some(out)
+}
+
+/// The first eight bytes of `text`, big-endian and zero-padded: when two texts' words differ, the texts order
+/// as the words do (a shorter text pads with zeros, which sort first, as a prefix does).
+fn head_word(text: &[u8]) -> u64 {
+    let n = text.len();
+    if let Some(w) = text.first_chunk::<8>() {
+        return u64::from_be_bytes(*w);
+    }
+    // Two overlapping reads place every byte; the padding stays zero.
+    let (hi, lo) = if let (Some(a), Some(z)) = (text.first_chunk::<4>(), text.last_chunk::<4>()) {
+        (u64::from(u32::from_be_bytes(*a)) << 32, u64::from(u32::from_be_bytes(*z)))
+    } else if let (Some(a), Some(z)) = (text.first_chunk::<2>(), text.last_chunk::<2>()) {
+        (u64::from(u16::from_be_bytes(*a)) << 48, u64::from(u16::from_be_bytes(*z)))
+    } else if let Some(&b) = text.first() {
+        (0, u64::from(b))
+    } else {
+        return 0;
+    };
+    hi | lo << (8 * (8 - n))
+}
+
+/// The last eight bytes of a text of at least eight (0 for shorter ones, which [`head_word`] holds whole), so
+/// that length, head and tail together identify texts of up to 16 bytes.
+fn tail_word(text: &[u8]) -> u64 {
+    text.last_chunk::<8>().map_or(0, |w| u64::from_be_bytes(*w))
+}
+
+/// [`head_word`] and [`tail_word`] for the constant atoms.
+const fn const_words(text: &[u8]) -> (u64, u64) {
+    let n = text.len();
+    let (mut head, mut tail, mut i) = (0u64, 0u64, 0);
+    while i < 8 {
+        head = (head << 8) | if i < n { text[i] as u64 } else { 0 };
+        if n >= 8 {
+            tail = (tail << 8) | text[n - 8 + i] as u64;
+        }
+        i += 1;
+    }
+    (head, tail)
+}
+
+/// The ATOM_EXT encoding of a constant ASCII atom.
+const fn const_ext<const N: usize>(text: &str) -> [u8; N] {
+    assert!(text.is_ascii() && text.len() + 3 == N);
+    let mut ext = [0u8; N];
+    ext[0] = crate::tag::ATOM;
+    ext[2] = text.len() as u8;
+    let mut i = 0;
+    while i < text.len() {
+        ext[3 + i] = text.as_bytes()[i];
+        i += 1;
+    }
+    ext
+}
+
+/// The encoding OTP 25's `term_to_binary/1` gives an atom: ATOM_EXT, one byte a character, when every
+/// character is Latin-1, else SMALL_ATOM_UTF8 or ATOM_UTF8.
+fn default_ext(text: &str) -> Vec<u8> {
+    let mut ext = Vec::with_capacity(3 + text.len());
+    if text.chars().all(|c| u32::from(c) < 256) {
+        ext.push(crate::tag::ATOM);
+        ext.extend_from_slice(&(text.chars().count() as u16).to_be_bytes());
+        ext.extend(text.chars().map(|c| c as u8));
+    } else {
+        // At most 255 characters of at most 4 bytes each, so the length fits in 16 bits.
+        match u8::try_from(text.len()) {
+            Ok(n) => ext.extend_from_slice(&[crate::tag::SMALL_ATOM_UTF8, n]),
+            Err(_) => {
+                ext.push(crate::tag::ATOM_UTF8);
+                ext.extend_from_slice(&(text.len() as u16).to_be_bytes());
+            }
+        }
+        ext.extend_from_slice(text.as_bytes());
+    }
+    ext
 }
 
 /// An Erlang atom: an interned name, compared and hashed in O(1).
@@ -56,7 +154,18 @@ pub struct Atom(&'static AtomEntry);
 
 macro_rules! well_known {
     ($( $(#[$doc:meta])* $konst:ident = $entry:ident : $text:literal ),* $(,)?) => {
-        $( static $entry: AtomEntry = AtomEntry { text: $text, ascii: $text.is_ascii() }; )*
+        $( static $entry: AtomEntry = {
+            const WORDS: (u64, u64) = const_words($text.as_bytes());
+            const EXT: [u8; $text.len() + 3] = const_ext($text);
+            AtomEntry {
+                text: $text,
+                ascii: $text.is_ascii(),
+                head: WORDS.0,
+                tail: WORDS.1,
+                ext: &EXT,
+                short_ext: pad16(&EXT),
+            }
+        }; )*
         impl Atom {
             $( $(#[$doc])* pub const $konst: Atom = Atom(&$entry); )*
         }
@@ -83,6 +192,13 @@ well_known! {
     EMPTY = EMPTY_ENTRY: "",
     /// `nil`, Elixir's nil.
     NIL = NIL_ENTRY: "nil",
+}
+
+const RECENT_SLOTS: usize = 1024;
+
+thread_local! {
+    /// Recently decoded atoms, by a hash of their text; slots `2k` and `2k + 1` hold the two ways of a set.
+    static RECENT: [Cell<Option<Atom>>; RECENT_SLOTS] = const { [const { Cell::new(None) }; RECENT_SLOTS] };
 }
 
 struct Table {
@@ -127,7 +243,10 @@ impl Atom {
         }
         // Atoms live for the whole program, as on the BEAM; the table bound caps the leak.
         let text: &'static str = Box::leak(text.to_owned().into_boxed_str());
-        let atom = Atom(Box::leak(Box::new(AtomEntry { text, ascii: text.is_ascii() })));
+        let ext: &'static [u8] = Box::leak(default_ext(text).into_boxed_slice());
+        let (head, tail) = (head_word(text.as_bytes()), tail_word(text.as_bytes()));
+        let entry = AtomEntry { text, ascii: text.is_ascii(), head, tail, ext, short_ext: pad16(ext) };
+        let atom = Atom(Box::leak(Box::new(entry)));
         map.insert(text, atom);
         Ok(atom)
     }
@@ -138,22 +257,11 @@ impl Atom {
     }
 
     /// The atom whose UTF-8 text is `text`, through a small per-thread cache in front of the table: decoding
-    /// meets the same few atoms again and again, and a hit costs a short hash and one comparison instead of
-    /// a lock and a table look-up. With `existing_only`, an atom not in the table yet is `Ok(None)`.
+    /// meets the same few atoms again and again, and a hit costs a short hash and a few word comparisons
+    /// instead of a lock and a table look-up. With `existing_only`, an atom not in the table yet is `Ok(None)`.
     pub(crate) fn from_utf8_cached(text: &[u8], existing_only: bool) -> Result<Option<Atom>, AtomCacheError> {
-        const SLOTS: usize = 1024;
-        thread_local! {
-            static RECENT: [Cell<Option<Atom>>; SLOTS] = const { [const { Cell::new(None) }; SLOTS] };
-        }
-        // The slot comes from the length and the first and last eight bytes: cheap, and a hit is compared
-        // in full, so a poor spread costs only misses.
-        let n = text.len();
-        let key = match (text.first_chunk::<8>(), text.last_chunk::<8>()) {
-            (Some(first), Some(last)) => u64::from_le_bytes(*first) ^ u64::from_le_bytes(*last).rotate_left(29),
-            _ => text.iter().fold(0u64, |w, &x| (w << 8) | u64::from(x)),
-        } ^ (n as u64);
-        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % SLOTS;
-        if let Some(atom) = RECENT.with(|r| r[slot].get()).filter(|a| a.as_str().as_bytes() == text) {
+        let (hit, slot) = Atom::recent(text);
+        if let Some(atom) = hit {
             return Ok(Some(atom));
         }
         let text = std::str::from_utf8(text).map_err(|_| AtomCacheError::NotUtf8)?;
@@ -162,13 +270,42 @@ impl Atom {
             None if existing_only => return Ok(None),
             None => Atom::try_new(text).map_err(AtomCacheError::Atom)?,
         };
-        RECENT.with(|r| r[slot].set(Some(atom)));
+        // The newcomer takes the first of the slot's two ways and moves its occupant to the second, so two
+        // atoms that share a slot both stay.
+        RECENT.with(|r| r[slot ^ 1].set(r[slot].replace(Some(atom))));
         Ok(Some(atom))
+    }
+
+    /// The atom whose text is `text` if the per-thread cache holds it, and the cache slot for `text`.
+    #[inline]
+    pub(crate) fn recent(text: &[u8]) -> (Option<Atom>, usize) {
+        let n = text.len();
+        let (head, tail) = (head_word(text), tail_word(text));
+        let key = head ^ tail.rotate_left(29) ^ (n as u64);
+        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize % RECENT_SLOTS;
+        // Length and the two words settle texts of up to 16 bytes, most atoms, without a memcmp call.
+        let is = |a: &Atom| {
+            let e = a.0;
+            e.text.len() == n && e.head == head && e.tail == tail && (n <= 16 || e.text.as_bytes() == text)
+        };
+        let (first, second) = RECENT.with(|r| (r[slot].get(), r[slot ^ 1].get()));
+        let hit = first.filter(is).or_else(|| second.filter(is));
+        (hit, slot)
     }
 
     /// `true` when the name is plain ASCII (checked once, when the atom was made).
     pub(crate) fn is_ascii(self) -> bool {
         self.0.ascii
+    }
+
+    /// The atom as OTP 25's `term_to_binary/1` writes it.
+    pub(crate) fn default_ext(self) -> &'static [u8] {
+        self.0.ext
+    }
+
+    /// [`Atom::default_ext`] zero-padded to 16 bytes, when it fits.
+    pub(crate) fn short_default_ext(self) -> Option<&'static [u8; 16]> {
+        self.0.short_ext.as_ref()
     }
 
     /// The atom's name.
@@ -210,7 +347,12 @@ impl PartialOrd for Atom {
 /// Erlang orders atoms by their text (code point order, which UTF-8 byte order preserves).
 impl Ord for Atom {
     fn cmp(&self, other: &Atom) -> std::cmp::Ordering {
-        if self == other { std::cmp::Ordering::Equal } else { self.as_str().cmp(other.as_str()) }
+        if self == other {
+            std::cmp::Ordering::Equal
+        } else {
+            // Most atoms differ in their first eight bytes, and the words order as the texts then.
+            self.0.head.cmp(&other.0.head).then_with(|| self.as_str().cmp(other.as_str()))
+        }
     }
 }
 
@@ -282,5 +424,22 @@ mod tests {
     fn order_is_by_text() {
         assert!(Atom::new("a") < Atom::new("b"));
         assert!(Atom::new("z") < Atom::new("é"));
+        let texts =
+            ["", "\0", "a", "a\0", "ab", "abc", "abcdefg", "abcdefgh", "abcdefgh\0", "abcdefghi", "b", "é", "ÿ"];
+        for x in texts {
+            for y in texts {
+                assert_eq!(Atom::new(x).cmp(&Atom::new(y)), x.cmp(y), "{x:?} {y:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn words_agree_with_their_const_form() {
+        for text in ["", "a", "ab", "abc", "abcd", "abcde", "abcdefg", "abcdefgh", "abcdefghi", "app@host.example"] {
+            let b = text.as_bytes();
+            assert_eq!((head_word(b), tail_word(b)), const_words(b), "{text:?}");
+        }
+        assert_eq!(Atom::TRUE.default_ext(), [100, 0, 4, b't', b'r', b'u', b'e']);
+        assert_eq!(Atom::EMPTY.default_ext(), [100, 0, 0]);
     }
 }

@@ -296,15 +296,22 @@ impl<'a, 'c> Reader<'a, 'c> {
         self.src.data.get(self.pos).copied()
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let data: &'a [u8] = self.src.data;
-        match data.get(self.pos..self.pos.saturating_add(n)) {
-            Some(s) if self.pos.checked_add(n).is_some() => {
+        // One comparison against what remains: `pos` never passes the end, so nothing can overflow.
+        match data.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(s) => {
                 self.pos += n;
                 Ok(s)
             }
-            _ => Err(self.err_at(self.pos, DecodeErrorKind::UnexpectedEnd { needed: n - self.remaining() })),
+            None => Err(self.short(n)),
         }
+    }
+
+    #[cold]
+    fn short(&self, n: usize) -> DecodeError {
+        self.err_at(self.pos, DecodeErrorKind::UnexpectedEnd { needed: n - self.remaining() })
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
@@ -684,6 +691,13 @@ impl<'a, 'c> Reader<'a, 'c> {
         };
         let raw = self.take(len)?;
         let latin1 = t == tag::ATOM || t == tag::SMALL_ATOM;
+        // A cached atom with these bytes as its text is the answer, unless the bytes are Latin-1 beyond ASCII
+        // (then they spell another atom), which only a non-ASCII atom's text could match.
+        if let (Some(atom), _) = Atom::recent(raw) {
+            if !latin1 || atom.is_ascii() {
+                return Ok(atom);
+            }
+        }
         let owned;
         let utf8 = if latin1 && !raw.is_ascii() {
             owned = raw.iter().map(|&b| char::from(b)).collect::<String>();

@@ -139,7 +139,7 @@ impl<'c> Encoder<'c> {
                     }
                 }
                 for e in elems {
-                    self.body(e, out)?;
+                    self.elem(e, out)?;
                 }
             }
             Term::List(elems) => {
@@ -173,11 +173,7 @@ impl<'c> Encoder<'c> {
                 }
             }
             Term::Improper(elems, tail) => self.list(elems, Some(tail), out)?,
-            Term::Binary(b) => {
-                out.push(tag::BINARY);
-                out.extend_from_slice(&len32(b.len(), "binary")?);
-                out.extend_from_slice(b);
-            }
+            Term::Binary(b) => binary(b, out)?,
             Term::Bits(b) => {
                 out.push(tag::BIT_BINARY);
                 out.extend_from_slice(&len32(b.data().len(), "bitstring")?);
@@ -188,8 +184,8 @@ impl<'c> Encoder<'c> {
                 out.push(tag::MAP);
                 out.extend_from_slice(&len32(m.len(), "map")?);
                 for (k, v) in m.iter() {
-                    self.body(k, out)?;
-                    self.body(v, out)?;
+                    self.elem(k, out)?;
+                    self.elem(v, out)?;
                 }
             }
             Term::Pid(p) => self.pid(p, out),
@@ -245,11 +241,24 @@ impl<'c> Encoder<'c> {
         Ok(())
     }
 
+    /// An element of a container: the usual leaves (atoms, small integers, binaries) are written here,
+    /// without the cost of a recursive call.
+    #[inline(always)]
+    fn elem(&mut self, term: &Term, out: &mut Vec<u8>) -> Inner<()> {
+        match term {
+            Term::Atom(a) => self.atom(*a, out),
+            Term::Int(i @ 0..=255) => out.extend_from_slice(&[tag::SMALL_INTEGER, *i as u8]),
+            Term::Binary(b) => binary(b, out)?,
+            _ => return self.body(term, out),
+        }
+        Ok(())
+    }
+
     fn list(&mut self, elems: &[Term], tail: Option<&Term>, out: &mut Vec<u8>) -> Inner<()> {
         out.push(tag::LIST);
         out.extend_from_slice(&len32(elems.len(), "list")?);
         for e in elems {
-            self.body(e, out)?;
+            self.elem(e, out)?;
         }
         match tail {
             Some(t) => self.body(t, out),
@@ -275,25 +284,20 @@ impl<'c> Encoder<'c> {
             out.extend_from_slice(&[tag::ATOM_CACHE_REF, ix]);
             return;
         }
-        let text = atom.as_str();
-        if atom.is_ascii() {
-            // At most 255 bytes: one reserve, then the header and the text.
-            out.reserve(3 + text.len());
-            if self.utf8_atoms {
-                out.extend_from_slice(&[tag::SMALL_ATOM_UTF8, text.len() as u8]);
-            } else {
-                out.extend_from_slice(&[tag::ATOM, 0, text.len() as u8]);
+        if !self.utf8_atoms {
+            let ext = atom.default_ext();
+            match atom.short_default_ext() {
+                // A fixed 16-byte copy, then the padding cut off: cheaper than a memcpy call.
+                Some(padded) => {
+                    let end = out.len() + ext.len();
+                    out.extend_from_slice(padded);
+                    out.truncate(end);
+                }
+                None => out.extend_from_slice(ext),
             }
-            out.extend_from_slice(text.as_bytes());
             return;
         }
-        // OTP 25 writes atoms whose characters are all Latin-1 as ATOM_EXT, one byte a character.
-        if !self.utf8_atoms && text.chars().all(|c| u32::from(c) < 256) {
-            out.push(tag::ATOM);
-            out.extend_from_slice(&(text.chars().count() as u16).to_be_bytes());
-            out.extend(text.chars().map(|c| c as u8));
-            return;
-        }
+        let text = atom.as_str();
         // At most 255 characters of at most 4 bytes each, so the length fits in 16 bits.
         match u8::try_from(text.len()) {
             Ok(n) => out.extend_from_slice(&[tag::SMALL_ATOM_UTF8, n]),
@@ -320,6 +324,14 @@ fn is_byte(t: &Term) -> bool {
 
 fn len32(n: usize, what: &'static str) -> Inner<[u8; 4]> {
     u32::try_from(n).map(u32::to_be_bytes).map_err(|_| Box::new(EncodeError::TooLarge(what)))
+}
+
+#[inline(always)]
+fn binary(b: &[u8], out: &mut Vec<u8>) -> Inner<()> {
+    let [x0, x1, x2, x3] = len32(b.len(), "binary")?;
+    out.extend_from_slice(&[tag::BINARY, x0, x1, x2, x3]);
+    out.extend_from_slice(b);
+    Ok(())
 }
 
 fn int(i: i64, out: &mut Vec<u8>) {
