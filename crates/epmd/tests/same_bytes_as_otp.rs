@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::{Proc, free_port, otp, otp_epmd, our_epmd};
+use support::{Proc, alive, frame, free_port, otp, otp_epmd, our_epmd};
 
 /// How long to wait for a reply or a close.
 const WAIT: Duration = Duration::from_secs(5);
@@ -90,26 +90,6 @@ fn read_answer(stream: &mut TcpStream, want: usize, settle: Duration) -> Answer 
         }
         assert!(start.elapsed() < WAIT + settle, "no answer within {WAIT:?}: got {bytes:?}");
     }
-}
-
-fn frame(body: &[u8]) -> Vec<u8> {
-    let mut out = u16::try_from(body.len()).expect("short body").to_be_bytes().to_vec();
-    out.extend_from_slice(body);
-    out
-}
-
-/// An ALIVE2_REQ body.
-fn alive(name: &[u8], port: u16, high: u16, low: u16, extra: &[u8]) -> Vec<u8> {
-    let mut body = vec![b'x'];
-    body.extend_from_slice(&port.to_be_bytes());
-    body.extend_from_slice(&[77, 0]);
-    body.extend_from_slice(&high.to_be_bytes());
-    body.extend_from_slice(&low.to_be_bytes());
-    body.extend_from_slice(&u16::try_from(name.len()).expect("short name").to_be_bytes());
-    body.extend_from_slice(name);
-    body.extend_from_slice(&u16::try_from(extra.len()).expect("short extra").to_be_bytes());
-    body.extend_from_slice(extra);
-    body
 }
 
 /// DUMP text with every `fd = N` replaced by `fd = _`.

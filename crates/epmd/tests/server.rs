@@ -1,6 +1,8 @@
 //! The server at the protocol level: raw bytes on sockets and the crate's client against
 //! `erlnode_epmd::Server`, including malformed, truncated, oversized, slow and idle clients.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -9,6 +11,8 @@ use erlnode_epmd::{Client, ClientError, NodeEntry, Server, ServerHandle, ServerO
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
+
+use support::{alive, frame};
 
 /// Upper bound for anything a test waits for.
 const WAIT: Duration = Duration::from_secs(10);
@@ -50,25 +54,6 @@ async fn read_until_closed(stream: &mut TcpStream, wait: Duration) -> (Vec<u8>, 
             Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
         }
     }
-}
-
-fn frame(body: &[u8]) -> Vec<u8> {
-    let mut out = u16::try_from(body.len()).expect("short body").to_be_bytes().to_vec();
-    out.extend_from_slice(body);
-    out
-}
-
-/// An ALIVE2_REQ body, as OTP 25 sends it, with the given versions.
-fn alive_body(name: &[u8], port: u16, high: u16, low: u16) -> Vec<u8> {
-    let mut body = vec![b'x'];
-    body.extend_from_slice(&port.to_be_bytes());
-    body.extend_from_slice(&[77, 0]);
-    body.extend_from_slice(&high.to_be_bytes());
-    body.extend_from_slice(&low.to_be_bytes());
-    body.extend_from_slice(&u16::try_from(name.len()).expect("short name").to_be_bytes());
-    body.extend_from_slice(name);
-    body.extend_from_slice(&[0, 0]);
-    body
 }
 
 /// Registers over a raw socket and returns the socket and the reply.
@@ -132,9 +117,9 @@ async fn creations_are_distinct_across_many_concurrent_registrations() {
 async fn a_taken_name_is_refused_in_the_form_the_node_understands() {
     let (server, client) = start_default();
     let _held = client.register(&NodeEntry::new("taken", 5001)).await.expect("register");
-    let (_s, reply) = raw_register(server.local_addr(), &alive_body(b"taken", 5002, 6, 5), 6).await;
+    let (_s, reply) = raw_register(server.local_addr(), &alive(b"taken", 5002, 6, 5, b""), 6).await;
     assert_eq!(reply, b"v\x01\x00\x00\x00c", "OTP's epmd refuses with result 1 and creation 99");
-    let (_s, reply) = raw_register(server.local_addr(), &alive_body(b"taken", 5002, 5, 5), 4).await;
+    let (_s, reply) = raw_register(server.local_addr(), &alive(b"taken", 5002, 5, 5, b""), 4).await;
     assert_eq!(reply, b"y\x01\x00c");
     match client.register(&NodeEntry::new("taken", 5003)).await {
         Err(ClientError::Refused { name, result: 1, .. }) => assert_eq!(name, "taken"),
@@ -147,16 +132,16 @@ async fn a_taken_name_is_refused_in_the_form_the_node_understands() {
 #[tokio::test]
 async fn names_longer_than_255_characters_are_refused() {
     let (server, _client) = start_default();
-    let (_s, reply) = raw_register(server.local_addr(), &alive_body("é".repeat(256).as_bytes(), 1, 6, 5), 6).await;
+    let (_s, reply) = raw_register(server.local_addr(), &alive("é".repeat(256).as_bytes(), 1, 6, 5, b""), 6).await;
     assert_eq!(reply, b"v\x01\x00\x00\x00c");
-    let (_s, reply) = raw_register(server.local_addr(), &alive_body("😀".repeat(255).as_bytes(), 1, 6, 5), 6).await;
+    let (_s, reply) = raw_register(server.local_addr(), &alive("😀".repeat(255).as_bytes(), 1, 6, 5, b""), 6).await;
     assert_eq!(reply[..2], *b"v\x00");
 }
 
 #[tokio::test]
 async fn an_old_node_gets_alive2_resp_with_a_small_creation() {
     let (server, client) = start_default();
-    let (_held, reply) = raw_register(server.local_addr(), &alive_body(b"old", 5001, 5, 5), 4).await;
+    let (_held, reply) = raw_register(server.local_addr(), &alive(b"old", 5001, 5, 5, b""), 4).await;
     assert_eq!(reply[..2], *b"y\x00");
     let creation = u16::from_be_bytes([reply[2], reply[3]]);
     assert!((1..=3).contains(&creation), "creation {creation}");
@@ -260,7 +245,7 @@ async fn stop_without_relaxed_checking_closes_without_a_reply() {
 #[tokio::test]
 async fn any_byte_after_a_registration_unregisters_the_node() {
     let (server, client) = start_default();
-    let (mut stream, reply) = raw_register(server.local_addr(), &alive_body(b"chatty", 5001, 6, 5), 6).await;
+    let (mut stream, reply) = raw_register(server.local_addr(), &alive(b"chatty", 5001, 6, 5, b""), 6).await;
     assert_eq!(reply[..2], *b"v\x00");
     stream.write_all(&frame(b"n")).await.expect("write");
     let (rest, end) = read_until_closed(&mut stream, WAIT).await;
@@ -272,7 +257,7 @@ async fn any_byte_after_a_registration_unregisters_the_node() {
 async fn bad_requests_close_their_connection_and_nothing_else() {
     let (server, client) = start_default();
     let _held = client.register(&NodeEntry::new("bystander", 5001)).await.expect("register");
-    let mut truncated_alive = alive_body(b"trunc", 5001, 6, 5);
+    let mut truncated_alive = alive(b"trunc", 5001, 6, 5, b"");
     truncated_alive.truncate(10);
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("zero length", vec![0, 0]),
@@ -280,10 +265,10 @@ async fn bad_requests_close_their_connection_and_nothing_else() {
         ("old ALIVE_REQ tag", frame(b"a\x13\x88abc")),
         ("truncated ALIVE2 body", frame(&truncated_alive)),
         ("ALIVE2 with only a tag", frame(b"x")),
-        ("ALIVE2 extra longer than the body", frame(&[&alive_body(b"e", 1, 6, 5)[..12], &[0, 9, 1]].concat())),
-        ("ALIVE2 with an empty name", frame(&alive_body(b"", 1, 6, 5))),
-        ("ALIVE2 with a NUL in the name", frame(&alive_body(b"a\0b", 1, 6, 5))),
-        ("ALIVE2 with a name that is not UTF-8", frame(&alive_body(b"\xff\xfe", 1, 6, 5))),
+        ("ALIVE2 extra longer than the body", frame(&[&alive(b"e", 1, 6, 5, b"")[..12], &[0, 9, 1]].concat())),
+        ("ALIVE2 with an empty name", frame(&alive(b"", 1, 6, 5, b""))),
+        ("ALIVE2 with a NUL in the name", frame(&alive(b"a\0b", 1, 6, 5, b""))),
+        ("ALIVE2 with a name that is not UTF-8", frame(&alive(b"\xff\xfe", 1, 6, 5, b""))),
         ("PORT_PLEASE2 without a name", frame(b"z")),
         ("STOP without a name", frame(b"s")),
         ("length over the limit", [&3058u16.to_be_bytes()[..], &[b'n'; 3058]].concat()),

@@ -250,3 +250,25 @@ pub(crate) fn erl_node(otp: &Otp, sname: &str, epmd_port: u16, eval: &str) -> Pr
 
 /// Erlang that binds `Host` to this node's host part (the text after `@`).
 pub(crate) const ERL_HOST: &str = "[_, Host] = string:split(atom_to_list(node()), \"@\")";
+
+/// A request frame as a peer sends it: a 2-byte length, then the body (built by hand, independent of the
+/// crate's own encoder).
+pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
+    let mut out = u16::try_from(body.len()).expect("short body").to_be_bytes().to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+/// An ALIVE2_REQ body for a normal node over TCP, as OTP sends it.
+pub(crate) fn alive(name: &[u8], port: u16, high: u16, low: u16, extra: &[u8]) -> Vec<u8> {
+    let mut body = vec![b'x'];
+    body.extend_from_slice(&port.to_be_bytes());
+    body.extend_from_slice(&[77, 0]);
+    body.extend_from_slice(&high.to_be_bytes());
+    body.extend_from_slice(&low.to_be_bytes());
+    body.extend_from_slice(&u16::try_from(name.len()).expect("short name").to_be_bytes());
+    body.extend_from_slice(name);
+    body.extend_from_slice(&u16::try_from(extra.len()).expect("short extra").to_be_bytes());
+    body.extend_from_slice(extra);
+    body
+}
