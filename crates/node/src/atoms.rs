@@ -1,0 +1,40 @@
+//! Atoms the runtime uses again and again, interned once.
+
+use std::sync::LazyLock;
+
+use erlnode_etf::Atom;
+
+macro_rules! atoms {
+    ($($(#[$doc:meta])* $name:ident = $text:literal;)*) => {$(
+        $(#[$doc])*
+        pub(crate) fn $name() -> Atom {
+            static ATOM: LazyLock<Atom> = LazyLock::new(|| Atom::new($text));
+            *ATOM
+        }
+    )*};
+}
+
+atoms! {
+    /// `normal`
+    normal = "normal";
+    /// `kill`
+    kill = "kill";
+    /// `killed`
+    killed = "killed";
+    /// `noproc`
+    noproc = "noproc";
+    /// `panic`
+    panic = "panic";
+    /// `'EXIT'`
+    exit_tag = "EXIT";
+    /// `'DOWN'`
+    down_tag = "DOWN";
+    /// `process`
+    process = "process";
+    /// `badarg`
+    badarg = "badarg";
+    /// `system_limit`
+    system_limit = "system_limit";
+    /// `noconnection`
+    noconnection = "noconnection";
+}

@@ -1,0 +1,68 @@
+//! erlnode: an Erlang/OTP node in Rust.
+//!
+//! This crate is the runtime users depend on. Today it holds the local part: a [`Node`] runs processes
+//! (tokio tasks with unbounded, lossless mailboxes), and they send each other [`Term`]s, register names,
+//! link and monitor each other and exit with Erlang's exact semantics. Distribution comes later.
+//!
+//! # Processes
+//! ```
+//! use std::time::Duration;
+//! use erlnode::{Node, Term};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let node = Node::new("demo@localhost", 1)?;
+//!
+//! // An echo server: replies {echo, Msg} to {From, Msg}.
+//! let echo = node.spawn(|mut p| async move {
+//!     loop {
+//!         let msg = p.recv().await;
+//!         if let Some([Term::Pid(from), body]) = msg.as_tuple() {
+//!             p.send(*from, Term::tuple(vec![Term::atom("echo"), body.clone()]));
+//!         }
+//!     }
+//! })?;
+//! node.register(erlnode::Atom::new("echo"), echo)?;
+//!
+//! // A client that calls it, then crashes; its monitor sees why.
+//! let (tx, rx) = tokio::sync::oneshot::channel();
+//! node.spawn(move |mut p| async move {
+//!     let (client, monitor) = p.spawn_monitor(|mut c| async move {
+//!         c.send_named(erlnode::Atom::new("echo"), (c.self_pid(), "hi"))?;
+//!         let reply = c.recv_timeout(Duration::from_secs(5)).await;
+//!         Err(Term::tuple(vec![Term::atom("done"), reply.unwrap_or_default()]))
+//!     })?;
+//!     let down = p.recv().await;
+//!     tx.send((client, monitor, down)).ok();
+//!     Ok(())
+//! })?;
+//!
+//! let (client, monitor, down) = rx.await?;
+//! assert_eq!(
+//!     down,
+//!     Term::tuple(vec![
+//!         Term::atom("DOWN"),
+//!         Term::Ref(monitor),
+//!         Term::atom("process"),
+//!         Term::Pid(client),
+//!         "{done,{echo,<<\"hi\">>}}".parse()?,
+//!     ])
+//! );
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where things are
+//! - [`Node`]: name, creation, the process table, names, references.
+//! - [`Process`]: what a process's own code uses: `send`, `recv*`, `spawn_link`, `link`, `trap_exit`,
+//!   `exit`, `monitor`.
+//! - [`exit`]: exit reasons and how a process ends.
+
+mod atoms;
+mod node;
+pub mod process;
+
+pub use erlnode_etf::{Atom, Pid, Ref, Term};
+pub use node::{MAX_PROCESSES, Node, NodeError};
+pub use process::exit::{self, ExitResult};
+pub use process::{LinkError, MonitorTarget, Process, RegisterError, SendError, SpawnError, UnregisterError};

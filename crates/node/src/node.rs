@@ -1,0 +1,189 @@
+//! The node: its name and creation, and the tables of its processes and names.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use erlnode_etf::{Atom, Pid, Ref, Term};
+
+use crate::process::pid_alloc::PidAlloc;
+use crate::process::ref_alloc::RefAlloc;
+use crate::process::registry::Registry;
+use crate::process::{
+    self, ExitResult, Parent, ProcEntry, Process, RegisterError, SendError, SpawnError, UnregisterError,
+};
+
+/// The most processes a node runs at once (the BEAM's default `+P`).
+pub const MAX_PROCESSES: usize = 1 << 20;
+
+/// Why a node could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeError {
+    /// The name is not `name@host` with both parts non-empty, or is not a valid atom.
+    #[error("invalid node name {0:?}: expected name@host")]
+    InvalidName(String),
+}
+
+/// An Erlang node: a name, a creation, and the processes that run on it.
+///
+/// `Node` is a cheap handle; clones share the node. Pids and references it makes carry its name and creation.
+#[derive(Debug, Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    name: Atom,
+    creation: u32,
+    table: Mutex<Table>,
+    registry: Registry,
+    refs: RefAlloc,
+}
+
+/// The live processes and the pid allocator, kept under one lock so a number is never handed out twice.
+#[derive(Debug, Default)]
+struct Table {
+    processes: HashMap<Pid, Arc<ProcEntry>>,
+    alloc: PidAlloc,
+}
+
+impl Node {
+    /// A node named `name` (`name@host`) with the creation `creation` (the incarnation number EPMD gives).
+    pub fn new(name: &str, creation: u32) -> Result<Node, NodeError> {
+        let valid = name.split_once('@').is_some_and(|(n, h)| !n.is_empty() && !h.is_empty());
+        let atom = Atom::try_new(name).ok().filter(|_| valid).ok_or_else(|| NodeError::InvalidName(name.into()))?;
+        Ok(Node {
+            inner: Arc::new(Inner {
+                name: atom,
+                creation,
+                table: Mutex::default(),
+                registry: Registry::default(),
+                refs: RefAlloc::new(atom, creation),
+            }),
+        })
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> Atom {
+        self.inner.name
+    }
+
+    /// The node's creation.
+    pub fn creation(&self) -> u32 {
+        self.inner.creation
+    }
+
+    /// Spawns a process running the future that `body` returns; the process ends when the future returns
+    /// (`Ok(())` with reason `normal`, `Err(reason)` with `reason`), panics (reason `{panic, <<"message">>}`;
+    /// the node lives on), or is killed by an exit signal. Must be called within a tokio runtime.
+    ///
+    /// To tie the new process to the spawner, spawn from a [`Process`] with [`Process::spawn_link`] or
+    /// [`Process::spawn_monitor`].
+    pub fn spawn<F, Fut>(&self, body: F) -> Result<Pid, SpawnError>
+    where
+        F: FnOnce(Process) -> Fut + Send + 'static,
+        Fut: Future<Output = ExitResult> + Send + 'static,
+    {
+        process::spawn(self, body, Parent::None)
+    }
+
+    /// Sends `message` to the process `to`; a message to a process that does not exist is dropped, as in
+    /// Erlang. Pids of other nodes are dropped too until distribution exists.
+    pub fn send(&self, to: Pid, message: impl Into<Term>) {
+        match self.lookup(to) {
+            Some(entry) => entry.deliver(message.into()),
+            None => tracing::trace!(%to, "message to a process that does not exist dropped"),
+        }
+    }
+
+    /// Sends `message` to the process registered as `name`.
+    pub fn send_named(&self, name: Atom, message: impl Into<Term>) -> Result<(), SendError> {
+        let pid = self.whereis(name).ok_or(SendError::NotRegistered(name))?;
+        self.send(pid, message);
+        Ok(())
+    }
+
+    /// Registers the process `pid` as `name`, with Erlang's rules (see [`RegisterError`]).
+    pub fn register(&self, name: Atom, pid: Pid) -> Result<(), RegisterError> {
+        self.inner.registry.register(self, name, pid)
+    }
+
+    /// Removes the name `name`.
+    pub fn unregister(&self, name: Atom) -> Result<(), UnregisterError> {
+        self.inner.registry.unregister(self, name)
+    }
+
+    /// The process registered as `name`, if any.
+    pub fn whereis(&self, name: Atom) -> Option<Pid> {
+        self.inner.registry.whereis(name)
+    }
+
+    /// The registered names (Erlang's `registered()`), in no particular order.
+    pub fn registered(&self) -> Vec<Atom> {
+        self.inner.registry.names()
+    }
+
+    /// `true` while `pid` is a live process of this node (Erlang's `is_process_alive/1`).
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        self.lookup(pid).is_some_and(|entry| entry.lock().alive)
+    }
+
+    /// The pids of the live processes (Erlang's `processes()`), in no particular order.
+    pub fn processes(&self) -> Vec<Pid> {
+        self.table().processes.keys().copied().collect()
+    }
+
+    /// A new reference of this node (Erlang's `make_ref()`).
+    pub fn make_ref(&self) -> Ref {
+        self.inner.refs.make()
+    }
+
+    /// `true` when `pid` was made by this node in this incarnation.
+    pub(crate) fn is_local(&self, pid: Pid) -> bool {
+        pid.node == self.inner.name && pid.creation == self.inner.creation
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.inner.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The entry of the local process `pid`.
+    pub(crate) fn lookup(&self, pid: Pid) -> Option<Arc<ProcEntry>> {
+        if !self.is_local(pid) {
+            return None;
+        }
+        self.table().processes.get(&pid).cloned()
+    }
+
+    /// Allocates a pid and puts the entry `make` builds for it in the table.
+    pub(crate) fn insert_process(
+        &self,
+        make: impl FnOnce(Pid) -> Arc<ProcEntry>,
+    ) -> Result<Arc<ProcEntry>, SpawnError> {
+        let mut table = self.table();
+        if table.processes.len() >= MAX_PROCESSES {
+            return Err(SpawnError::SystemLimit(MAX_PROCESSES));
+        }
+        // Fewer than MAX_PROCESSES numbers are taken, so this finds a free one within that many tries.
+        let pid = loop {
+            let (id, serial) = table.alloc.next_candidate();
+            let pid = Pid::new(self.inner.name, id, serial, self.inner.creation);
+            if !table.processes.contains_key(&pid) {
+                break pid;
+            }
+        };
+        let entry = make(pid);
+        table.processes.insert(pid, Arc::clone(&entry));
+        Ok(entry)
+    }
+
+    /// Takes the process `pid` out of the table.
+    pub(crate) fn remove_process(&self, pid: Pid) {
+        self.table().processes.remove(&pid);
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+}

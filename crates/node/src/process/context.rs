@@ -1,0 +1,162 @@
+//! The context a process runs with: its pid, its mailbox, and the operations Erlang gives a process.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use erlnode_etf::{Atom, Pid, Ref, Term};
+
+use super::mailbox::Mailbox;
+use super::{ExitResult, LinkError, MonitorTarget, Parent, ProcEntry, RegisterError, SendError, SpawnError};
+use super::{exit, link, monitor};
+use crate::Node;
+
+/// A running process, as its own code sees it: the value a spawned closure receives.
+///
+/// It owns the process's mailbox, so receiving takes `&mut self`; everything else takes `&self`. Dropping it
+/// (by returning from the process's future) ends the process.
+#[derive(Debug)]
+pub struct Process {
+    node: Node,
+    entry: Arc<ProcEntry>,
+    mailbox: Mailbox,
+}
+
+impl Process {
+    pub(crate) fn new(node: Node, entry: Arc<ProcEntry>, mailbox: Mailbox) -> Process {
+        Process { node, entry, mailbox }
+    }
+
+    /// This process's pid (Erlang's `self()`).
+    pub fn self_pid(&self) -> Pid {
+        self.entry.pid
+    }
+
+    /// The node this process runs on.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Sends `message` to `to` (Erlang's `To ! Message`). Like Erlang's, it never fails: a message to a
+    /// process that does not exist is dropped. Messages from one process to another arrive in the order sent.
+    pub fn send(&self, to: Pid, message: impl Into<Term>) {
+        self.node.send(to, message);
+    }
+
+    /// Sends `message` to the process registered as `name`; fails like Erlang's `badarg` if there is none.
+    pub fn send_named(&self, name: Atom, message: impl Into<Term>) -> Result<(), SendError> {
+        self.node.send_named(name, message)
+    }
+
+    /// The oldest message in the mailbox, waiting for one.
+    pub async fn recv(&mut self) -> Term {
+        self.mailbox.recv().await
+    }
+
+    /// The oldest message, or `None` when none arrives within `timeout` (`after` in Erlang; a zero timeout
+    /// only looks at what has arrived).
+    pub async fn recv_timeout(&mut self, timeout: Duration) -> Option<Term> {
+        self.mailbox.recv_timeout(timeout).await
+    }
+
+    /// Selective receive: the oldest message for which `matches` is true, waiting for one. The messages it
+    /// passes over stay in the mailbox, in order.
+    pub async fn recv_match(&mut self, matches: impl FnMut(&Term) -> bool) -> Term {
+        self.mailbox.recv_match(matches).await
+    }
+
+    /// [`Process::recv_match`] with a timeout: `None` when no matching message arrives in time.
+    pub async fn recv_match_timeout(&mut self, matches: impl FnMut(&Term) -> bool, timeout: Duration) -> Option<Term> {
+        self.mailbox.recv_match_timeout(matches, timeout).await
+    }
+
+    /// The number of messages in the mailbox (Erlang's `message_queue_len`).
+    pub fn mailbox_len(&self) -> usize {
+        self.mailbox.len()
+    }
+
+    /// Spawns a process on this node (see [`Node::spawn`]).
+    pub fn spawn<F, Fut>(&self, body: F) -> Result<Pid, SpawnError>
+    where
+        F: FnOnce(Process) -> Fut + Send + 'static,
+        Fut: Future<Output = ExitResult> + Send + 'static,
+    {
+        super::spawn(&self.node, body, Parent::None)
+    }
+
+    /// Spawns a process linked to this one; the link exists before the new process runs.
+    pub fn spawn_link<F, Fut>(&self, body: F) -> Result<Pid, SpawnError>
+    where
+        F: FnOnce(Process) -> Fut + Send + 'static,
+        Fut: Future<Output = ExitResult> + Send + 'static,
+    {
+        super::spawn(&self.node, body, Parent::Link(&self.entry))
+    }
+
+    /// Spawns a process monitored by this one; the monitor exists before the new process runs.
+    pub fn spawn_monitor<F, Fut>(&self, body: F) -> Result<(Pid, Ref), SpawnError>
+    where
+        F: FnOnce(Process) -> Fut + Send + 'static,
+        Fut: Future<Output = ExitResult> + Send + 'static,
+    {
+        let monitor = self.node.make_ref();
+        let pid = super::spawn(&self.node, body, Parent::Monitor(&self.entry, monitor))?;
+        Ok((pid, monitor))
+    }
+
+    /// Registers this process as `name` (see [`Node::register`]).
+    pub fn register(&self, name: Atom) -> Result<(), RegisterError> {
+        self.node.register(name, self.self_pid())
+    }
+
+    /// Sets whether exit signals become `{'EXIT', From, Reason}` messages (Erlang's
+    /// `process_flag(trap_exit, Flag)`); returns the old value.
+    pub fn trap_exit(&self, trap: bool) -> bool {
+        std::mem::replace(&mut self.entry.lock().trap_exit, trap)
+    }
+
+    /// Links this process with `other`. When `other` does not exist, a process that traps exits gets
+    /// `{'EXIT', Other, noproc}` and `Ok`; one that does not gets [`LinkError::NoProc`] (Erlang raises
+    /// `noproc`). Linking to oneself does nothing.
+    pub fn link(&self, other: Pid) -> Result<(), LinkError> {
+        link::link(&self.node, &self.entry, other)
+    }
+
+    /// Removes the link with `other`, if any. Afterwards the link has no effect on this process; an
+    /// `{'EXIT', Other, _}` message delivered before the call stays in the mailbox.
+    pub fn unlink(&self, other: Pid) {
+        link::unlink(&self.node, &self.entry, other);
+    }
+
+    /// Sends the exit signal `reason` to `to` (Erlang's `exit(Pid, Reason)`): `kill` ends it with `killed`
+    /// even if it traps exits; otherwise see the [link rules](crate::process::exit). An exit signal that ends
+    /// this process itself takes effect at its next await point.
+    pub fn exit(&self, to: Pid, reason: impl Into<Term>) {
+        link::exit_signal(&self.node, to, self.self_pid(), reason.into(), link::Origin::Exit);
+    }
+
+    /// Monitors `target` (a [`Pid`] or a registered name as an [`Atom`]); returns the monitor's reference.
+    /// The `DOWN` message comes at once, with reason `noproc`, if the target does not exist.
+    pub fn monitor(&self, target: impl Into<MonitorTarget>) -> Ref {
+        monitor::monitor(&self.node, &self.entry, target.into())
+    }
+
+    /// Removes the monitor `monitor` (Erlang's `demonitor/1`); `true` if it was still active. No `DOWN`
+    /// message for it arrives afterwards, but one may have arrived before.
+    pub fn demonitor(&self, monitor: Ref) -> bool {
+        monitor::demonitor(&self.node, &self.entry, monitor)
+    }
+
+    /// Removes the monitor and also the `DOWN` message it may have delivered already
+    /// (`demonitor(Ref, [flush])`); `true` if the monitor was still active.
+    pub fn demonitor_flush(&mut self, monitor: Ref) -> bool {
+        let active = monitor::demonitor(&self.node, &self.entry, monitor);
+        self.mailbox.take_delivered(|m| exit::is_down_of(m, &monitor));
+        active
+    }
+
+    /// A new reference (Erlang's `make_ref()`).
+    pub fn make_ref(&self) -> Ref {
+        self.node.make_ref()
+    }
+}

@@ -1,0 +1,150 @@
+//! Exit reasons, as the terms Erlang uses for them, and the messages that carry them.
+//!
+//! A process ends with a reason, which is any term:
+//! - `normal` when its future returns `Ok(())`;
+//! - the term `E` when it returns `Err(E)`;
+//! - `{panic, <<"message">>}` when it panics (the message as a UTF-8 binary; a payload that is neither a
+//!   `&str` nor a `String` gives `{panic, <<>>}`); the panic is caught and the node lives on;
+//! - `killed` when it received the untrappable exit signal `kill` (from [`Process::exit`]);
+//! - the reason of any other exit signal that reached it while it did not trap exits.
+//!
+//! [`Process::exit`]: crate::Process::exit
+
+use std::any::Any;
+
+use erlnode_etf::{Pid, Ref, Term};
+
+use crate::atoms;
+
+/// What a process's future returns: `Ok(())` ends it with reason `normal`, `Err(reason)` with `reason`.
+pub type ExitResult = Result<(), Term>;
+
+/// The reason `normal`: a process that finished its work.
+pub fn normal() -> Term {
+    Term::Atom(atoms::normal())
+}
+
+/// The reason `kill`, which [`Process::exit`](crate::Process::exit) turns into an untrappable exit signal.
+pub fn kill() -> Term {
+    Term::Atom(atoms::kill())
+}
+
+/// The reason `killed`: what a process that received `kill` exits with, and what its links see.
+pub fn killed() -> Term {
+    Term::Atom(atoms::killed())
+}
+
+/// The reason `noproc`: the process named in a link or monitor did not exist.
+pub fn noproc() -> Term {
+    Term::Atom(atoms::noproc())
+}
+
+/// The reason `badarg`, which Erlang raises for a bad argument to a built-in (a taken name, ...).
+pub fn badarg() -> Term {
+    Term::Atom(atoms::badarg())
+}
+
+/// `true` for the reason `normal`.
+pub fn is_normal(reason: &Term) -> bool {
+    reason.as_atom() == Some(atoms::normal())
+}
+
+/// `true` for the reason `kill`.
+pub(crate) fn is_kill(reason: &Term) -> bool {
+    reason.as_atom() == Some(atoms::kill())
+}
+
+/// The reason for a caught panic: `{panic, <<"message">>}`.
+pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Term {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    Term::tuple(vec![Term::Atom(atoms::panic()), Term::from(text)])
+}
+
+/// `{'EXIT', From, Reason}`, the message a trapping process gets for an exit signal.
+pub(crate) fn exit_message(from: Pid, reason: Term) -> Term {
+    Term::tuple(vec![Term::Atom(atoms::exit_tag()), Term::Pid(from), reason])
+}
+
+/// `{'DOWN', Ref, process, Object, Reason}`, the message a monitor delivers.
+pub(crate) fn down_message(monitor: Ref, object: Term, reason: Term) -> Term {
+    Term::tuple(vec![Term::Atom(atoms::down_tag()), Term::Ref(monitor), Term::Atom(atoms::process()), object, reason])
+}
+
+/// `true` for a `{'DOWN', Ref, _, _, _}` message of the monitor `monitor`.
+pub(crate) fn is_down_of(message: &Term, monitor: &Ref) -> bool {
+    matches!(message.as_tuple(), Some([tag, r, _, _, _])
+        if tag.as_atom() == Some(atoms::down_tag()) && r.as_ref() == Some(monitor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_payloads_become_binaries() {
+        let text = |t: Term| t.to_string();
+        assert_eq!(text(from_panic(&"boom")), "{panic,<<\"boom\">>}");
+        assert_eq!(text(from_panic(&String::from("bang"))), "{panic,<<\"bang\">>}");
+        assert_eq!(text(from_panic(&42_u8)), "{panic,<<>>}");
+    }
+
+    #[test]
+    fn reasons_are_atoms() {
+        assert!(is_normal(&normal()));
+        assert!(!is_normal(&killed()));
+        assert!(is_kill(&kill()));
+        assert_eq!(noproc().to_string(), "noproc");
+    }
+}
+
+/// Errors of the runtime become the exit reasons Erlang's built-ins raise, so `?` in a process's future
+/// ends the process the way the Erlang call would have.
+mod reasons {
+    use erlnode_etf::Term;
+
+    use super::badarg;
+    use crate::atoms;
+    use crate::process::{LinkError, RegisterError, SendError, SpawnError, UnregisterError};
+
+    impl From<SpawnError> for Term {
+        /// `system_limit` (also for [`SpawnError::NoRuntime`], which cannot happen inside a process).
+        fn from(_: SpawnError) -> Term {
+            Term::Atom(atoms::system_limit())
+        }
+    }
+
+    impl From<LinkError> for Term {
+        /// `noproc`, or `noconnection` for a pid of another node.
+        fn from(e: LinkError) -> Term {
+            match e {
+                LinkError::NoProc(_) => super::noproc(),
+                LinkError::NotLocal(_) => Term::Atom(atoms::noconnection()),
+            }
+        }
+    }
+
+    impl From<RegisterError> for Term {
+        /// `badarg`.
+        fn from(_: RegisterError) -> Term {
+            badarg()
+        }
+    }
+
+    impl From<UnregisterError> for Term {
+        /// `badarg`.
+        fn from(_: UnregisterError) -> Term {
+            badarg()
+        }
+    }
+
+    impl From<SendError> for Term {
+        /// `badarg`.
+        fn from(_: SendError) -> Term {
+            badarg()
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Links and exit signals, with Erlang's rules.
+//!
+//! A link is symmetric: when either process ends, the other gets an exit signal carrying the reason. What an
+//! exit signal does to its receiver:
+//! - a process that traps exits gets the message `{'EXIT', From, Reason}` instead, except for
+//!   `exit(Pid, kill)`, which cannot be trapped and ends the process with reason `killed`;
+//! - otherwise reason `normal` is ignored (unless a process sent it to itself, which ends it with `normal`),
+//!   and any other reason ends the receiver with that same reason. A `kill` reason arriving through a link
+//!   (a linked process exited with reason `kill`) is an ordinary reason: it ends the receiver with `kill`.
+//!
+//! An exit signal that arrives through a link that no longer exists (the receiver unlinked first) is dropped.
+
+use erlnode_etf::{Pid, Term};
+
+use super::{ProcEntry, exit};
+use crate::Node;
+
+/// Why [`Process::link`](crate::Process::link) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The process does not exist (Erlang raises `noproc` in a caller that does not trap exits).
+    #[error("noproc: {0} does not exist")]
+    NoProc(Pid),
+    /// The pid belongs to another node, and this node has no distribution yet.
+    #[error("{0} is not a process of this node")]
+    NotLocal(Pid),
+}
+
+/// How an exit signal was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// By a linked process that ended.
+    Link,
+    /// By `exit(Pid, Reason)`.
+    Exit,
+}
+
+/// Sends the exit signal `reason` from `from` to `to`.
+pub(crate) fn exit_signal(node: &Node, to: Pid, from: Pid, reason: Term, origin: Origin) {
+    let Some(target) = node.lookup(to) else { return };
+    let mut state = target.lock();
+    if !state.alive || (origin == Origin::Link && !state.links.remove(&from)) {
+        return;
+    }
+    if origin == Origin::Exit && exit::is_kill(&reason) {
+        state.kill(exit::killed());
+    } else if state.trap_exit {
+        target.deliver(exit::exit_message(from, reason));
+    } else if !exit::is_normal(&reason) || from == to {
+        state.kill(reason);
+    }
+}
+
+/// Links `me` with `other`.
+pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkError> {
+    if other == me.pid {
+        return Ok(());
+    }
+    if !node.is_local(other) {
+        return Err(LinkError::NotLocal(other));
+    }
+    me.lock().links.insert(other);
+    let linked = node.lookup(other).is_some_and(|target| {
+        let mut state = target.lock();
+        if state.alive {
+            state.links.insert(me.pid);
+        }
+        state.alive
+    });
+    if linked {
+        return Ok(());
+    }
+    let mut state = me.lock();
+    state.links.remove(&other);
+    if state.trap_exit {
+        me.deliver(exit::exit_message(other, exit::noproc()));
+        Ok(())
+    } else {
+        Err(LinkError::NoProc(other))
+    }
+}
+
+/// Removes the link between `me` and `other`, if there is one.
+pub(crate) fn unlink(node: &Node, me: &ProcEntry, other: Pid) {
+    me.lock().links.remove(&other);
+    if let Some(target) = node.lookup(other) {
+        target.lock().links.remove(&me.pid);
+    }
+}

@@ -1,0 +1,68 @@
+//! Monitors: one-way watches that deliver `{'DOWN', Ref, process, Object, Reason}` when the target ends.
+//!
+//! `Object` is the pid when the monitor was set by pid, and `{Name, Node}` when it was set by registered
+//! name. A target that does not exist (a dead pid, a name nobody holds) gives an immediate `DOWN` with reason
+//! `noproc`. Monitoring a name monitors the process that holds it at that moment; the monitor follows that
+//! process, not the name.
+
+use erlnode_etf::{Atom, Pid, Ref, Term};
+
+use super::{ProcEntry, Watcher, exit};
+use crate::Node;
+
+/// What to monitor: a pid, or the process registered under a name on this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorTarget {
+    /// A process by pid.
+    Pid(Pid),
+    /// The process registered under this name.
+    Name(Atom),
+}
+
+impl From<Pid> for MonitorTarget {
+    fn from(pid: Pid) -> MonitorTarget {
+        MonitorTarget::Pid(pid)
+    }
+}
+
+impl From<Atom> for MonitorTarget {
+    fn from(name: Atom) -> MonitorTarget {
+        MonitorTarget::Name(name)
+    }
+}
+
+/// Sets a monitor held by `me` on `target`.
+pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref {
+    let monitor = node.make_ref();
+    let (pid, object) = match target {
+        MonitorTarget::Pid(pid) => (Some(pid), Term::Pid(pid)),
+        MonitorTarget::Name(name) => (node.whereis(name), Term::tuple(vec![Term::Atom(name), Term::Atom(node.name())])),
+    };
+    let entry = pid.and_then(|pid| node.lookup(pid));
+    if let Some(entry) = entry {
+        me.lock().monitors.insert(monitor, entry.pid);
+        let mut state = entry.lock();
+        if state.alive {
+            state.watchers.insert(monitor, Watcher { pid: me.pid, object });
+            return monitor;
+        }
+        drop(state);
+        me.lock().monitors.remove(&monitor);
+    }
+    me.deliver(exit::down_message(monitor, object, exit::noproc()));
+    monitor
+}
+
+/// Removes the monitor `monitor` held by `me`; `true` if it was still active.
+pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
+    let Some(target) = me.lock().monitors.remove(&monitor) else { return false };
+    node.lookup(target).is_some_and(|target| target.lock().watchers.remove(&monitor).is_some())
+}
+
+/// Tells `watcher` that the monitor `monitor` fired with `reason`.
+pub(crate) fn down(node: &Node, monitor: Ref, watcher: Watcher, reason: Term) {
+    if let Some(entry) = node.lookup(watcher.pid) {
+        entry.lock().monitors.remove(&monitor);
+        entry.deliver(exit::down_message(monitor, watcher.object, reason));
+    }
+}
