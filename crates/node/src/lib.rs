@@ -2,7 +2,7 @@
 //!
 //! This crate is the runtime users depend on. Today it holds the local part: a [`Node`] runs processes
 //! (tokio tasks with unbounded, lossless mailboxes), and they send each other [`Term`]s, register names,
-//! link and monitor each other and exit with Erlang's exact semantics. Distribution comes later.
+//! link and monitor each other, make aliases, set timers and exit with Erlang's exact semantics. Distribution comes later.
 //!
 //! # Processes
 //! ```
@@ -53,10 +53,14 @@
 //! ```
 //!
 //! # Where things are
-//! - [`Node`]: name, creation, the process table, names, references.
+//! - [`Node`]: name, creation, the process table, names, references; for code outside processes also
+//!   `send_alias`, `send_after` / `cancel_timer` / `read_timer`, `exit` (sent as [`Node::node_pid`]) and
+//!   `process_info` ([`ProcessInfo`]).
 //! - [`Process`]: what a process's own code uses: `send`, `recv*`, `spawn_link`, `link`, `trap_exit`,
-//!   `exit`, `monitor`.
+//!   `exit`, `monitor`, `alias` / `unalias` / `send_alias`, `send_after` / `cancel_timer`.
 //! - [`exit`]: exit reasons and how a process ends.
+//! - [`process::alias`], [`process::timer`], [`process::info`]: the rules of aliases, timers and
+//!   introspection.
 
 mod atoms;
 mod node;
@@ -65,4 +69,6 @@ pub mod process;
 pub use erlnode_etf::{Atom, Pid, Ref, Term};
 pub use node::{MAX_PROCESSES, Node, NodeError};
 pub use process::exit::{self, ExitResult};
+pub use process::info::{ProcessInfo, Status};
+pub use process::timer::TimerError;
 pub use process::{LinkError, MonitorTarget, Process, RegisterError, SendError, SpawnError, UnregisterError};

@@ -3,12 +3,16 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
+use crate::process::alias::{self, AliasTable};
+use crate::process::info::{self, ProcessInfo};
 use crate::process::pid_alloc::PidAlloc;
 use crate::process::ref_alloc::RefAlloc;
 use crate::process::registry::Registry;
+use crate::process::timer::{self, TimerError, TimerTable};
 use crate::process::{
     self, ExitResult, Parent, ProcEntry, Process, RegisterError, SendError, SpawnError, UnregisterError,
 };
@@ -39,6 +43,8 @@ struct Inner {
     table: Mutex<Table>,
     registry: Registry,
     refs: RefAlloc,
+    aliases: AliasTable,
+    timers: TimerTable,
 }
 
 /// The live processes and the pid allocator, kept under one lock so a number is never handed out twice.
@@ -60,6 +66,8 @@ impl Node {
                 table: Mutex::default(),
                 registry: Registry::default(),
                 refs: RefAlloc::new(atom, creation),
+                aliases: AliasTable::default(),
+                timers: TimerTable::default(),
             }),
         })
     }
@@ -139,6 +147,54 @@ impl Node {
         self.inner.refs.make()
     }
 
+    /// The pid that stands for the node itself, `<node.0.0>` (no process ever has it, as `<0.0.0>` is
+    /// `init` on the BEAM): the sender of exit signals sent with [`Node::exit`].
+    pub fn node_pid(&self) -> Pid {
+        Pid::new(self.inner.name, 0, 0, self.inner.creation)
+    }
+
+    /// Sends the exit signal `reason` to `to` from outside any process (Erlang's `exit(Pid, Reason)` with
+    /// the node as the caller). The sender is [`Node::node_pid`]: a process that traps exits gets
+    /// `{'EXIT', <node.0.0>, Reason}`; otherwise the rules of [`Process::exit`] apply (`kill` ends it with
+    /// `killed`, `normal` is ignored, any other reason ends it with that reason).
+    pub fn exit(&self, to: Pid, reason: impl Into<Term>) {
+        process::exit_signal(self, to, self.node_pid(), reason.into());
+    }
+
+    /// Sends `message` to the process that holds the alias `alias` (Erlang's `Alias ! Message`). A message
+    /// to an alias that is not active (never made, deactivated, its process ended, made on another node) is
+    /// dropped, as in Erlang.
+    pub fn send_alias(&self, alias: Ref, message: impl Into<Term>) {
+        alias::send(self, alias, message.into());
+    }
+
+    /// Sends `message` to `to` after `delay` (Erlang's `erlang:send_after/3`), for code outside processes;
+    /// returns the timer's reference. The timer is cancelled if `to` is not alive or ends first. Fails only
+    /// outside a tokio runtime.
+    pub fn send_after(&self, delay: Duration, to: Pid, message: impl Into<Term>) -> Result<Ref, TimerError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| TimerError::NoRuntime)?;
+        Ok(timer::send_after(self, &runtime, delay, to, message.into()))
+    }
+
+    /// Cancels the timer `timer` (Erlang's `erlang:cancel_timer/1`): the time it had left, or `None` if it
+    /// has fired, was cancelled (also by the end of its destination), or never existed.
+    pub fn cancel_timer(&self, timer: Ref) -> Option<Duration> {
+        self.inner.timers.cancel(&timer)
+    }
+
+    /// The time the timer `timer` has left (Erlang's `erlang:read_timer/1`), or `None` as for
+    /// [`Node::cancel_timer`].
+    pub fn read_timer(&self, timer: Ref) -> Option<Duration> {
+        self.inner.timers.read(&timer)
+    }
+
+    /// What the process `pid` is doing and holds (Erlang's `process_info/1`), or `None` when it is not a
+    /// process of this node or has ended. A process caught while ending shows [`Status::Exiting`](crate::Status).
+    /// See [`ProcessInfo`] for each field and how memory is estimated.
+    pub fn process_info(&self, pid: Pid) -> Option<ProcessInfo> {
+        self.lookup(pid).map(|entry| info::process_info(&entry))
+    }
+
     /// `true` when `pid` was made by this node in this incarnation.
     pub(crate) fn is_local(&self, pid: Pid) -> bool {
         pid.node == self.inner.name && pid.creation == self.inner.creation
@@ -185,5 +241,13 @@ impl Node {
 
     pub(crate) fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    pub(crate) fn aliases(&self) -> &AliasTable {
+        &self.inner.aliases
+    }
+
+    pub(crate) fn timers(&self) -> &TimerTable {
+        &self.inner.timers
     }
 }

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use erlnode_etf::{Atom, Pid, Ref, Term};
+use tokio::runtime::Handle;
 
 use super::mailbox::Mailbox;
 use super::{ExitResult, LinkError, MonitorTarget, Parent, ProcEntry, RegisterError, SendError, SpawnError};
-use super::{exit, link, monitor};
+use super::{alias, exit, link, monitor, timer};
 use crate::Node;
 
 /// A running process, as its own code sees it: the value a spawned closure receives.
@@ -20,11 +21,12 @@ pub struct Process {
     node: Node,
     entry: Arc<ProcEntry>,
     mailbox: Mailbox,
+    runtime: Handle,
 }
 
 impl Process {
-    pub(crate) fn new(node: Node, entry: Arc<ProcEntry>, mailbox: Mailbox) -> Process {
-        Process { node, entry, mailbox }
+    pub(crate) fn new(node: Node, entry: Arc<ProcEntry>, mailbox: Mailbox, runtime: Handle) -> Process {
+        Process { node, entry, mailbox, runtime }
     }
 
     /// This process's pid (Erlang's `self()`).
@@ -158,5 +160,42 @@ impl Process {
     /// A new reference (Erlang's `make_ref()`).
     pub fn make_ref(&self) -> Ref {
         self.node.make_ref()
+    }
+
+    /// Makes an alias for this process (Erlang's `alias()`): a reference whose messages, sent with
+    /// [`Process::send_alias`] or [`Node::send_alias`], reach this process until [`Process::unalias`] or the
+    /// end of this process. See [`alias`](crate::process::alias).
+    pub fn alias(&self) -> Ref {
+        alias::alias(&self.node, &self.entry, false)
+    }
+
+    /// Makes a one-shot alias (Erlang's `alias([reply])`): like [`Process::alias`], but the first message
+    /// sent to it deactivates it, so later ones are dropped.
+    pub fn alias_reply(&self) -> Ref {
+        alias::alias(&self.node, &self.entry, true)
+    }
+
+    /// Deactivates the alias `alias` (Erlang's `unalias/1`); `true` if it was an active alias of this
+    /// process. Messages sent to it afterwards are dropped; ones already delivered stay in the mailbox.
+    pub fn unalias(&self, alias: Ref) -> bool {
+        alias::unalias(&self.node, &self.entry, alias)
+    }
+
+    /// Sends `message` to the process that holds the alias `alias` (Erlang's `Alias ! Message`); dropped if
+    /// the alias is not active.
+    pub fn send_alias(&self, alias: Ref, message: impl Into<Term>) {
+        self.node.send_alias(alias, message);
+    }
+
+    /// Sends `message` to `to` after `delay` (Erlang's `erlang:send_after/3`); returns the timer's reference.
+    /// The timer is cancelled if `to` is not alive or ends first. See [`timer`](crate::process::timer).
+    pub fn send_after(&self, delay: Duration, to: Pid, message: impl Into<Term>) -> Ref {
+        timer::send_after(&self.node, &self.runtime, delay, to, message.into())
+    }
+
+    /// Cancels the timer `timer` (Erlang's `erlang:cancel_timer/1`): the time it had left, or `None` if it
+    /// has fired, was cancelled, or never existed.
+    pub fn cancel_timer(&self, timer: Ref) -> Option<Duration> {
+        self.node.cancel_timer(timer)
     }
 }

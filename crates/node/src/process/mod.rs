@@ -13,19 +13,26 @@
 //! target found dead is seen as dead and rolled back, and a target that dies afterwards finds the caller's
 //! side in place.
 //!
+//! The node's alias and timer tables have locks of their own, never held together with a process state (see
+//! [`alias`] and [`timer`]).
+//!
 //! # Ending
-//! When a process ends, its entry is marked dead, taken out of the table, its name released, the monitors it
-//! held removed, and then its links get exit signals and its monitors `DOWN` messages, in that order: a
-//! process that sees the `DOWN` also sees the name free.
+//! When a process ends, its entry is marked dead, taken out of the table, its name released, its aliases
+//! deactivated, the timers aimed at it cancelled, the monitors it held removed, and then its links get exit
+//! signals and its monitors `DOWN` messages, in that order: a process that sees the `DOWN` also sees the
+//! name free and the aliases inactive.
 
+pub mod alias;
 mod context;
 pub mod exit;
+pub mod info;
 mod link;
 mod mailbox;
 mod monitor;
 pub(crate) mod pid_alloc;
 pub(crate) mod ref_alloc;
 pub(crate) mod registry;
+pub mod timer;
 mod unwind;
 
 use std::collections::{HashMap, HashSet};
@@ -42,7 +49,7 @@ pub use monitor::MonitorTarget;
 pub use registry::{RegisterError, SendError, UnregisterError};
 
 use crate::Node;
-use mailbox::Mailbox;
+use mailbox::{Envelope, Mailbox, Stats};
 use unwind::CatchUnwind;
 
 /// Why a process could not be spawned (Erlang raises `system_limit` for the first).
@@ -75,6 +82,10 @@ pub(crate) struct State {
     pub(crate) monitors: HashMap<Ref, Pid>,
     /// Monitors held on this process.
     pub(crate) watchers: HashMap<Ref, Watcher>,
+    /// Active aliases this process made.
+    pub(crate) aliases: HashSet<Ref>,
+    /// Pending timers aimed at this process.
+    pub(crate) timers: HashSet<Ref>,
     /// Fired by the first exit signal that kills the process.
     kill: Option<oneshot::Sender<Term>>,
 }
@@ -92,8 +103,12 @@ impl State {
 #[derive(Debug)]
 pub(crate) struct ProcEntry {
     pub(crate) pid: Pid,
-    tx: mpsc::UnboundedSender<Term>,
+    tx: mpsc::UnboundedSender<Envelope>,
     state: Mutex<State>,
+    /// The mailbox's counters.
+    pub(crate) stats: Arc<Stats>,
+    /// The size of the process's future when it was spawned (its state machine, not what it allocates).
+    pub(crate) future_size: usize,
 }
 
 impl ProcEntry {
@@ -104,7 +119,11 @@ impl ProcEntry {
 
     /// Puts `message` in the mailbox (a no-op once the process has gone).
     pub(crate) fn deliver(&self, message: Term) {
-        self.tx.send(message).ok();
+        let size = mailbox::approx_size(&message);
+        self.stats.put(size);
+        if self.tx.send((message, size)).is_err() {
+            self.stats.unput(size);
+        }
     }
 }
 
@@ -118,6 +137,11 @@ pub(crate) enum Parent<'a> {
     Monitor(&'a ProcEntry, Ref),
 }
 
+/// Sends the exit signal `reason` from `from` to `to`, as `exit(To, Reason)` does.
+pub(crate) fn exit_signal(node: &Node, to: Pid, from: Pid, reason: Term) {
+    link::exit_signal(node, to, from, reason, link::Origin::Exit);
+}
+
 /// Spawns a process on `node` running `body`, tied to `parent` before it first runs.
 pub(crate) fn spawn<F, Fut>(node: &Node, body: F, parent: Parent<'_>) -> Result<Pid, SpawnError>
 where
@@ -127,6 +151,8 @@ where
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let (kill_tx, kill_rx) = oneshot::channel();
+    let stats = Arc::new(Stats::default());
+    let future_size = std::mem::size_of::<F>() + std::mem::size_of::<Fut>();
     let entry = node.insert_process(|pid| {
         let mut state = State {
             alive: true,
@@ -135,6 +161,8 @@ where
             links: HashSet::new(),
             monitors: HashMap::new(),
             watchers: HashMap::new(),
+            aliases: HashSet::new(),
+            timers: HashSet::new(),
             kill: Some(kill_tx),
         };
         match &parent {
@@ -146,7 +174,7 @@ where
                 state.watchers.insert(*r, Watcher { pid: p.pid, object: Term::Pid(pid) });
             }
         }
-        Arc::new(ProcEntry { pid, tx, state: Mutex::new(state) })
+        Arc::new(ProcEntry { pid, tx, state: Mutex::new(state), stats: Arc::clone(&stats), future_size })
     })?;
     let pid = entry.pid;
     // The parent's side is in place before the child can run, so the child's end always finds it.
@@ -159,7 +187,7 @@ where
             p.lock().monitors.insert(r, pid);
         }
     }
-    let process = Process::new(node.clone(), Arc::clone(&entry), Mailbox::new(rx));
+    let process = Process::new(node.clone(), Arc::clone(&entry), Mailbox::new(rx, stats), runtime.clone());
     runtime.spawn(run(node.clone(), entry, async move { body(process).await }, kill_rx));
     tracing::trace!(%pid, "spawned");
     Ok(pid)
@@ -183,7 +211,7 @@ async fn run(node: Node, entry: Arc<ProcEntry>, body: impl Future<Output = ExitR
 fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
     let pid = entry.pid;
     tracing::trace!(%pid, %reason, "exited");
-    let (name, links, monitors, watchers) = {
+    let (name, links, monitors, watchers, aliases, timers) = {
         let mut state = entry.lock();
         state.alive = false;
         state.kill = None;
@@ -192,12 +220,16 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
             std::mem::take(&mut state.links),
             std::mem::take(&mut state.monitors),
             std::mem::take(&mut state.watchers),
+            std::mem::take(&mut state.aliases),
+            std::mem::take(&mut state.timers),
         )
     };
     node.remove_process(pid);
     if let Some(name) = name {
         node.registry().release(name, pid);
     }
+    alias::release_all(node, pid, aliases);
+    timer::cancel_all(node, timers);
     for (monitor, target) in monitors {
         if let Some(target) = node.lookup(target) {
             target.lock().watchers.remove(&monitor);

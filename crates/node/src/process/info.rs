@@ -1,0 +1,94 @@
+//! Introspection: what `process_info/1` tells about a process, for observers and debugging.
+//!
+//! The fields are a snapshot: each is read under the process's own lock or from its mailbox counters, and
+//! the process may change right after.
+
+use std::sync::atomic::Ordering;
+
+use erlnode_etf::{Atom, Pid, Ref};
+
+use super::ProcEntry;
+
+/// What a process is doing (a subset of Erlang's `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Blocked in a receive with no message to take (Erlang's `waiting`).
+    Waiting,
+    /// Anything else: running, runnable, or awaiting something other than its mailbox (Erlang would say
+    /// `running` or `runnable`; a tokio task does not tell the two apart).
+    Running,
+    /// Ending: exit signals to its links and monitors are on their way (Erlang's `exiting`).
+    Exiting,
+}
+
+/// A snapshot of one process (Erlang's `process_info/1`, the parts this runtime has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// The process.
+    pub pid: Pid,
+    /// Its registered name (`registered_name`).
+    pub registered_name: Option<Atom>,
+    /// Messages delivered and not yet received (`message_queue_len`).
+    pub message_queue_len: usize,
+    /// Messages it has taken out of its mailbox so far, by any receive (no Erlang counterpart).
+    pub messages_received: u64,
+    /// The processes it is linked with (`links`), sorted.
+    pub links: Vec<Pid>,
+    /// The monitors it holds, as reference and monitored pid (`monitors`), sorted.
+    pub monitors: Vec<(Ref, Pid)>,
+    /// The processes that monitor it (`monitored_by`), sorted; one entry per monitor.
+    pub monitored_by: Vec<Pid>,
+    /// Whether it traps exits (`trap_exit`).
+    pub trap_exit: bool,
+    /// What it is doing (`status`).
+    pub status: Status,
+    /// Its active aliases, sorted.
+    pub aliases: Vec<Ref>,
+    /// An estimate of its memory in bytes (`memory`): the table entry and state, the capacity of its link,
+    /// monitor, alias and timer tables, the size of its future as spawned (the closure and its async state
+    /// machine; memory the future allocates on the heap afterwards is not seen), and the approximate size
+    /// of each message waiting in its mailbox (its top level only: a term slot, its elements' slots, and
+    /// binary or big-integer bytes; nested payloads are not walked, since that would cost every send).
+    pub memory: usize,
+}
+
+/// The snapshot of the process of `entry`.
+pub(crate) fn process_info(entry: &ProcEntry) -> ProcessInfo {
+    let state = entry.lock();
+    let mut links: Vec<Pid> = state.links.iter().copied().collect();
+    links.sort_unstable();
+    let mut monitors: Vec<(Ref, Pid)> = state.monitors.iter().map(|(r, p)| (*r, *p)).collect();
+    monitors.sort_unstable();
+    let mut monitored_by: Vec<Pid> = state.watchers.values().map(|w| w.pid).collect();
+    monitored_by.sort_unstable();
+    let mut aliases: Vec<Ref> = state.aliases.iter().copied().collect();
+    aliases.sort_unstable();
+    let status = if !state.alive {
+        Status::Exiting
+    } else if entry.stats.waiting.load(Ordering::Relaxed) {
+        Status::Waiting
+    } else {
+        Status::Running
+    };
+    let tables = state.links.capacity() * std::mem::size_of::<Pid>()
+        + state.monitors.capacity() * std::mem::size_of::<(Ref, Pid)>()
+        + state.watchers.capacity() * std::mem::size_of::<(Ref, super::Watcher)>()
+        + (state.aliases.capacity() + state.timers.capacity()) * std::mem::size_of::<Ref>();
+    let memory = std::mem::size_of::<ProcEntry>()
+        + tables
+        + entry.future_size
+        + entry.stats.queued_bytes.load(Ordering::Relaxed);
+    ProcessInfo {
+        pid: entry.pid,
+        registered_name: state.name,
+        message_queue_len: entry.stats.queue_len(),
+        messages_received: entry.stats.received.load(Ordering::Relaxed),
+        links,
+        monitors,
+        monitored_by,
+        trap_exit: state.trap_exit,
+        status,
+        aliases,
+        memory,
+    }
+}
