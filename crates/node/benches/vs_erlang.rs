@@ -1,0 +1,526 @@
+//! Rust vs Erlang, side by side: local processes of an erlnode `Node` against BEAM processes.
+//!
+//! Run with `cargo bench -p erlnode --bench vs_erlang` (about a minute and a half). It compiles
+//! `benches/erlang/proc_bench.erl` into a temporary directory with `erlc` and starts it with
+//! `erl -noshell +P 2000000`; the Erlang node then serves measurement requests over stdin, so the two sides
+//! take turns: for each case, a Rust measurement and the matching Erlang one run back to back (Erlang first
+//! in every other round), and each side keeps its best round. Load from elsewhere on a shared machine thus
+//! falls on both sides alike. The Rust side runs on a multi-thread tokio runtime with one worker per core,
+//! as the BEAM runs one scheduler per core, and its coordinator is a task on that runtime.
+//!
+//! The cases, each the same on both sides:
+//! - `send`: one process sends the integers `1..=N` to another, which receives them all; messages per
+//!   second, from the sender's spawn until the receiver has the last one.
+//! - `rtt`: a client sends `{self(), I}` to an echo server and waits for the reply `I`, N times; round trips
+//!   per second.
+//! - `spawn`: N processes spawned, each waiting in a receive; the time of the spawn loop (best round), and
+//!   memory per process. Rust: the growth of the resident set (`VmRSS` in `/proc/self/status`) from before the
+//!   loop to after it plus a pause in which every new task gets polled, over N, in the first round only (the
+//!   allocator keeps freed memory, so later rounds would reuse it); the pid vector is allocated and touched
+//!   before the baseline. Erlang: the growth of `erlang:memory(processes)` over N, without the spawner's own
+//!   growth, and `process_info(P, memory)` of one idle process. Then all are stopped and their end awaited.
+//!
+//! Then come the targets from the issue, each marked MET or MISSED. Without `erl` on the `PATH` the Erlang
+//! column reads n/a and the Rust figures still print.
+//!
+//! Under `cargo test --benches` (no `--bench` argument) it only runs each Rust case once, small.
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use erlnode::{Atom, Node, Pid, Term};
+use tokio::runtime::Runtime;
+
+/// Measurement rounds for `send` and `rtt`; each side keeps its best.
+const ROUNDS: usize = 7;
+
+/// Rounds that include `spawn` (the slowest case: a million processes on each side).
+const SPAWN_ROUNDS: usize = 3;
+
+/// Messages in one `send` run.
+const SEND_N: u64 = 2_000_000;
+
+/// Round trips in one `rtt` run.
+const RTT_N: u64 = 300_000;
+
+/// Processes in one `spawn` run.
+const SPAWN_N: usize = 1_000_000;
+
+/// How long the Erlang side may take to start or to answer one request.
+const ERLANG_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The issue's targets.
+const SEND_TARGET: f64 = 3.0;
+const RTT_TARGET: f64 = 2.0;
+const SPAWN_BYTES_TARGET: f64 = 1024.0;
+
+const ERLANG_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/erlang/proc_bench.erl");
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Spawn,
+    Send,
+    Rtt,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::Spawn => "spawn",
+            Case::Send => "send",
+            Case::Rtt => "rtt",
+        }
+    }
+
+    fn n(self) -> u64 {
+        match self {
+            Case::Spawn => SPAWN_N as u64,
+            Case::Send => SEND_N,
+            Case::Rtt => RTT_N,
+        }
+    }
+}
+
+/// One run: its seconds, and for `spawn` the bytes per process.
+#[derive(Clone, Copy)]
+struct Run {
+    secs: f64,
+    bytes: Option<f64>,
+}
+
+/// Runs per case and side.
+#[derive(Default)]
+struct Samples(Vec<(Case, Vec<Run>)>);
+
+impl Samples {
+    fn record(&mut self, case: Case, run: Run) {
+        match self.0.iter_mut().find(|r| r.0 == case) {
+            Some(runs) => runs.1.push(run),
+            None => self.0.push((case, vec![run])),
+        }
+    }
+
+    fn runs(&self, case: Case) -> &[Run] {
+        self.0.iter().find(|r| r.0 == case).map_or(&[], |r| &r.1)
+    }
+
+    /// The fastest run, in seconds.
+    fn best_secs(&self, case: Case) -> Option<f64> {
+        self.runs(case).iter().map(|r| r.secs).reduce(f64::min)
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let node = Node::new("bench@localhost", 1).expect("a valid node name");
+    if !std::env::args().any(|a| a == "--bench") {
+        smoke(&runtime, &node);
+        return;
+    }
+    let started = Instant::now();
+    let dir = std::env::temp_dir().join(format!("erlnode-vs-erlang-{}", std::process::id()));
+    let mut erlang = ErlangNode::start(&dir);
+    let mut rust = Samples::default();
+    let mut erl = Samples::default();
+
+    for round in 0..ROUNDS {
+        eprintln!("vs_erlang: round {}/{ROUNDS}", round + 1);
+        let erlang_first = round % 2 == 1;
+        for case in [Case::Spawn, Case::Send, Case::Rtt] {
+            if case == Case::Spawn && round >= SPAWN_ROUNDS {
+                continue;
+            }
+            if erlang_first {
+                erlang_turn(&mut erlang, &mut erl, case);
+            }
+            rust.record(case, measure_rust(&runtime, &node, case, round == 0));
+            if !erlang_first {
+                erlang_turn(&mut erlang, &mut erl, case);
+            }
+        }
+    }
+    let erlang = erlang.map(ErlangNode::stop);
+    let _ = std::fs::remove_dir_all(&dir);
+    print_report(&rust, erlang.as_ref().map(|info| (info.as_slice(), &erl)));
+    println!("\n(total time {:.1} s)", started.elapsed().as_secs_f64());
+}
+
+/// Without `--bench`: each Rust case once, small, to show the code works.
+fn smoke(runtime: &Runtime, node: &Node) {
+    let secs = runtime.block_on(async {
+        let node = node.clone();
+        let task = tokio::spawn(async move {
+            (send_case(&node, 1000).await, rtt_case(&node, 1000).await, spawn_case(&node, 1000, false).await.secs)
+        });
+        task.await.expect("the smoke run")
+    });
+    println!("vs_erlang: smoke run done {secs:?}; run `cargo bench -p erlnode --bench vs_erlang` to measure");
+}
+
+/// One Erlang measurement, or the end of the Erlang column if the node fails.
+fn erlang_turn(node: &mut Result<ErlangNode, String>, samples: &mut Samples, case: Case) {
+    if let Ok(n) = node {
+        match n.measure(case) {
+            Ok(run) => samples.record(case, run),
+            Err(why) => {
+                eprintln!("vs_erlang: Erlang side failed: {why}");
+                *node = Err(why);
+            }
+        }
+    }
+}
+
+/// One Rust measurement, coordinated from a task on the runtime (as Erlang's is from a process).
+fn measure_rust(runtime: &Runtime, node: &Node, case: Case, first_round: bool) -> Run {
+    let node = node.clone();
+    runtime
+        .block_on(runtime.spawn(async move {
+            match case {
+                Case::Send => Run { secs: send_case(&node, SEND_N).await, bytes: None },
+                Case::Rtt => Run { secs: rtt_case(&node, RTT_N).await, bytes: None },
+                Case::Spawn => spawn_case(&node, SPAWN_N, first_round).await,
+            }
+        }))
+        .expect("the Rust measurement")
+}
+
+/// One sender, one receiver, `n` integers: seconds from the sender's spawn until the receiver has them all.
+async fn send_case(node: &Node, n: u64) -> f64 {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let receiver = node
+        .spawn(move |mut p| async move {
+            for _ in 0..n {
+                black_box(p.recv().await);
+            }
+            tx.send(Instant::now()).ok();
+            Ok(())
+        })
+        .expect("spawn the receiver");
+    let start = Instant::now();
+    node.spawn(move |p| async move {
+        for i in 1..=n {
+            p.send(receiver, i as i64);
+        }
+        Ok(())
+    })
+    .expect("spawn the sender");
+    let end = rx.await.expect("the receiver finished");
+    end.duration_since(start).as_secs_f64()
+}
+
+/// `n` request/reply round trips between a client and an echo server: seconds.
+async fn rtt_case(node: &Node, n: u64) -> f64 {
+    let server = node
+        .spawn(|mut p| async move {
+            loop {
+                let request = p.recv().await;
+                match request.as_tuple() {
+                    Some([Term::Pid(from), i]) => p.send(*from, i.clone()),
+                    _ => return Ok(()),
+                }
+            }
+        })
+        .expect("spawn the server");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    node.spawn(move |mut p| async move {
+        let me = p.self_pid();
+        let start = Instant::now();
+        for i in 1..=n as i64 {
+            p.send(server, Term::tuple(vec![Term::Pid(me), Term::from(i)]));
+            let reply = p.recv().await;
+            assert_eq!(reply.as_i64(), Some(i), "the echo of request {i}");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        p.send(server, Term::atom("stop"));
+        tx.send(secs).ok();
+        Ok(())
+    })
+    .expect("spawn the client");
+    rx.await.expect("the client finished")
+}
+
+/// `n` idle processes: the time of the spawn loop and, if `measure_memory`, the resident-set growth per
+/// process; then they are stopped and their end awaited.
+async fn spawn_case(node: &Node, n: usize, measure_memory: bool) -> Run {
+    let base = node.processes().len();
+    // Allocated and written before the baseline, so the pids themselves are not counted.
+    let mut pids = vec![Pid::new(Atom::new("nobody@nohost"), 0, 0, 0); n];
+    let before = rss_bytes();
+    let start = Instant::now();
+    for slot in &mut pids {
+        *slot = node
+            .spawn(|mut p| async move {
+                p.recv().await;
+                Ok(())
+            })
+            .expect("spawn an idle process");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = if measure_memory {
+        // Let every new task be polled once (its first receive registers a waker) before reading.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        match (before, rss_bytes()) {
+            (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / n as f64),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let stop = Term::atom("stop");
+    for pid in &pids {
+        node.send(*pid, stop.clone());
+    }
+    while node.processes().len() > base {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Run { secs, bytes }
+}
+
+/// The resident set size of this process, from `/proc/self/status` (Linux only).
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A running `proc_bench` node, answering measurement requests.
+struct ErlangNode {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    info: Vec<(String, String)>,
+}
+
+impl ErlangNode {
+    /// Compiles `proc_bench` into `dir` and starts it; an error says why there is no Erlang column.
+    fn start(dir: &Path) -> Result<ErlangNode, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let compiled = Command::new("erlc")
+            .arg("-o")
+            .arg(dir)
+            .arg(ERLANG_SOURCE)
+            .output()
+            .map_err(|e| format!("cannot run erlc ({e}); is Erlang/OTP installed?"))?;
+        if !compiled.status.success() {
+            return Err(format!("erlc failed: {}", String::from_utf8_lossy(&compiled.stderr).trim()));
+        }
+        let mut child = Command::new("erl")
+            .args(["-noshell", "+P", "2000000", "-pa"])
+            .arg(dir)
+            .args(["-run", "proc_bench", "main", "-s", "init", "stop"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot run erl ({e}); is Erlang/OTP installed?"))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err("erl's stdin and stdout are not piped".to_string());
+        };
+        // A reader thread, so every wait for the node can time out.
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut node = ErlangNode { child, stdin, lines, info: Vec::new() };
+        loop {
+            let line = match node.next_line() {
+                Ok(line) => line,
+                Err(why) => {
+                    node.kill();
+                    return Err(why);
+                }
+            };
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.as_slice() {
+                ["PROC_BENCH_INFO", key, value] => {
+                    node.info.push((key.to_string(), value.trim_matches('"').to_string()))
+                }
+                ["PROC_BENCH_READY"] => return Ok(node),
+                _ => eprintln!("erl: {line}"),
+            }
+        }
+    }
+
+    fn next_line(&self) -> Result<String, String> {
+        match self.lines.recv_timeout(ERLANG_TIMEOUT) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => Err(format!("erl did not answer within {} s", ERLANG_TIMEOUT.as_secs())),
+            Err(RecvTimeoutError::Disconnected) => Err("erl exited".to_string()),
+        }
+    }
+
+    /// One Erlang measurement of `case`.
+    fn measure(&mut self, case: Case) -> Result<Run, String> {
+        writeln!(self.stdin, "run {} {}", case.name(), case.n()).map_err(|e| format!("writing to erl: {e}"))?;
+        loop {
+            let line = self.next_line()?;
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let number = |s: &str| s.parse::<f64>().map_err(|_| format!("bad result line: {line}"));
+            match fields.as_slice() {
+                ["PROC_BENCH_RESULT", "spawn", _n, secs, bytes, _one] if case == Case::Spawn => {
+                    return Ok(Run { secs: number(secs)?, bytes: Some(number(bytes)?) });
+                }
+                ["PROC_BENCH_RESULT", c, _n, secs] if *c == case.name() => {
+                    return Ok(Run { secs: number(secs)?, bytes: None });
+                }
+                ["PROC_BENCH_ERROR", ..] => return Err(line),
+                _ => eprintln!("erl: {line}"),
+            }
+        }
+    }
+
+    /// Asks the node to quit (killing it if it does not) and keeps what it reported about itself.
+    fn stop(mut self) -> Vec<(String, String)> {
+        let _ = writeln!(self.stdin, "quit");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    self.kill();
+                    break;
+                }
+            }
+        }
+        std::mem::take(&mut self.info)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the Erlang node reported about itself: (key, value) pairs.
+type Info = [(String, String)];
+
+fn print_report(rust: &Samples, erlang: Result<(&Info, &Samples), &String>) {
+    let erl = erlang.ok().map(|(_, erl)| erl);
+    // Rate per second of a run (`send`, `rtt`).
+    let rate = |case: Case, secs: f64| case.n() as f64 / secs;
+    // Rust against Erlang within each round, as a measure of the noise: rate ratio, or time ratio for spawn.
+    let spread = |case: Case| {
+        let erl_runs = erl.map_or(&[][..], |e| e.runs(case));
+        let ratios = rust.runs(case).iter().zip(erl_runs).map(|(r, e)| e.secs / r.secs);
+        match (ratios.clone().reduce(f64::min), ratios.reduce(f64::max)) {
+            (Some(lo), Some(hi)) => format!("{lo:.2}-{hi:.2}"),
+            _ => "n/a".to_string(),
+        }
+    };
+    let na = || "n/a".to_string();
+
+    println!();
+    println!(
+        "erlnode vs Erlang/OTP: local processes (best of {ROUNDS} interleaved rounds; spawn: {SPAWN_ROUNDS} rounds)"
+    );
+    println!(
+        "Rust: tokio multi-thread runtime, {} worker threads",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    match erlang {
+        Ok((info, _)) => {
+            let info: Vec<String> = info.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("Erlang: {}", info.join(" "));
+        }
+        Err(why) => println!("Erlang column unavailable: {why}"),
+    }
+    println!();
+    println!("Rust/Erl is best against best (for spawn time: Erlang's time over Rust's, so > 1 means Rust is faster);");
+    println!("\"per round\" is the range of that ratio within each round.");
+    let header = format!(
+        "{:<30} {:<16} {:>12} {:>12} {:>9} {:>11}  {}",
+        "case", "unit", "Rust", "Erlang", "Rust/Erl", "per round", "target"
+    );
+    println!("{header}");
+    println!("{}", "-".repeat(header.len() + 30));
+
+    let mut verdicts = Vec::new();
+    for (case, label, unit, target) in [
+        (Case::Send, format!("send 1->1, {SEND_N} integers"), "messages/s", SEND_TARGET),
+        (Case::Rtt, format!("request/reply, {RTT_N} calls"), "round trips/s", RTT_TARGET),
+    ] {
+        let r = rust.best_secs(case).map(|s| rate(case, s));
+        let e = erl.and_then(|e| e.best_secs(case)).map(|s| rate(case, s));
+        let ratio = r.zip(e).map(|(r, e)| r / e);
+        let verdict = ratio.map_or("n/a", |x| verdict(x >= target));
+        verdicts.push((format!("{label}: >= {target}x Erlang"), ratio.map(|x| format!("{x:.2}x")), verdict));
+        println!(
+            "{:<30} {:<16} {:>12} {:>12} {:>9} {:>11}  >= {target}x Erlang: {verdict}",
+            label,
+            unit,
+            r.map_or_else(na, ops_text),
+            e.map_or_else(na, ops_text),
+            ratio.map_or_else(na, |x| format!("{x:.2}x")),
+            spread(case),
+        );
+    }
+
+    let label = format!("spawn {SPAWN_N} idle processes");
+    let r = rust.best_secs(Case::Spawn);
+    let e = erl.and_then(|e| e.best_secs(Case::Spawn));
+    let speedup = r.zip(e).map(|(r, e)| e / r);
+    let verdict_time = speedup.map_or("n/a", |x| verdict(x > 1.0));
+    println!(
+        "{:<30} {:<16} {:>12} {:>12} {:>9} {:>11}  faster than Erlang: {verdict_time}",
+        label,
+        "seconds",
+        r.map_or_else(na, |s| format!("{s:.3}")),
+        e.map_or_else(na, |s| format!("{s:.3}")),
+        speedup.map_or_else(na, |x| format!("{x:.2}x")),
+        spread(Case::Spawn),
+    );
+    verdicts.push((
+        "spawn time: faster than Erlang".to_string(),
+        speedup.map(|x| format!("{x:.2}x faster")),
+        verdict_time,
+    ));
+    let r_bytes = rust.runs(Case::Spawn).first().and_then(|run| run.bytes);
+    let e_bytes = erl.and_then(|e| e.runs(Case::Spawn).iter().filter_map(|run| run.bytes).reduce(f64::min));
+    let verdict_bytes = r_bytes.map_or("n/a", |b| verdict(b <= SPAWN_BYTES_TARGET));
+    println!(
+        "{:<30} {:<16} {:>12} {:>12} {:>9} {:>11}  <= {SPAWN_BYTES_TARGET} bytes: {verdict_bytes}",
+        "  memory per idle process",
+        "bytes",
+        r_bytes.map_or_else(na, |b| format!("{b:.0}")),
+        e_bytes.map_or_else(na, |b| format!("{b:.0}")),
+        r_bytes.zip(e_bytes).map_or_else(na, |(r, e)| format!("{:.2}x", r / e)),
+        "",
+    );
+    verdicts.push((
+        "spawn memory: <= 1 KB per process".to_string(),
+        r_bytes.map(|b| format!("{b:.0} B")),
+        verdict_bytes,
+    ));
+
+    println!();
+    println!("Targets from the issue:");
+    let met = verdicts.iter().filter(|v| v.2 == "MET").count();
+    for (what, figure, verdict) in &verdicts {
+        println!("  {:<44} {:>14}  {verdict}", what, figure.clone().unwrap_or_else(na));
+    }
+    println!("  => {met} of {} targets met", verdicts.len());
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "MET" } else { "MISSED" }
+}
+
+fn ops_text(ops: f64) -> String {
+    if ops >= 1e6 {
+        format!("{:.2}M", ops / 1e6)
+    } else if ops >= 1e3 {
+        format!("{:.1}k", ops / 1e3)
+    } else {
+        format!("{ops:.1}")
+    }
+}
