@@ -66,7 +66,7 @@ pub(crate) fn alias(node: &Node, me: &ProcEntry, reply: bool) -> Ref {
     node.aliases().lock().insert(alias, (me.pid, mode));
     let mut state = me.lock();
     if state.alive {
-        state.aliases.insert(alias);
+        state.ties().aliases.insert(alias);
     } else {
         drop(state);
         node.aliases().remove(&alias, me.pid);
@@ -76,7 +76,7 @@ pub(crate) fn alias(node: &Node, me: &ProcEntry, reply: bool) -> Ref {
 
 /// Deactivates the alias `alias` of `me`; `true` if it was active.
 pub(crate) fn unalias(node: &Node, me: &ProcEntry, alias: Ref) -> bool {
-    if !me.lock().aliases.remove(&alias) {
+    if !me.lock().ties_if_any().is_some_and(|ties| ties.aliases.remove(&alias)) {
         return false;
     }
     node.aliases().remove(&alias, me.pid)
@@ -101,7 +101,9 @@ pub(crate) fn send(node: &Node, alias: Ref, message: Term) {
     };
     if let Some(entry) = node.lookup(pid) {
         if used_up {
-            entry.lock().aliases.remove(&alias);
+            if let Some(ties) = entry.lock().ties_if_any() {
+                ties.aliases.remove(&alias);
+            }
         }
         entry.deliver(message);
     }

@@ -19,19 +19,24 @@ use crate::Node;
 #[derive(Debug)]
 pub struct Process {
     node: Node,
-    entry: Arc<ProcEntry>,
+    /// The mailbox, which also holds the process's table entry.
     mailbox: Mailbox,
     runtime: Handle,
 }
 
 impl Process {
-    pub(crate) fn new(node: Node, entry: Arc<ProcEntry>, mailbox: Mailbox, runtime: Handle) -> Process {
-        Process { node, entry, mailbox, runtime }
+    pub(crate) fn new(node: Node, mailbox: Mailbox, runtime: Handle) -> Process {
+        Process { node, mailbox, runtime }
+    }
+
+    /// This process's entry in the node's table.
+    fn entry(&self) -> &Arc<ProcEntry> {
+        self.mailbox.entry()
     }
 
     /// This process's pid (Erlang's `self()`).
     pub fn self_pid(&self) -> Pid {
-        self.entry.pid
+        self.entry().pid
     }
 
     /// The node this process runs on.
@@ -92,7 +97,7 @@ impl Process {
         F: FnOnce(Process) -> Fut + Send + 'static,
         Fut: Future<Output = ExitResult> + Send + 'static,
     {
-        super::spawn(&self.node, body, Parent::Link(&self.entry))
+        super::spawn(&self.node, body, Parent::Link(self.entry()))
     }
 
     /// Spawns a process monitored by this one; the monitor exists before the new process runs.
@@ -102,7 +107,7 @@ impl Process {
         Fut: Future<Output = ExitResult> + Send + 'static,
     {
         let monitor = self.node.make_ref();
-        let pid = super::spawn(&self.node, body, Parent::Monitor(&self.entry, monitor))?;
+        let pid = super::spawn(&self.node, body, Parent::Monitor(self.entry(), monitor))?;
         Ok((pid, monitor))
     }
 
@@ -114,20 +119,20 @@ impl Process {
     /// Sets whether exit signals become `{'EXIT', From, Reason}` messages (Erlang's
     /// `process_flag(trap_exit, Flag)`); returns the old value.
     pub fn trap_exit(&self, trap: bool) -> bool {
-        std::mem::replace(&mut self.entry.lock().trap_exit, trap)
+        std::mem::replace(&mut self.entry().lock().trap_exit, trap)
     }
 
     /// Links this process with `other`. When `other` does not exist, a process that traps exits gets
     /// `{'EXIT', Other, noproc}` and `Ok`; one that does not gets [`LinkError::NoProc`] (Erlang raises
     /// `noproc`). Linking to oneself does nothing.
     pub fn link(&self, other: Pid) -> Result<(), LinkError> {
-        link::link(&self.node, &self.entry, other)
+        link::link(&self.node, self.entry(), other)
     }
 
     /// Removes the link with `other`, if any. Afterwards the link has no effect on this process; an
     /// `{'EXIT', Other, _}` message delivered before the call stays in the mailbox.
     pub fn unlink(&self, other: Pid) {
-        link::unlink(&self.node, &self.entry, other);
+        link::unlink(&self.node, self.entry(), other);
     }
 
     /// Sends the exit signal `reason` to `to` (Erlang's `exit(Pid, Reason)`): `kill` ends it with `killed`
@@ -140,19 +145,19 @@ impl Process {
     /// Monitors `target` (a [`Pid`] or a registered name as an [`Atom`]); returns the monitor's reference.
     /// The `DOWN` message comes at once, with reason `noproc`, if the target does not exist.
     pub fn monitor(&self, target: impl Into<MonitorTarget>) -> Ref {
-        monitor::monitor(&self.node, &self.entry, target.into())
+        monitor::monitor(&self.node, self.entry(), target.into())
     }
 
     /// Removes the monitor `monitor` (Erlang's `demonitor/1`); `true` if it was still active. No `DOWN`
     /// message for it arrives afterwards, but one may have arrived before.
     pub fn demonitor(&self, monitor: Ref) -> bool {
-        monitor::demonitor(&self.node, &self.entry, monitor)
+        monitor::demonitor(&self.node, self.entry(), monitor)
     }
 
     /// Removes the monitor and also the `DOWN` message it may have delivered already
     /// (`demonitor(Ref, [flush])`); `true` if the monitor was still active.
     pub fn demonitor_flush(&mut self, monitor: Ref) -> bool {
-        let active = monitor::demonitor(&self.node, &self.entry, monitor);
+        let active = monitor::demonitor(&self.node, self.entry(), monitor);
         self.mailbox.take_delivered(|m| exit::is_down_of(m, &monitor));
         active
     }
@@ -166,19 +171,19 @@ impl Process {
     /// [`Process::send_alias`] or [`Node::send_alias`], reach this process until [`Process::unalias`] or the
     /// end of this process. See [`alias`](crate::process::alias).
     pub fn alias(&self) -> Ref {
-        alias::alias(&self.node, &self.entry, false)
+        alias::alias(&self.node, self.entry(), false)
     }
 
     /// Makes a one-shot alias (Erlang's `alias([reply])`): like [`Process::alias`], but the first message
     /// sent to it deactivates it, so later ones are dropped.
     pub fn alias_reply(&self) -> Ref {
-        alias::alias(&self.node, &self.entry, true)
+        alias::alias(&self.node, self.entry(), true)
     }
 
     /// Deactivates the alias `alias` (Erlang's `unalias/1`); `true` if it was an active alias of this
     /// process. Messages sent to it afterwards are dropped; ones already delivered stay in the mailbox.
     pub fn unalias(&self, alias: Ref) -> bool {
-        alias::unalias(&self.node, &self.entry, alias)
+        alias::unalias(&self.node, self.entry(), alias)
     }
 
     /// Sends `message` to the process that holds the alias `alias` (Erlang's `Alias ! Message`); dropped if

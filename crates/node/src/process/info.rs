@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use erlnode_etf::{Atom, Pid, Ref};
 
-use super::ProcEntry;
+use super::{ProcEntry, Ties};
 
 /// What a process is doing (a subset of Erlang's `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,34 +55,37 @@ pub struct ProcessInfo {
 /// The snapshot of the process of `entry`.
 pub(crate) fn process_info(entry: &ProcEntry) -> ProcessInfo {
     let state = entry.lock();
-    let mut links: Vec<Pid> = state.links.iter().copied().collect();
+    let none = Ties::default();
+    let ties = state.ties.as_deref().unwrap_or(&none);
+    let mut links: Vec<Pid> = ties.links.iter().copied().collect();
     links.sort_unstable();
-    let mut monitors: Vec<(Ref, Pid)> = state.monitors.iter().map(|(r, p)| (*r, *p)).collect();
+    let mut monitors: Vec<(Ref, Pid)> = ties.monitors.iter().map(|(r, p)| (*r, *p)).collect();
     monitors.sort_unstable();
-    let mut monitored_by: Vec<Pid> = state.watchers.values().map(|w| w.pid).collect();
+    let mut monitored_by: Vec<Pid> = ties.watchers.values().map(|w| w.pid).collect();
     monitored_by.sort_unstable();
-    let mut aliases: Vec<Ref> = state.aliases.iter().copied().collect();
+    let mut aliases: Vec<Ref> = ties.aliases.iter().copied().collect();
     aliases.sort_unstable();
     let status = if !state.alive {
         Status::Exiting
-    } else if entry.stats.waiting.load(Ordering::Relaxed) {
+    } else if entry.stats().waiting.load(Ordering::Relaxed) {
         Status::Waiting
     } else {
         Status::Running
     };
-    let tables = state.links.capacity() * std::mem::size_of::<Pid>()
-        + state.monitors.capacity() * std::mem::size_of::<(Ref, Pid)>()
-        + state.watchers.capacity() * std::mem::size_of::<(Ref, super::Watcher)>()
-        + (state.aliases.capacity() + state.timers.capacity()) * std::mem::size_of::<Ref>();
+    let tables = state.ties.as_ref().map_or(0, |_| std::mem::size_of::<Ties>())
+        + ties.links.capacity() * std::mem::size_of::<Pid>()
+        + ties.monitors.capacity() * std::mem::size_of::<(Ref, Pid)>()
+        + ties.watchers.capacity() * std::mem::size_of::<(Ref, super::Watcher)>()
+        + (ties.aliases.capacity() + ties.timers.capacity()) * std::mem::size_of::<Ref>();
     let memory = std::mem::size_of::<ProcEntry>()
         + tables
         + entry.future_size
-        + entry.stats.queued_bytes.load(Ordering::Relaxed);
+        + entry.stats().queued_bytes.load(Ordering::Relaxed);
     ProcessInfo {
         pid: entry.pid,
         registered_name: state.name,
-        message_queue_len: entry.stats.queue_len(),
-        messages_received: entry.stats.received.load(Ordering::Relaxed),
+        message_queue_len: entry.stats().queue_len(),
+        messages_received: entry.stats().received.load(Ordering::Relaxed),
         links,
         monitors,
         monitored_by,

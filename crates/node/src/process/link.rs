@@ -39,7 +39,7 @@ pub(crate) enum Origin {
 pub(crate) fn exit_signal(node: &Node, to: Pid, from: Pid, reason: Term, origin: Origin) {
     let Some(target) = node.lookup(to) else { return };
     let mut state = target.lock();
-    if !state.alive || (origin == Origin::Link && !state.links.remove(&from)) {
+    if !state.alive || (origin == Origin::Link && !state.ties_if_any().is_some_and(|ties| ties.links.remove(&from))) {
         return;
     }
     if origin == Origin::Exit && exit::is_kill(&reason) {
@@ -59,11 +59,11 @@ pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkEr
     if !node.is_local(other) {
         return Err(LinkError::NotLocal(other));
     }
-    me.lock().links.insert(other);
+    me.lock().ties().links.insert(other);
     let linked = node.lookup(other).is_some_and(|target| {
         let mut state = target.lock();
         if state.alive {
-            state.links.insert(me.pid);
+            state.ties().links.insert(me.pid);
         }
         state.alive
     });
@@ -71,7 +71,9 @@ pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkEr
         return Ok(());
     }
     let mut state = me.lock();
-    state.links.remove(&other);
+    if let Some(ties) = state.ties_if_any() {
+        ties.links.remove(&other);
+    }
     if state.trap_exit {
         me.deliver(exit::exit_message(other, exit::noproc()));
         Ok(())
@@ -82,8 +84,12 @@ pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkEr
 
 /// Removes the link between `me` and `other`, if there is one.
 pub(crate) fn unlink(node: &Node, me: &ProcEntry, other: Pid) {
-    me.lock().links.remove(&other);
+    if let Some(ties) = me.lock().ties_if_any() {
+        ties.links.remove(&other);
+    }
     if let Some(target) = node.lookup(other) {
-        target.lock().links.remove(&me.pid);
+        if let Some(ties) = target.lock().ties_if_any() {
+            ties.links.remove(&me.pid);
+        }
     }
 }

@@ -1,9 +1,15 @@
 //! A process's mailbox: unbounded, lossless, in arrival order, with selective receive.
 //!
-//! Messages arrive on an unbounded tokio channel. A selective receive that passes over a message keeps it in
-//! a local save queue, in order, ahead of everything still in the channel; every later receive looks there
-//! first, so the mailbox always reads as one queue in arrival order. All receives are cancel-safe: a receive
-//! that times out or is dropped loses no message.
+//! Messages arrive in an [`Inbox`], part of the process table entry: a FIFO behind a mutex, shared by the senders
+//! and the receiving [`Mailbox`], with one waker slot for the receive that waits. It allocates nothing
+//! until the first message. A receive registers its waker under the same lock as it finds the queue empty,
+//! and a sender wakes it after pushing, so no wake-up is lost. Once the mailbox is dropped (the process has
+//! ended) the inbox is closed and drops what it is given.
+//!
+//! A selective receive that passes over a message keeps it in a local save queue, in order, ahead of
+//! everything still in the inbox; every later receive looks there first, so the mailbox always reads as one
+//! queue in arrival order. All receives are cancel-safe: a message leaves the inbox only in the poll that
+//! returns it, so a receive that times out or is dropped loses no message.
 //!
 //! Each message travels with its approximate size (see [`approx_size`]); the mailbox's [`Stats`], shared
 //! with the process table entry, count the messages delivered and received and the bytes waiting, so that
@@ -11,10 +17,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use erlnode_etf::Term;
-use tokio::sync::mpsc;
+
+use super::ProcEntry;
 
 /// A message on its way, with its approximate size in bytes.
 pub(crate) type Envelope = (Term, usize);
@@ -39,17 +48,50 @@ impl Stats {
         self.delivered.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Takes back the count of a message that could not be put in (the process has gone).
-    pub(crate) fn unput(&self, size: usize) {
-        self.queued_bytes.fetch_sub(size, Ordering::Relaxed);
-        self.delivered.fetch_sub(1, Ordering::Relaxed);
-    }
-
     /// The number of messages waiting.
     pub(crate) fn queue_len(&self) -> usize {
         let delivered = self.delivered.load(Ordering::Relaxed);
         let received = self.received.load(Ordering::Relaxed);
         usize::try_from(delivered.saturating_sub(received)).unwrap_or(usize::MAX)
+    }
+}
+
+/// The queue of an [`Inbox`] and the waker of the receive waiting on it.
+#[derive(Debug, Default)]
+struct Queue {
+    messages: VecDeque<Envelope>,
+    waker: Option<Waker>,
+    /// True once the mailbox has been dropped: nothing is put in any more.
+    closed: bool,
+}
+
+/// The shared side of a mailbox: the messages delivered and not yet taken by the process, and the counters.
+#[derive(Debug, Default)]
+pub(crate) struct Inbox {
+    queue: Mutex<Queue>,
+    pub(crate) stats: Stats,
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts `message` in, waking the receive that waits, if any (a no-op once the mailbox has gone).
+    pub(crate) fn put(&self, message: Term) {
+        let size = approx_size(&message);
+        let waker = {
+            let mut queue = self.lock();
+            if queue.closed {
+                return;
+            }
+            self.stats.put(size);
+            queue.messages.push_back((message, size));
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }
 
@@ -88,36 +130,52 @@ pub(crate) fn approx_size(term: &Term) -> usize {
 /// The receiving side of a mailbox.
 #[derive(Debug)]
 pub(crate) struct Mailbox {
-    rx: mpsc::UnboundedReceiver<Envelope>,
+    /// The entry of the process, which holds the [`Inbox`].
+    entry: Arc<ProcEntry>,
     saved: VecDeque<Envelope>,
-    stats: std::sync::Arc<Stats>,
 }
 
 impl Mailbox {
-    /// The mailbox that reads `rx` and keeps `stats`.
-    pub(crate) fn new(rx: mpsc::UnboundedReceiver<Envelope>, stats: std::sync::Arc<Stats>) -> Mailbox {
-        Mailbox { rx, saved: VecDeque::new(), stats }
+    /// The mailbox that reads the inbox of `entry`.
+    pub(crate) fn new(entry: Arc<ProcEntry>) -> Mailbox {
+        Mailbox { entry, saved: VecDeque::new() }
+    }
+
+    /// The entry of the process.
+    pub(crate) fn entry(&self) -> &Arc<ProcEntry> {
+        &self.entry
+    }
+
+    fn inbox(&self) -> &Inbox {
+        &self.entry.inbox
     }
 
     /// Counts `envelope` as received and opens it.
     fn take(&self, (message, size): Envelope) -> Term {
-        self.stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
-        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        self.inbox().stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+        self.inbox().stats.received.fetch_add(1, Ordering::Relaxed);
         message
     }
 
-    /// The next message from the channel; waits forever once the channel is closed (the process owns a
-    /// sender for as long as it runs, so that only happens while it is being torn down).
+    /// The next message from the inbox, waiting for one.
     async fn next_arrival(&mut self) -> Envelope {
-        if let Ok(envelope) = self.rx.try_recv() {
+        if let Some(envelope) = self.inbox().lock().messages.pop_front() {
             return envelope;
         }
-        self.stats.waiting.store(true, Ordering::Relaxed);
-        let _waiting = Waiting(&self.stats.waiting);
-        match self.rx.recv().await {
-            Some(envelope) => envelope,
-            None => std::future::pending().await,
-        }
+        self.inbox().stats.waiting.store(true, Ordering::Relaxed);
+        let _waiting = Waiting(&self.inbox().stats.waiting);
+        std::future::poll_fn(|cx| {
+            let mut queue = self.inbox().lock();
+            if let Some(envelope) = queue.messages.pop_front() {
+                return Poll::Ready(envelope);
+            }
+            match &mut queue.waker {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// The oldest message, waiting for one if there is none.
@@ -161,9 +219,7 @@ impl Mailbox {
 
     /// Removes and returns the oldest message already delivered for which `matches` is true, without waiting.
     pub(crate) fn take_delivered(&mut self, mut matches: impl FnMut(&Term) -> bool) -> Option<Term> {
-        while let Ok(envelope) = self.rx.try_recv() {
-            self.saved.push_back(envelope);
-        }
+        self.saved.extend(self.entry.inbox.lock().messages.drain(..));
         let at = self.saved.iter().position(|(m, _)| matches(m))?;
         let envelope = self.saved.remove(at)?;
         Some(self.take(envelope))
@@ -171,7 +227,21 @@ impl Mailbox {
 
     /// The number of messages delivered and not yet received.
     pub(crate) fn len(&self) -> usize {
-        self.saved.len() + self.rx.len()
+        self.saved.len() + self.inbox().lock().messages.len()
+    }
+}
+
+impl Drop for Mailbox {
+    /// Closes the inbox and empties it, dropping its waker too (which would otherwise keep the process's
+    /// task alive for as long as the table entry is referenced).
+    fn drop(&mut self) {
+        let (messages, waker) = {
+            let mut queue = self.inbox().lock();
+            queue.closed = true;
+            (std::mem::take(&mut queue.messages), queue.waker.take())
+        };
+        drop(messages);
+        drop(waker);
     }
 }
 
@@ -179,16 +249,13 @@ impl Mailbox {
 mod tests {
     use super::*;
 
-    fn mailbox_with(messages: &[i64]) -> (mpsc::UnboundedSender<Envelope>, Mailbox) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let stats = std::sync::Arc::new(Stats::default());
+    fn mailbox_with(messages: &[i64]) -> (Arc<ProcEntry>, Mailbox) {
+        let pid = erlnode_etf::Pid::new(erlnode_etf::Atom::new("test@localhost"), 0, 0, 0);
+        let entry = Arc::new(ProcEntry::new(pid, super::super::State::new(), 0));
         for &m in messages {
-            let term = Term::from(m);
-            let size = approx_size(&term);
-            stats.put(size);
-            tx.send((term, size)).ok();
+            entry.deliver(Term::from(m));
         }
-        (tx, Mailbox::new(rx, stats))
+        (Arc::clone(&entry), Mailbox::new(entry))
     }
 
     #[test]
@@ -204,11 +271,11 @@ mod tests {
     #[tokio::test]
     async fn stats_follow_the_queue() {
         let (_tx, mut mb) = mailbox_with(&[1, 2, 3]);
-        assert_eq!(mb.stats.queue_len(), 3);
+        assert_eq!(mb.inbox().stats.queue_len(), 3);
         assert_eq!(mb.recv_match(|t| t.as_i64() == Some(2)).await, Term::from(2));
-        assert_eq!(mb.stats.queue_len(), 2);
-        assert_eq!(mb.stats.received.load(Ordering::Relaxed), 1);
-        assert_eq!(mb.stats.queued_bytes.load(Ordering::Relaxed), 2 * std::mem::size_of::<Term>());
+        assert_eq!(mb.inbox().stats.queue_len(), 2);
+        assert_eq!(mb.inbox().stats.received.load(Ordering::Relaxed), 1);
+        assert_eq!(mb.inbox().stats.queued_bytes.load(Ordering::Relaxed), 2 * std::mem::size_of::<Term>());
     }
 
     #[tokio::test]
@@ -220,6 +287,27 @@ mod tests {
         assert_eq!(mb.take_delivered(|t| t.as_i64() == Some(4)), Some(Term::from(4)));
         assert_eq!(mb.recv().await, Term::from(2));
         assert_eq!(mb.recv_timeout(Duration::ZERO).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receive_is_woken_by_a_later_put() {
+        let (entry, mut mb) = mailbox_with(&[]);
+        let sender = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            for m in 1..=3 {
+                entry.deliver(Term::from(m));
+            }
+            entry
+        });
+        assert_eq!(mb.recv_match(|t| t.as_i64() == Some(2)).await, Term::from(2));
+        assert_eq!(mb.recv().await, Term::from(1));
+        assert_eq!(mb.recv().await, Term::from(3));
+        let entry = sender.await.unwrap();
+        assert!(!entry.stats().waiting.load(Ordering::Relaxed));
+        drop(mb);
+        entry.deliver(Term::from(4));
+        assert_eq!(entry.stats().queue_len(), 0);
+        assert_eq!(entry.inbox.lock().messages.len(), 0);
     }
 
     #[tokio::test]

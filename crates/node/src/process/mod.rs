@@ -1,14 +1,18 @@
 //! Processes: spawning, the process table entry, and what happens when a process ends.
 //!
 //! A process is a tokio task running the future its closure returned, raced against a one-shot kill
-//! notification, so that an exit signal takes effect at the process's next await point whether or not it is
-//! receiving. The future is wrapped so that a panic is caught and becomes the exit reason.
+//! notification (a field of its `State`, set once, with the task's waker beside it), so that an exit signal
+//! takes effect at the process's next await point whether or not it is receiving. The future is wrapped so
+//! that a panic is caught and becomes the exit reason.
 //!
 //! # Shared state and locks
-//! Each process has an entry in the node's table: its pid, the sending side of its mailbox, and a small
-//! `State` behind a mutex (alive flag, trap_exit, registered name, links, monitors both ways, and the kill
-//! notification). Locks are held only for a few map operations and never across an await. Lock order: the
-//! name registry before a process state; the table lock alone; never two process states at once. Operations
+//! Each process has an entry in the node's table: its pid, the shared side of its mailbox (see the `mailbox` module),
+//! and a small `State` behind a mutex (alive flag, trap_exit, registered name, the kill notification, and,
+//! created with the first of them, its `Ties`: links, monitors both ways, aliases and timers). An idle
+//! process allocates nothing beyond its entry, its mailbox's shared side and its task. Locks are held only
+//! for a few map operations and never across an await. Lock order: the name registry before a process
+//! state; the table lock alone; never two process states at once; the mailbox's queue lock is a leaf (taken
+//! last, also under a process state, and nothing is locked or woken while it is held). Operations
 //! that touch two processes (link, monitor) change the caller's side first and the target's second, so a
 //! target found dead is seen as dead and rolled back, and a target that dies afterwards finds the caller's
 //! side in place.
@@ -38,9 +42,9 @@ mod unwind;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use erlnode_etf::{Atom, Pid, Ref, Term};
-use tokio::sync::{mpsc, oneshot};
 
 pub use context::Process;
 pub use exit::ExitResult;
@@ -49,7 +53,7 @@ pub use monitor::MonitorTarget;
 pub use registry::{RegisterError, SendError, UnregisterError};
 
 use crate::Node;
-use mailbox::{Envelope, Mailbox, Stats};
+use mailbox::{Inbox, Mailbox, Stats};
 use unwind::CatchUnwind;
 
 /// Why a process could not be spawned (Erlang raises `system_limit` for the first).
@@ -77,6 +81,15 @@ pub(crate) struct State {
     pub(crate) alive: bool,
     pub(crate) trap_exit: bool,
     pub(crate) name: Option<Atom>,
+    /// Links, monitors, aliases and timers: created with the first of them (most processes have none).
+    pub(crate) ties: Option<Box<Ties>>,
+    /// Fired by the first exit signal that kills the process.
+    kill: Kill,
+}
+
+/// What ties a process to others: its links, monitors both ways, aliases, and the timers aimed at it.
+#[derive(Debug, Default)]
+pub(crate) struct Ties {
     pub(crate) links: HashSet<Pid>,
     /// Monitors this process holds: reference to target.
     pub(crate) monitors: HashMap<Ref, Pid>,
@@ -86,15 +99,61 @@ pub(crate) struct State {
     pub(crate) aliases: HashSet<Ref>,
     /// Pending timers aimed at this process.
     pub(crate) timers: HashSet<Ref>,
-    /// Fired by the first exit signal that kills the process.
-    kill: Option<oneshot::Sender<Term>>,
+}
+
+/// The kill notification of a process: set once, by the first exit signal that kills it.
+#[derive(Debug)]
+enum Kill {
+    /// Not fired yet; the waker of the process's task once it has run.
+    Armed(Option<Waker>),
+    /// Fired with this reason, not yet seen by the task (boxed: most processes are never killed).
+    Fired(Box<Term>),
+    /// Seen by the task, or the process has ended.
+    Done,
 }
 
 impl State {
+    /// The state of a process that has just been spawned.
+    fn new() -> State {
+        State { alive: true, trap_exit: false, name: None, ties: None, kill: Kill::Armed(None) }
+    }
+
+    /// The process's ties, created empty if it has none yet.
+    pub(crate) fn ties(&mut self) -> &mut Ties {
+        self.ties.get_or_insert_default()
+    }
+
+    /// The process's ties, if it has had any (for removals, which need not create them).
+    pub(crate) fn ties_if_any(&mut self) -> Option<&mut Ties> {
+        self.ties.as_deref_mut()
+    }
+
     /// Ends the process with `reason` at its next await point, unless an earlier signal already did.
     pub(crate) fn kill(&mut self, reason: Term) {
-        if let Some(kill) = self.kill.take() {
-            kill.send(reason).ok();
+        if let Kill::Armed(waker) = &mut self.kill {
+            let waker = waker.take();
+            self.kill = Kill::Fired(Box::new(reason));
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// The kill reason once the process has been killed; until then, remembers the task to wake.
+    fn poll_kill(&mut self, cx: &mut Context<'_>) -> Poll<Term> {
+        match &mut self.kill {
+            Kill::Armed(slot) => {
+                match slot {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            Kill::Fired(_) => match std::mem::replace(&mut self.kill, Kill::Done) {
+                Kill::Fired(reason) => Poll::Ready(*reason),
+                _ => Poll::Pending,
+            },
+            Kill::Done => Poll::Pending,
         }
     }
 }
@@ -103,15 +162,19 @@ impl State {
 #[derive(Debug)]
 pub(crate) struct ProcEntry {
     pub(crate) pid: Pid,
-    tx: mpsc::UnboundedSender<Envelope>,
+    /// The shared side of the mailbox.
+    inbox: Inbox,
     state: Mutex<State>,
-    /// The mailbox's counters.
-    pub(crate) stats: Arc<Stats>,
     /// The size of the process's future when it was spawned (its state machine, not what it allocates).
     pub(crate) future_size: usize,
 }
 
 impl ProcEntry {
+    /// The entry of a new process `pid` with `state`.
+    fn new(pid: Pid, state: State, future_size: usize) -> ProcEntry {
+        ProcEntry { pid, inbox: Inbox::default(), state: Mutex::new(state), future_size }
+    }
+
     /// The process's state, locked (a panic elsewhere does not make it unusable).
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -119,11 +182,12 @@ impl ProcEntry {
 
     /// Puts `message` in the mailbox (a no-op once the process has gone).
     pub(crate) fn deliver(&self, message: Term) {
-        let size = mailbox::approx_size(&message);
-        self.stats.put(size);
-        if self.tx.send((message, size)).is_err() {
-            self.stats.unput(size);
-        }
+        self.inbox.put(message);
+    }
+
+    /// The mailbox's counters.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.inbox.stats
     }
 }
 
@@ -149,55 +213,43 @@ where
     Fut: Future<Output = ExitResult> + Send + 'static,
 {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (kill_tx, kill_rx) = oneshot::channel();
-    let stats = Arc::new(Stats::default());
     let future_size = std::mem::size_of::<F>() + std::mem::size_of::<Fut>();
     let entry = node.insert_process(|pid| {
-        let mut state = State {
-            alive: true,
-            trap_exit: false,
-            name: None,
-            links: HashSet::new(),
-            monitors: HashMap::new(),
-            watchers: HashMap::new(),
-            aliases: HashSet::new(),
-            timers: HashSet::new(),
-            kill: Some(kill_tx),
-        };
+        let mut state = State::new();
         match &parent {
             Parent::None => {}
             Parent::Link(p) => {
-                state.links.insert(p.pid);
+                state.ties().links.insert(p.pid);
             }
             Parent::Monitor(p, r) => {
-                state.watchers.insert(*r, Watcher { pid: p.pid, object: Term::Pid(pid) });
+                state.ties().watchers.insert(*r, Watcher { pid: p.pid, object: Term::Pid(pid) });
             }
         }
-        Arc::new(ProcEntry { pid, tx, state: Mutex::new(state), stats: Arc::clone(&stats), future_size })
+        Arc::new(ProcEntry::new(pid, state, future_size))
     })?;
     let pid = entry.pid;
     // The parent's side is in place before the child can run, so the child's end always finds it.
     match parent {
         Parent::None => {}
         Parent::Link(p) => {
-            p.lock().links.insert(pid);
+            p.lock().ties().links.insert(pid);
         }
         Parent::Monitor(p, r) => {
-            p.lock().monitors.insert(r, pid);
+            p.lock().ties().monitors.insert(r, pid);
         }
     }
-    let process = Process::new(node.clone(), Arc::clone(&entry), Mailbox::new(rx, stats), runtime.clone());
-    runtime.spawn(run(node.clone(), entry, async move { body(process).await }, kill_rx));
+    let process = Process::new(node.clone(), Mailbox::new(Arc::clone(&entry)), runtime.clone());
+    runtime.spawn(run(node.clone(), entry, async move { body(process).await }));
     tracing::trace!(%pid, "spawned");
     Ok(pid)
 }
 
 /// Runs a process to its end and then tells its links and monitors.
-async fn run(node: Node, entry: Arc<ProcEntry>, body: impl Future<Output = ExitResult>, kill: oneshot::Receiver<Term>) {
+async fn run(node: Node, entry: Arc<ProcEntry>, body: impl Future<Output = ExitResult>) {
+    let killed = std::future::poll_fn(|cx| entry.lock().poll_kill(cx));
     let reason = tokio::select! {
         biased;
-        killed = kill => killed.unwrap_or_else(|_| exit::killed()),
+        reason = killed => reason,
         outcome = CatchUnwind::new(body) => match outcome {
             Ok(Ok(())) => exit::normal(),
             Ok(Err(reason)) => reason,
@@ -211,19 +263,13 @@ async fn run(node: Node, entry: Arc<ProcEntry>, body: impl Future<Output = ExitR
 fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
     let pid = entry.pid;
     tracing::trace!(%pid, %reason, "exited");
-    let (name, links, monitors, watchers, aliases, timers) = {
+    let (name, ties) = {
         let mut state = entry.lock();
         state.alive = false;
-        state.kill = None;
-        (
-            state.name.take(),
-            std::mem::take(&mut state.links),
-            std::mem::take(&mut state.monitors),
-            std::mem::take(&mut state.watchers),
-            std::mem::take(&mut state.aliases),
-            std::mem::take(&mut state.timers),
-        )
+        state.kill = Kill::Done;
+        (state.name.take(), state.ties.take().map(|ties| *ties).unwrap_or_default())
     };
+    let Ties { links, monitors, watchers, aliases, timers } = ties;
     node.remove_process(pid);
     if let Some(name) = name {
         node.registry().release(name, pid);
@@ -232,7 +278,9 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
     timer::cancel_all(node, timers);
     for (monitor, target) in monitors {
         if let Some(target) = node.lookup(target) {
-            target.lock().watchers.remove(&monitor);
+            if let Some(ties) = target.lock().ties_if_any() {
+                ties.watchers.remove(&monitor);
+            }
         }
     }
     for linked in links {

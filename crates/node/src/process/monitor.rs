@@ -40,14 +40,16 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
     };
     let entry = pid.and_then(|pid| node.lookup(pid));
     if let Some(entry) = entry {
-        me.lock().monitors.insert(monitor, entry.pid);
+        me.lock().ties().monitors.insert(monitor, entry.pid);
         let mut state = entry.lock();
         if state.alive {
-            state.watchers.insert(monitor, Watcher { pid: me.pid, object });
+            state.ties().watchers.insert(monitor, Watcher { pid: me.pid, object });
             return monitor;
         }
         drop(state);
-        me.lock().monitors.remove(&monitor);
+        if let Some(ties) = me.lock().ties_if_any() {
+            ties.monitors.remove(&monitor);
+        }
     }
     me.deliver(exit::down_message(monitor, object, exit::noproc()));
     monitor
@@ -55,14 +57,17 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
 
 /// Removes the monitor `monitor` held by `me`; `true` if it was still active.
 pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
-    let Some(target) = me.lock().monitors.remove(&monitor) else { return false };
-    node.lookup(target).is_some_and(|target| target.lock().watchers.remove(&monitor).is_some())
+    let Some(target) = me.lock().ties_if_any().and_then(|ties| ties.monitors.remove(&monitor)) else { return false };
+    node.lookup(target)
+        .is_some_and(|target| target.lock().ties_if_any().and_then(|ties| ties.watchers.remove(&monitor)).is_some())
 }
 
 /// Tells `watcher` that the monitor `monitor` fired with `reason`.
 pub(crate) fn down(node: &Node, monitor: Ref, watcher: Watcher, reason: Term) {
     if let Some(entry) = node.lookup(watcher.pid) {
-        entry.lock().monitors.remove(&monitor);
+        if let Some(ties) = entry.lock().ties_if_any() {
+            ties.monitors.remove(&monitor);
+        }
         entry.deliver(exit::down_message(monitor, watcher.object, reason));
     }
 }

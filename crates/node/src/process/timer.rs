@@ -84,7 +84,9 @@ pub(crate) fn send_after(node: &Node, runtime: &Handle, delay: Duration, to: Pid
                 return;
             }
             if let Some(entry) = node.lookup(to) {
-                entry.lock().timers.remove(&timer);
+                if let Some(ties) = entry.lock().ties_if_any() {
+                    ties.timers.remove(&timer);
+                }
                 entry.deliver(message);
             }
         }
@@ -96,7 +98,7 @@ pub(crate) fn send_after(node: &Node, runtime: &Handle, delay: Duration, to: Pid
     let watched = node.lookup(to).is_some_and(|entry| {
         let mut state = entry.lock();
         if state.alive {
-            state.timers.insert(timer);
+            state.ties().timers.insert(timer);
         }
         state.alive
     });
