@@ -1,7 +1,7 @@
 //! erlnode: an Erlang/OTP node in Rust.
 //!
 //! This crate is the runtime users depend on. Today it holds the local part: a [`Node`] runs processes
-//! (tokio tasks with unbounded, lossless mailboxes), and they send each other [`Term`]s, register names,
+//! (tasks on erlnode's own [schedulers](scheduler), with unbounded, lossless mailboxes), and they send each other [`Term`]s, register names,
 //! link and monitor each other, make aliases, set timers and exit with Erlang's exact semantics. Distribution comes later.
 //!
 //! # Processes
@@ -65,10 +65,11 @@
 mod atoms;
 mod node;
 pub mod process;
+pub mod scheduler;
 
 pub use erlnode_etf::{Atom, Pid, Ref, Term};
-pub use node::{MAX_PROCESSES, Node, NodeError};
+pub use node::{Node, NodeError};
 pub use process::exit::{self, ExitResult};
 pub use process::info::{ProcessInfo, Status};
-pub use process::timer::TimerError;
+pub use process::table::MAX_PROCESSES;
 pub use process::{LinkError, MonitorTarget, Process, RegisterError, SendError, SpawnError, UnregisterError};

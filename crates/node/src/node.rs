@@ -1,24 +1,20 @@
 //! The node: its name and creation, and the tables of its processes and names.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use crate::process::alias::{self, AliasTable};
 use crate::process::info::{self, ProcessInfo};
-use crate::process::pid_alloc::PidAlloc;
 use crate::process::ref_alloc::RefAlloc;
 use crate::process::registry::Registry;
-use crate::process::timer::{self, TimerError, TimerTable};
+use crate::process::table::ProcessTable;
+use crate::process::timer::{self, TimerTable};
 use crate::process::{
     self, ExitResult, Parent, ProcEntry, Process, RegisterError, SendError, SpawnError, UnregisterError,
 };
-
-/// The most processes a node runs at once (the BEAM's default `+P`).
-pub const MAX_PROCESSES: usize = 1 << 20;
 
 /// Why a node could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,18 +36,11 @@ pub struct Node {
 struct Inner {
     name: Atom,
     creation: u32,
-    table: Mutex<Table>,
+    table: ProcessTable,
     registry: Registry,
     refs: RefAlloc,
     aliases: AliasTable,
     timers: TimerTable,
-}
-
-/// The live processes and the pid allocator, kept under one lock so a number is never handed out twice.
-#[derive(Debug, Default)]
-struct Table {
-    processes: HashMap<Pid, Arc<ProcEntry>>,
-    alloc: PidAlloc,
 }
 
 impl Node {
@@ -63,7 +52,7 @@ impl Node {
             inner: Arc::new(Inner {
                 name: atom,
                 creation,
-                table: Mutex::default(),
+                table: ProcessTable::default(),
                 registry: Registry::default(),
                 refs: RefAlloc::new(atom, creation),
                 aliases: AliasTable::default(),
@@ -84,7 +73,8 @@ impl Node {
 
     /// Spawns a process running the future that `body` returns; the process ends when the future returns
     /// (`Ok(())` with reason `normal`, `Err(reason)` with `reason`), panics (reason `{panic, <<"message">>}`;
-    /// the node lives on), or is killed by an exit signal. Must be called within a tokio runtime.
+    /// the node lives on), or is killed by an exit signal. Processes run on erlnode's schedulers (see
+    /// [`scheduler`](crate::scheduler)), so no tokio runtime is needed to call this.
     ///
     /// To tie the new process to the spawner, spawn from a [`Process`] with [`Process::spawn_link`] or
     /// [`Process::spawn_monitor`].
@@ -99,9 +89,9 @@ impl Node {
     /// Sends `message` to the process `to`; a message to a process that does not exist is dropped, as in
     /// Erlang. Pids of other nodes are dropped too until distribution exists.
     pub fn send(&self, to: Pid, message: impl Into<Term>) {
-        match self.lookup(to) {
-            Some(entry) => entry.deliver(message.into()),
-            None => tracing::trace!(%to, "message to a process that does not exist dropped"),
+        let message = message.into();
+        if !self.is_local(to) || self.inner.table.with(&to, |entry| entry.deliver(message)).is_none() {
+            tracing::trace!(%to, "message to a process that does not exist dropped");
         }
     }
 
@@ -139,7 +129,7 @@ impl Node {
 
     /// The pids of the live processes (Erlang's `processes()`), in no particular order.
     pub fn processes(&self) -> Vec<Pid> {
-        self.table().processes.keys().copied().collect()
+        self.inner.table.pids()
     }
 
     /// A new reference of this node (Erlang's `make_ref()`).
@@ -169,11 +159,9 @@ impl Node {
     }
 
     /// Sends `message` to `to` after `delay` (Erlang's `erlang:send_after/3`), for code outside processes;
-    /// returns the timer's reference. The timer is cancelled if `to` is not alive or ends first. Fails only
-    /// outside a tokio runtime.
-    pub fn send_after(&self, delay: Duration, to: Pid, message: impl Into<Term>) -> Result<Ref, TimerError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| TimerError::NoRuntime)?;
-        Ok(timer::send_after(self, &runtime, delay, to, message.into()))
+    /// returns the timer's reference. The timer is cancelled if `to` is not alive or ends first.
+    pub fn send_after(&self, delay: Duration, to: Pid, message: impl Into<Term>) -> Ref {
+        timer::send_after(self, delay, to, message.into())
     }
 
     /// Cancels the timer `timer` (Erlang's `erlang:cancel_timer/1`): the time it had left, or `None` if it
@@ -200,16 +188,12 @@ impl Node {
         pid.node == self.inner.name && pid.creation == self.inner.creation
     }
 
-    fn table(&self) -> MutexGuard<'_, Table> {
-        self.inner.table.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The entry of the local process `pid`.
     pub(crate) fn lookup(&self, pid: Pid) -> Option<Arc<ProcEntry>> {
         if !self.is_local(pid) {
             return None;
         }
-        self.table().processes.get(&pid).cloned()
+        self.inner.table.get(&pid)
     }
 
     /// Allocates a pid and puts the entry `make` builds for it in the table.
@@ -217,26 +201,13 @@ impl Node {
         &self,
         make: impl FnOnce(Pid) -> Arc<ProcEntry>,
     ) -> Result<Arc<ProcEntry>, SpawnError> {
-        let mut table = self.table();
-        if table.processes.len() >= MAX_PROCESSES {
-            return Err(SpawnError::SystemLimit(MAX_PROCESSES));
-        }
-        // Fewer than MAX_PROCESSES numbers are taken, so this finds a free one within that many tries.
-        let pid = loop {
-            let (id, serial) = table.alloc.next_candidate();
-            let pid = Pid::new(self.inner.name, id, serial, self.inner.creation);
-            if !table.processes.contains_key(&pid) {
-                break pid;
-            }
-        };
-        let entry = make(pid);
-        table.processes.insert(pid, Arc::clone(&entry));
-        Ok(entry)
+        let (name, creation) = (self.inner.name, self.inner.creation);
+        self.inner.table.insert(|id, serial| Pid::new(name, id, serial, creation), make)
     }
 
     /// Takes the process `pid` out of the table.
     pub(crate) fn remove_process(&self, pid: Pid) {
-        self.table().processes.remove(&pid);
+        self.inner.table.remove(&pid);
     }
 
     pub(crate) fn registry(&self) -> &Registry {

@@ -136,8 +136,19 @@ fn node_names_must_be_name_at_host() {
     }
 }
 
+/// Processes run on erlnode's schedulers: a plain thread, with no tokio runtime, can spawn and talk to them.
 #[test]
-fn spawning_needs_a_runtime() {
+fn spawning_needs_no_runtime() {
     let node = node();
-    assert_eq!(node.spawn(forever), Err(erlnode::SpawnError::NoRuntime));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let echo = node
+        .spawn(move |mut p| async move {
+            let got = p.recv().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            tx.send(got).ok();
+            Ok(())
+        })
+        .unwrap();
+    node.send(echo, "hello");
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(Term::from("hello")));
 }

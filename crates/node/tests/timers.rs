@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{down, forever, next, node, t, within};
-use erlnode::{Node, Term, TimerError, exit};
+use erlnode::{Node, Term, exit};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -123,18 +123,26 @@ async fn the_node_sets_and_cancels_timers_from_outside_processes() {
     let node = node();
     let outside = node.clone();
     within(&node, move |mut p| async move {
-        let timer = outside.send_after(MS(10), p.self_pid(), "from_node").unwrap();
+        let timer = outside.send_after(MS(10), p.self_pid(), "from_node");
         assert_eq!(next(&mut p).await, Term::from("from_node"));
         assert_eq!(outside.cancel_timer(timer), None);
-        let timer = outside.send_after(Duration::from_secs(5), p.self_pid(), "never").unwrap();
+        let timer = outside.send_after(Duration::from_secs(5), p.self_pid(), "never");
         assert!(outside.cancel_timer(timer).is_some());
     })
     .await;
 }
 
+/// Timers run on erlnode's own runtime: a plain thread can set one.
 #[test]
-fn send_after_outside_a_runtime_fails() {
+fn send_after_works_outside_any_runtime() {
     let node = Node::new("timers@localhost", 1).unwrap();
-    let nobody = erlnode::Pid::new(node.name(), 1, 0, 1);
-    assert_eq!(node.send_after(MS(1), nobody, 1), Err(TimerError::NoRuntime));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let target = node
+        .spawn(move |mut p| async move {
+            tx.send(p.recv().await).ok();
+            Ok(())
+        })
+        .unwrap();
+    node.send_after(MS(10), target, "tick");
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(Term::from("tick")));
 }

@@ -1,11 +1,10 @@
 //! The context a process runs with: its pid, its mailbox, and the operations Erlang gives a process.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use erlnode_etf::{Atom, Pid, Ref, Term};
-use tokio::runtime::Handle;
 
 use super::mailbox::Mailbox;
 use super::{ExitResult, LinkError, MonitorTarget, Parent, ProcEntry, RegisterError, SendError, SpawnError};
@@ -21,12 +20,14 @@ pub struct Process {
     node: Node,
     /// The mailbox, which also holds the process's table entry.
     mailbox: Mailbox,
-    runtime: Handle,
+    /// The entry of the local process this one last sent to, so that a stream of sends to one process
+    /// (a reply to a caller, a producer's output) skips the table.
+    last_sent: Mutex<Option<Arc<ProcEntry>>>,
 }
 
 impl Process {
-    pub(crate) fn new(node: Node, mailbox: Mailbox, runtime: Handle) -> Process {
-        Process { node, mailbox, runtime }
+    pub(crate) fn new(node: Node, mailbox: Mailbox) -> Process {
+        Process { node, mailbox, last_sent: Mutex::new(None) }
     }
 
     /// This process's entry in the node's table.
@@ -47,7 +48,22 @@ impl Process {
     /// Sends `message` to `to` (Erlang's `To ! Message`). Like Erlang's, it never fails: a message to a
     /// process that does not exist is dropped. Messages from one process to another arrive in the order sent.
     pub fn send(&self, to: Pid, message: impl Into<Term>) {
-        self.node.send(to, message);
+        crate::scheduler::charge();
+        let mut message = message.into();
+        let mut last = self.last_sent.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = last.as_ref().filter(|entry| entry.pid == to) {
+            // A closed inbox means the process ended; its pid may since have been reused (after 2^28
+            // spawns), so the table decides.
+            match entry.inbox.put(message) {
+                Ok(()) => return,
+                Err(back) => message = back,
+            }
+        }
+        *last = self.node.lookup(to);
+        match last.as_ref() {
+            Some(entry) => entry.deliver(message),
+            None => self.node.send(to, message),
+        }
     }
 
     /// Sends `message` to the process registered as `name`; fails like Erlang's `badarg` if there is none.
@@ -195,7 +211,7 @@ impl Process {
     /// Sends `message` to `to` after `delay` (Erlang's `erlang:send_after/3`); returns the timer's reference.
     /// The timer is cancelled if `to` is not alive or ends first. See [`timer`](crate::process::timer).
     pub fn send_after(&self, delay: Duration, to: Pid, message: impl Into<Term>) -> Ref {
-        timer::send_after(&self.node, &self.runtime, delay, to, message.into())
+        timer::send_after(&self.node, delay, to, message.into())
     }
 
     /// Cancels the timer `timer` (Erlang's `erlang:cancel_timer/1`): the time it had left, or `None` if it

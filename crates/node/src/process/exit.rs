@@ -111,7 +111,7 @@ mod reasons {
     use crate::process::{LinkError, RegisterError, SendError, SpawnError, UnregisterError};
 
     impl From<SpawnError> for Term {
-        /// `system_limit` (also for [`SpawnError::NoRuntime`], which cannot happen inside a process).
+        /// `system_limit`.
         fn from(_: SpawnError) -> Term {
             Term::Atom(atoms::system_limit())
         }

@@ -15,7 +15,7 @@ pub enum Status {
     /// Blocked in a receive with no message to take (Erlang's `waiting`).
     Waiting,
     /// Anything else: running, runnable, or awaiting something other than its mailbox (Erlang would say
-    /// `running` or `runnable`; a tokio task does not tell the two apart).
+    /// `running` or `runnable`; a task does not tell the two apart).
     Running,
     /// Ending: exit signals to its links and monitors are on their way (Erlang's `exiting`).
     Exiting,
@@ -67,7 +67,7 @@ pub(crate) fn process_info(entry: &ProcEntry) -> ProcessInfo {
     aliases.sort_unstable();
     let status = if !state.alive {
         Status::Exiting
-    } else if entry.stats().waiting.load(Ordering::Relaxed) {
+    } else if entry.stats.waiting.load(Ordering::Relaxed) {
         Status::Waiting
     } else {
         Status::Running
@@ -77,15 +77,12 @@ pub(crate) fn process_info(entry: &ProcEntry) -> ProcessInfo {
         + ties.monitors.capacity() * std::mem::size_of::<(Ref, Pid)>()
         + ties.watchers.capacity() * std::mem::size_of::<(Ref, super::Watcher)>()
         + (ties.aliases.capacity() + ties.timers.capacity()) * std::mem::size_of::<Ref>();
-    let memory = std::mem::size_of::<ProcEntry>()
-        + tables
-        + entry.future_size
-        + entry.stats().queued_bytes.load(Ordering::Relaxed);
+    let memory = std::mem::size_of::<ProcEntry>() + tables + entry.future_size + entry.queued_bytes();
     ProcessInfo {
         pid: entry.pid,
         registered_name: state.name,
-        message_queue_len: entry.stats().queue_len(),
-        messages_received: entry.stats().received.load(Ordering::Relaxed),
+        message_queue_len: entry.queue_len(),
+        messages_received: entry.stats.received.load(Ordering::Relaxed),
         links,
         monitors,
         monitored_by,

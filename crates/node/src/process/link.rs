@@ -43,11 +43,11 @@ pub(crate) fn exit_signal(node: &Node, to: Pid, from: Pid, reason: Term, origin:
         return;
     }
     if origin == Origin::Exit && exit::is_kill(&reason) {
-        state.kill(exit::killed());
+        target.kill(&mut state, exit::killed());
     } else if state.trap_exit {
         target.deliver(exit::exit_message(from, reason));
     } else if !exit::is_normal(&reason) || from == to {
-        state.kill(reason);
+        target.kill(&mut state, reason);
     }
 }
 

@@ -1,19 +1,24 @@
 //! A process's mailbox: unbounded, lossless, in arrival order, with selective receive.
 //!
-//! Messages arrive in an [`Inbox`], part of the process table entry: a FIFO behind a mutex, shared by the senders
-//! and the receiving [`Mailbox`], with one waker slot for the receive that waits. It allocates nothing
-//! until the first message. A receive registers its waker under the same lock as it finds the queue empty,
-//! and a sender wakes it after pushing, so no wake-up is lost. Once the mailbox is dropped (the process has
-//! ended) the inbox is closed and drops what it is given.
+//! Messages arrive in an [`Inbox`], part of the process table entry: a FIFO behind a mutex that the senders
+//! share, with one waker slot for the receive that waits. It allocates nothing until the first message. A
+//! receive registers its waker under the same lock as it finds the queue empty, and a sender wakes it after
+//! pushing, so no wake-up is lost. Once the mailbox is dropped (the process has ended) the inbox is closed
+//! and drops what it is given.
 //!
-//! A selective receive that passes over a message keeps it in a local save queue, in order, ahead of
-//! everything still in the inbox; every later receive looks there first, so the mailbox always reads as one
-//! queue in arrival order. All receives are cancel-safe: a message leaves the inbox only in the poll that
-//! returns it, so a receive that times out or is dropped loses no message.
+//! The receiving [`Mailbox`] does not take messages one at a time: whenever it has nothing left of its
+//! own, it moves everything in the inbox to its private queue under one lock, so a receiver that falls
+//! behind a fast sender touches the shared lock once per batch rather than once per message, and the
+//! sender finds it free. The private queue is the front of the mailbox: every receive looks there first,
+//! and a selective receive that passes over messages leaves them there in order, so the mailbox always
+//! reads as one queue in arrival order. All receives are cancel-safe: messages move only between the
+//! inbox and the private queue, never into a receive's future, so a receive that times out or is dropped
+//! loses no message.
 //!
-//! Each message travels with its approximate size (see [`approx_size`]); the mailbox's [`Stats`], shared
-//! with the process table entry, count the messages delivered and received and the bytes waiting, so that
-//! `process_info` can read them without touching the mailbox.
+//! The counters that `process_info` reads from outside the process ([`Stats`]) are written by the receiver
+//! alone, with plain stores; the approximate size of the messages waiting (see [`approx_size`]) is
+//! computed by the receiver as batches move, and for the inbox only when asked, so a send does no
+//! accounting beyond the push.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -25,51 +30,31 @@ use erlnode_etf::Term;
 
 use super::ProcEntry;
 
-/// A message on its way, with its approximate size in bytes.
-pub(crate) type Envelope = (Term, usize);
-
-/// Counters of one mailbox, readable from outside the process.
+/// What the receiver publishes about its side of the mailbox, for `process_info`.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
-    /// Messages put in the mailbox.
-    pub(crate) delivered: AtomicU64,
-    /// Messages taken out of it by a receive.
+    /// Messages taken out of the mailbox by a receive.
     pub(crate) received: AtomicU64,
-    /// The approximate bytes of the messages waiting.
-    pub(crate) queued_bytes: AtomicUsize,
+    /// Messages in the receiver's private queue, and their approximate bytes.
+    taken_len: AtomicUsize,
+    taken_bytes: AtomicUsize,
     /// True while the process is blocked in a receive with nothing to take.
     pub(crate) waiting: AtomicBool,
-}
-
-impl Stats {
-    /// Counts a message going into the mailbox.
-    pub(crate) fn put(&self, size: usize) {
-        self.queued_bytes.fetch_add(size, Ordering::Relaxed);
-        self.delivered.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The number of messages waiting.
-    pub(crate) fn queue_len(&self) -> usize {
-        let delivered = self.delivered.load(Ordering::Relaxed);
-        let received = self.received.load(Ordering::Relaxed);
-        usize::try_from(delivered.saturating_sub(received)).unwrap_or(usize::MAX)
-    }
 }
 
 /// The queue of an [`Inbox`] and the waker of the receive waiting on it.
 #[derive(Debug, Default)]
 struct Queue {
-    messages: VecDeque<Envelope>,
+    messages: VecDeque<Term>,
     waker: Option<Waker>,
     /// True once the mailbox has been dropped: nothing is put in any more.
     closed: bool,
 }
 
-/// The shared side of a mailbox: the messages delivered and not yet taken by the process, and the counters.
+/// The shared side of a mailbox: the messages delivered and not yet moved to the receiver.
 #[derive(Debug, Default)]
 pub(crate) struct Inbox {
     queue: Mutex<Queue>,
-    pub(crate) stats: Stats,
 }
 
 impl Inbox {
@@ -77,21 +62,44 @@ impl Inbox {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Puts `message` in, waking the receive that waits, if any (a no-op once the mailbox has gone).
-    pub(crate) fn put(&self, message: Term) {
-        let size = approx_size(&message);
+    /// Puts `message` in, waking the receive that waits, if any; once the mailbox has gone (the process
+    /// has ended), gives the message back.
+    pub(crate) fn put(&self, message: Term) -> Result<(), Term> {
         let waker = {
             let mut queue = self.lock();
             if queue.closed {
-                return;
+                return Err(message);
             }
-            self.stats.put(size);
-            queue.messages.push_back((message, size));
+            queue.messages.push_back(message);
             queue.waker.take()
         };
         if let Some(waker) = waker {
             waker.wake();
         }
+        Ok(())
+    }
+
+    /// The number of messages in the inbox.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().messages.len()
+    }
+
+    /// The approximate bytes of the messages in the inbox (a walk of the queue: `process_info` is rare,
+    /// sends are not).
+    pub(crate) fn bytes(&self) -> usize {
+        self.lock().messages.iter().map(approx_size).sum()
+    }
+}
+
+impl Stats {
+    /// Messages moved to the receiver's private queue and not yet received.
+    pub(crate) fn taken_len(&self) -> usize {
+        self.taken_len.load(Ordering::Relaxed)
+    }
+
+    /// Their approximate bytes.
+    pub(crate) fn taken_bytes(&self) -> usize {
+        self.taken_bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -132,13 +140,16 @@ pub(crate) fn approx_size(term: &Term) -> usize {
 pub(crate) struct Mailbox {
     /// The entry of the process, which holds the [`Inbox`].
     entry: Arc<ProcEntry>,
-    saved: VecDeque<Envelope>,
+    /// Messages moved out of the inbox and not yet received, in arrival order: the front of the mailbox.
+    taken: VecDeque<Term>,
+    taken_bytes: usize,
+    received: u64,
 }
 
 impl Mailbox {
     /// The mailbox that reads the inbox of `entry`.
     pub(crate) fn new(entry: Arc<ProcEntry>) -> Mailbox {
-        Mailbox { entry, saved: VecDeque::new() }
+        Mailbox { entry, taken: VecDeque::new(), taken_bytes: 0, received: 0 }
     }
 
     /// The entry of the process.
@@ -150,41 +161,77 @@ impl Mailbox {
         &self.entry.inbox
     }
 
-    /// Counts `envelope` as received and opens it.
-    fn take(&self, (message, size): Envelope) -> Term {
-        self.inbox().stats.queued_bytes.fetch_sub(size, Ordering::Relaxed);
-        self.inbox().stats.received.fetch_add(1, Ordering::Relaxed);
-        message
+    /// Publishes the private queue's length and bytes and the count of messages received.
+    fn publish(&self) {
+        let stats = &self.entry.stats;
+        stats.taken_len.store(self.taken.len(), Ordering::Relaxed);
+        stats.taken_bytes.store(self.taken_bytes, Ordering::Relaxed);
+        stats.received.store(self.received, Ordering::Relaxed);
     }
 
-    /// The next message from the inbox, waiting for one.
-    async fn next_arrival(&mut self) -> Envelope {
-        if let Some(envelope) = self.inbox().lock().messages.pop_front() {
-            return envelope;
+    /// Moves everything in `queue` to the private queue.
+    fn move_all(&mut self, queue: &mut Queue) {
+        self.taken_bytes += queue.messages.iter().map(approx_size).sum::<usize>();
+        if self.taken.is_empty() {
+            // Swapping keeps both buffers' capacity in use, so a steady stream allocates nothing.
+            std::mem::swap(&mut self.taken, &mut queue.messages);
+        } else {
+            self.taken.append(&mut queue.messages);
         }
-        self.inbox().stats.waiting.store(true, Ordering::Relaxed);
-        let _waiting = Waiting(&self.inbox().stats.waiting);
+        self.publish();
+    }
+
+    /// Moves what the inbox holds to the private queue without waiting; `false` if it held nothing.
+    fn refill(&mut self) -> bool {
+        let entry = Arc::clone(&self.entry);
+        let mut queue = entry.inbox.lock();
+        if queue.messages.is_empty() {
+            return false;
+        }
+        self.move_all(&mut queue);
+        true
+    }
+
+    /// Waits until the inbox holds something and moves it all to the private queue.
+    async fn arrival(&mut self) {
+        let entry = Arc::clone(&self.entry);
+        let mut waiting = None;
         std::future::poll_fn(|cx| {
-            let mut queue = self.inbox().lock();
-            if let Some(envelope) = queue.messages.pop_front() {
-                return Poll::Ready(envelope);
+            let mut queue = entry.inbox.lock();
+            if !queue.messages.is_empty() {
+                self.move_all(&mut queue);
+                return Poll::Ready(());
             }
             match &mut queue.waker {
                 Some(waker) if waker.will_wake(cx.waker()) => {}
                 slot => *slot = Some(cx.waker().clone()),
             }
+            drop(queue);
+            if waiting.is_none() {
+                entry.stats.waiting.store(true, Ordering::Relaxed);
+                waiting = Some(Waiting(&entry.stats.waiting));
+            }
             Poll::Pending
         })
-        .await
+        .await;
+    }
+
+    /// Takes the message at `at` of the private queue, counting it as received.
+    fn take(&mut self, at: usize) -> Option<Term> {
+        let message = if at == 0 { self.taken.pop_front() } else { self.taken.remove(at) }?;
+        self.taken_bytes -= approx_size(&message);
+        self.received += 1;
+        self.publish();
+        Some(message)
     }
 
     /// The oldest message, waiting for one if there is none.
     pub(crate) async fn recv(&mut self) -> Term {
-        let envelope = match self.saved.pop_front() {
-            Some(envelope) => envelope,
-            None => self.next_arrival().await,
-        };
-        self.take(envelope)
+        if self.taken.is_empty() {
+            self.arrival().await;
+        }
+        // An arrival leaves at least one message in the private queue.
+        self.take(0).unwrap_or_default()
     }
 
     /// The oldest message, or `None` if none arrives within `timeout` (a zero timeout only looks).
@@ -194,17 +241,15 @@ impl Mailbox {
 
     /// The oldest message for which `matches` is true, waiting for one; the others stay, in order.
     pub(crate) async fn recv_match(&mut self, mut matches: impl FnMut(&Term) -> bool) -> Term {
-        if let Some(at) = self.saved.iter().position(|(m, _)| matches(m))
-            && let Some(envelope) = self.saved.remove(at)
-        {
-            return self.take(envelope);
-        }
+        let mut scanned = 0;
         loop {
-            let envelope = self.next_arrival().await;
-            if matches(&envelope.0) {
-                return self.take(envelope);
+            if let Some(at) = self.taken.range(scanned..).position(&mut matches) {
+                if let Some(message) = self.take(scanned + at) {
+                    return message;
+                }
             }
-            self.saved.push_back(envelope);
+            scanned = self.taken.len();
+            self.arrival().await;
         }
     }
 
@@ -218,16 +263,15 @@ impl Mailbox {
     }
 
     /// Removes and returns the oldest message already delivered for which `matches` is true, without waiting.
-    pub(crate) fn take_delivered(&mut self, mut matches: impl FnMut(&Term) -> bool) -> Option<Term> {
-        self.saved.extend(self.entry.inbox.lock().messages.drain(..));
-        let at = self.saved.iter().position(|(m, _)| matches(m))?;
-        let envelope = self.saved.remove(at)?;
-        Some(self.take(envelope))
+    pub(crate) fn take_delivered(&mut self, matches: impl FnMut(&Term) -> bool) -> Option<Term> {
+        self.refill();
+        let at = self.taken.iter().position(matches)?;
+        self.take(at)
     }
 
     /// The number of messages delivered and not yet received.
     pub(crate) fn len(&self) -> usize {
-        self.saved.len() + self.inbox().lock().messages.len()
+        self.taken.len() + self.inbox().lock().messages.len()
     }
 }
 
@@ -240,6 +284,9 @@ impl Drop for Mailbox {
             queue.closed = true;
             (std::mem::take(&mut queue.messages), queue.waker.take())
         };
+        self.taken.clear();
+        self.taken_bytes = 0;
+        self.publish();
         drop(messages);
         drop(waker);
     }
@@ -258,6 +305,10 @@ mod tests {
         (Arc::clone(&entry), Mailbox::new(entry))
     }
 
+    fn entry_deliver_after(mb: &Mailbox, m: i64) {
+        mb.entry().deliver(Term::from(m));
+    }
+
     #[test]
     fn sizes_count_the_top_of_a_term() {
         let slot = std::mem::size_of::<Term>();
@@ -271,11 +322,15 @@ mod tests {
     #[tokio::test]
     async fn stats_follow_the_queue() {
         let (_tx, mut mb) = mailbox_with(&[1, 2, 3]);
-        assert_eq!(mb.inbox().stats.queue_len(), 3);
+        assert_eq!(mb.entry().queue_len(), 3);
         assert_eq!(mb.recv_match(|t| t.as_i64() == Some(2)).await, Term::from(2));
-        assert_eq!(mb.inbox().stats.queue_len(), 2);
-        assert_eq!(mb.inbox().stats.received.load(Ordering::Relaxed), 1);
-        assert_eq!(mb.inbox().stats.queued_bytes.load(Ordering::Relaxed), 2 * std::mem::size_of::<Term>());
+        assert_eq!(mb.entry().queue_len(), 2);
+        assert_eq!(mb.entry().stats.received.load(Ordering::Relaxed), 1);
+        assert_eq!(mb.entry().queued_bytes(), 2 * std::mem::size_of::<Term>());
+        entry_deliver_after(&mb, 5);
+        assert_eq!(mb.entry().queue_len(), 3);
+        assert_eq!(mb.recv().await, Term::from(1));
+        assert_eq!(mb.entry().queue_len(), 2);
     }
 
     #[tokio::test]
@@ -303,10 +358,10 @@ mod tests {
         assert_eq!(mb.recv().await, Term::from(1));
         assert_eq!(mb.recv().await, Term::from(3));
         let entry = sender.await.unwrap();
-        assert!(!entry.stats().waiting.load(Ordering::Relaxed));
+        assert!(!entry.stats.waiting.load(Ordering::Relaxed));
         drop(mb);
         entry.deliver(Term::from(4));
-        assert_eq!(entry.stats().queue_len(), 0);
+        assert_eq!(entry.queue_len(), 0);
         assert_eq!(entry.inbox.lock().messages.len(), 0);
     }
 

@@ -1,7 +1,8 @@
 //! Processes: spawning, the process table entry, and what happens when a process ends.
 //!
-//! A process is a tokio task running the future its closure returned, raced against a one-shot kill
-//! notification (a field of its `State`, set once, with the task's waker beside it), so that an exit signal
+//! A process is a task on erlnode's [schedulers](crate::scheduler) running the future its closure
+//! returned, raced against a one-shot kill notification (a field of its `State`, set once, with the task's
+//! waker beside it, and an atomic flag for the task to check without the lock), so that an exit signal
 //! takes effect at the process's next await point whether or not it is receiving. The future is wrapped so
 //! that a panic is caught and becomes the exit reason.
 //!
@@ -11,8 +12,9 @@
 //! created with the first of them, its `Ties`: links, monitors both ways, aliases and timers). An idle
 //! process allocates nothing beyond its entry, its mailbox's shared side and its task. Locks are held only
 //! for a few map operations and never across an await. Lock order: the name registry before a process
-//! state; the table lock alone; never two process states at once; the mailbox's queue lock is a leaf (taken
-//! last, also under a process state, and nothing is locked or woken while it is held). Operations
+//! state; never two process states at once; a process's last-send cache, then a process table shard (held
+//! only around a lookup, an insert or a delivery), then a mailbox's queue lock, which is a leaf apart from
+//! the schedulers' run-queue locks taken by a wake-up (those are leaves: nothing is locked under them). Operations
 //! that touch two processes (link, monitor) change the caller's side first and the target's second, so a
 //! target found dead is seen as dead and rolled back, and a target that dies afterwards finds the caller's
 //! side in place.
@@ -27,6 +29,7 @@
 //! name free and the aliases inactive.
 
 pub mod alias;
+mod body;
 mod context;
 pub mod exit;
 pub mod info;
@@ -36,11 +39,12 @@ mod monitor;
 pub(crate) mod pid_alloc;
 pub(crate) mod ref_alloc;
 pub(crate) mod registry;
+pub(crate) mod table;
 pub mod timer;
-mod unwind;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -53,8 +57,8 @@ pub use monitor::MonitorTarget;
 pub use registry::{RegisterError, SendError, UnregisterError};
 
 use crate::Node;
+use body::Body;
 use mailbox::{Inbox, Mailbox, Stats};
-use unwind::CatchUnwind;
 
 /// Why a process could not be spawned (Erlang raises `system_limit` for the first).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,9 +66,6 @@ pub enum SpawnError {
     /// The node already runs its maximum number of processes.
     #[error("system_limit: the node runs {0} processes, its maximum")]
     SystemLimit(usize),
-    /// There is no tokio runtime to run the process on.
-    #[error("spawn called outside a tokio runtime")]
-    NoRuntime,
 }
 
 /// A monitor held by a process on another: who to tell, and the object the `DOWN` message names.
@@ -128,11 +129,13 @@ impl State {
         self.ties.as_deref_mut()
     }
 
-    /// Ends the process with `reason` at its next await point, unless an earlier signal already did.
-    pub(crate) fn kill(&mut self, reason: Term) {
+    /// Ends the process with `reason` at its next await point, unless an earlier signal already did;
+    /// `killed` is the process's flag that its task reads on each poll.
+    pub(crate) fn kill(&mut self, killed: &AtomicBool, reason: Term) {
         if let Kill::Armed(waker) = &mut self.kill {
             let waker = waker.take();
             self.kill = Kill::Fired(Box::new(reason));
+            killed.store(true, Ordering::Release);
             if let Some(waker) = waker {
                 waker.wake();
             }
@@ -159,20 +162,35 @@ impl State {
 }
 
 /// A process's entry in the node's table.
+///
+/// In declared order (`repr(C)`), so that the mailbox's queue, which every sender locks, and the counters,
+/// which the receiver writes on every receive, are more than a cache line apart.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct ProcEntry {
-    pub(crate) pid: Pid,
     /// The shared side of the mailbox.
-    inbox: Inbox,
+    pub(crate) inbox: Inbox,
+    pub(crate) pid: Pid,
     state: Mutex<State>,
+    /// Set (under the state lock) when an exit signal kills the process: read without the lock on every poll.
+    pub(crate) killed: AtomicBool,
     /// The size of the process's future when it was spawned (its state machine, not what it allocates).
     pub(crate) future_size: usize,
+    /// The mailbox's counters, written by the receiver.
+    pub(crate) stats: Stats,
 }
 
 impl ProcEntry {
     /// The entry of a new process `pid` with `state`.
     fn new(pid: Pid, state: State, future_size: usize) -> ProcEntry {
-        ProcEntry { pid, inbox: Inbox::default(), state: Mutex::new(state), future_size }
+        ProcEntry {
+            inbox: Inbox::default(),
+            pid,
+            state: Mutex::new(state),
+            killed: AtomicBool::new(false),
+            future_size,
+            stats: Stats::default(),
+        }
     }
 
     /// The process's state, locked (a panic elsewhere does not make it unusable).
@@ -180,14 +198,24 @@ impl ProcEntry {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Puts `message` in the mailbox (a no-op once the process has gone).
+    /// Puts `message` in the mailbox (dropped once the process has gone).
     pub(crate) fn deliver(&self, message: Term) {
-        self.inbox.put(message);
+        let _ = self.inbox.put(message);
     }
 
-    /// The mailbox's counters.
-    pub(crate) fn stats(&self) -> &Stats {
-        &self.inbox.stats
+    /// Kills the process with `reason` (see [`State::kill`]); `state` is this entry's state, locked.
+    pub(crate) fn kill(&self, state: &mut State, reason: Term) {
+        state.kill(&self.killed, reason);
+    }
+
+    /// The number of messages delivered and not yet received (`message_queue_len`).
+    pub(crate) fn queue_len(&self) -> usize {
+        self.inbox.len() + self.stats.taken_len()
+    }
+
+    /// The approximate bytes of the messages delivered and not yet received.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.inbox.bytes() + self.stats.taken_bytes()
     }
 }
 
@@ -212,7 +240,6 @@ where
     F: FnOnce(Process) -> Fut + Send + 'static,
     Fut: Future<Output = ExitResult> + Send + 'static,
 {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     let future_size = std::mem::size_of::<F>() + std::mem::size_of::<Fut>();
     let entry = node.insert_process(|pid| {
         let mut state = State::new();
@@ -238,24 +265,16 @@ where
             p.lock().ties().monitors.insert(r, pid);
         }
     }
-    let process = Process::new(node.clone(), Mailbox::new(Arc::clone(&entry)), runtime.clone());
-    runtime.spawn(run(node.clone(), entry, async move { body(process).await }));
+    let process = Process::new(node.clone(), Mailbox::new(Arc::clone(&entry)));
+    crate::scheduler::spawn(run(node.clone(), entry, async move { body(process).await }));
     tracing::trace!(%pid, "spawned");
     Ok(pid)
 }
 
 /// Runs a process to its end and then tells its links and monitors.
 async fn run(node: Node, entry: Arc<ProcEntry>, body: impl Future<Output = ExitResult>) {
-    let killed = std::future::poll_fn(|cx| entry.lock().poll_kill(cx));
-    let reason = tokio::select! {
-        biased;
-        reason = killed => reason,
-        outcome = CatchUnwind::new(body) => match outcome {
-            Ok(Ok(())) => exit::normal(),
-            Ok(Err(reason)) => reason,
-            Err(payload) => exit::from_panic(payload.as_ref()),
-        },
-    };
+    let body = std::pin::pin!(body);
+    let reason = Body::new(&entry, body).await;
     finish(&node, &entry, reason);
 }
 

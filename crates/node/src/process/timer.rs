@@ -1,6 +1,6 @@
 //! Timers: `erlang:send_after/3`, `erlang:cancel_timer/1` and `erlang:read_timer/1`.
 //!
-//! A timer is a tokio task that sleeps until its deadline and then sends its message to its destination
+//! A timer is a task on erlnode's tokio runtime (see [`scheduler`](crate::scheduler)) that sleeps until its deadline and then sends its message to its destination
 //! pid. Each timer has a reference of this node, kept in the node's timer table until the timer fires or
 //! is cancelled: whichever of the two takes it out of the table first wins, so a cancelled timer never
 //! sends and a timer that has sent cannot be cancelled. As in Erlang, a timer to a pid is cancelled when the
@@ -17,19 +17,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use erlnode_etf::{Pid, Ref, Term};
-use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::Node;
-
-/// Why [`Node::send_after`](crate::Node::send_after) could not set a timer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TimerError {
-    /// There is no tokio runtime to run the timer on.
-    #[error("send_after called outside a tokio runtime")]
-    NoRuntime,
-}
 
 /// A timer that has not fired: when it fires, and how to stop its task.
 #[derive(Debug)]
@@ -70,8 +61,8 @@ impl TimerTable {
     }
 }
 
-/// Sets a timer on `runtime` that sends `message` to `to` after `delay`.
-pub(crate) fn send_after(node: &Node, runtime: &Handle, delay: Duration, to: Pid, message: Term) -> Ref {
+/// Sets a timer that sends `message` to `to` after `delay`.
+pub(crate) fn send_after(node: &Node, delay: Duration, to: Pid, message: Term) -> Ref {
     let timer = node.make_ref();
     let deadline = Instant::now() + delay;
     // The entry is in the table before the task can look for it.
@@ -91,7 +82,7 @@ pub(crate) fn send_after(node: &Node, runtime: &Handle, delay: Duration, to: Pid
             }
         }
     };
-    let task = runtime.spawn(fire).abort_handle();
+    let task = crate::scheduler::tokio_handle().spawn(fire).abort_handle();
     if let Some(pending) = node.timers().lock().get_mut(&timer) {
         pending.task = Some(task);
     }
@@ -123,7 +114,7 @@ mod tests {
     async fn a_timer_to_a_dead_pid_is_cancelled_at_once() {
         let node = Node::new("timer@h", 1).unwrap();
         let dead = Pid::new(node.name(), 9999, 0, node.creation());
-        let timer = node.send_after(Duration::from_secs(60), dead, Term::from(1)).unwrap();
+        let timer = node.send_after(Duration::from_secs(60), dead, Term::from(1));
         assert_eq!(node.timers().len(), 0);
         assert_eq!(node.cancel_timer(timer), None);
     }

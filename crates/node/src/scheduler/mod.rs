@@ -1,0 +1,373 @@
+//! The schedulers: the threads that run processes, one per core, as the BEAM runs one scheduler per core.
+//!
+//! Processes are not tokio tasks. A general-purpose executor hands a task that another task woke to
+//! whichever thread is idle, so two processes that talk to each other end up on two cores and pay a
+//! cross-core wake-up for every message. Here a process woken by a process goes to the waker's scheduler:
+//! into its private slot (no lock) if that is free, so a request/reply pair stays on one core and each
+//! hop costs no lock, or else into the scheduler's shared queue, where idle schedulers steal from.
+//!
+//! A process that sends without pause (a producer) would keep its consumer waiting in the slot until its
+//! poll ends. So each poll has a budget of reductions (a send costs one, as on the BEAM): when it is spent
+//! and another scheduler is idle, the slot's process moves to the shared queue for that scheduler to take,
+//! and producer and consumer run side by side, the consumer taking its mailbox in batches.
+//!
+//! An idle scheduler steals half of the longest shared queue; finding none, it spins briefly (work often
+//! comes back within microseconds, and waking a sleeping thread costs the waker a system call) and then
+//! sleeps until a scheduler with more work than it runs wakes it. A wake from outside the schedulers (a
+//! timer, a tokio task, a plain thread) queues the process on the scheduler that ran it last.
+//!
+//! All schedulers of the OS process are shared by every [`Node`](crate::Node) in it and start with the
+//! first spawn. Beside them runs one tokio runtime thread, which drives the timers and I/O that process
+//! code uses: every scheduler thread has that runtime entered, so `tokio::time`, `tokio::net` and
+//! `tokio::spawn` work inside processes without any runtime of the caller's.
+//!
+//! A process that computes for long without an `.await` holds up its scheduler: the processes in its
+//! shared queue are stolen by idle schedulers, but the one in its private slot waits for the poll to end
+//! (as with tokio's LIFO slot). `tokio::task::yield_now().await` in such loops lets others run.
+
+mod task;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use task::Task;
+
+/// All schedulers of this OS process, started by the first spawn.
+static SCHEDULERS: OnceLock<Schedulers> = OnceLock::new();
+
+/// Reductions a task may spend in one poll before the process in its scheduler's private slot is offered
+/// to an idle scheduler (a send costs one).
+const BUDGET: u32 = 2000;
+
+/// How often (in polls) a scheduler looks at its shared queue before its private slot, so tasks woken from
+/// outside are not starved by a pair of processes that keep waking each other.
+const SHARED_FIRST_EVERY: u32 = 61;
+
+/// How long an idle scheduler spins, looking for work, before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+
+thread_local! {
+    /// What a scheduler thread keeps to itself.
+    static LOCAL: Local = const {
+        Local { index: Cell::new(None), slot: RefCell::new(None), budget: Cell::new(BUDGET) }
+    };
+}
+
+/// The thread-local side of a scheduler.
+struct Local {
+    /// The index of the scheduler this thread is, if it is one.
+    index: Cell<Option<usize>>,
+    /// The task to run next: the first one woken by the task running now. Only this thread touches it.
+    slot: RefCell<Option<Arc<Task>>>,
+    /// Reductions left in the current poll.
+    budget: Cell<u32>,
+}
+
+/// The scheduler threads, their shared queues, and the tokio runtime for timers and I/O.
+struct Schedulers {
+    workers: Box<[Worker]>,
+    /// How many schedulers are idle (spinning or asleep).
+    idle: AtomicUsize,
+    /// How many schedulers are asleep or about to be.
+    sleeping: AtomicUsize,
+    /// Where the next task spawned from outside the schedulers goes (round robin).
+    next: AtomicUsize,
+    tokio: tokio::runtime::Handle,
+}
+
+/// One scheduler's shared side.
+struct Worker {
+    queue: Mutex<VecDeque<Arc<Task>>>,
+    /// The queue's length, written under its lock, read without it by idle schedulers.
+    len: AtomicUsize,
+    asleep: AtomicBool,
+    thread: OnceLock<Thread>,
+}
+
+impl Worker {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Arc<Task>>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, task: Arc<Task>) {
+        let mut queue = self.lock();
+        queue.push_back(task);
+        self.len.store(queue.len(), Ordering::SeqCst);
+    }
+
+    fn pop(&self) -> Option<Arc<Task>> {
+        if self.len.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let mut queue = self.lock();
+        let task = queue.pop_front();
+        self.len.store(queue.len(), Ordering::SeqCst);
+        task
+    }
+
+    /// Takes the first half (rounded up) of the queue.
+    fn steal_half(&self) -> VecDeque<Arc<Task>> {
+        let mut queue = self.lock();
+        let take = queue.len().div_ceil(2);
+        let stolen = queue.drain(..take).collect();
+        self.len.store(queue.len(), Ordering::SeqCst);
+        stolen
+    }
+
+    /// Wakes the worker's thread if it sleeps.
+    fn wake(&self) {
+        if self.asleep.load(Ordering::SeqCst) {
+            if let Some(thread) = self.thread.get() {
+                thread.unpark();
+            }
+        }
+    }
+}
+
+/// Runs `future` on the schedulers, starting them if need be.
+pub(crate) fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+    let schedulers = schedulers();
+    let home = LOCAL
+        .with(|local| local.index.get())
+        .unwrap_or_else(|| schedulers.next.fetch_add(1, Ordering::Relaxed) % schedulers.workers.len());
+    queue(Task::new(Box::pin(future), home));
+}
+
+/// Charges one reduction to the task running on this thread (see the module documentation): when its
+/// budget is spent and a scheduler is idle, the process in the private slot moves to the shared queue
+/// for it. Does nothing outside the schedulers.
+pub(crate) fn charge() {
+    LOCAL.with(|local| {
+        let left = local.budget.get();
+        if left > 1 {
+            local.budget.set(left - 1);
+            return;
+        }
+        local.budget.set(BUDGET);
+        let Some(me) = local.index.get() else { return };
+        let schedulers = schedulers();
+        if schedulers.idle.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if let Some(task) = local.slot.borrow_mut().take() {
+            schedulers.workers[me].push(task);
+            schedulers.wake_one_sleeper(me);
+        }
+    });
+}
+
+/// The tokio runtime that process code runs in (for timers and I/O).
+pub(crate) fn tokio_handle() -> &'static tokio::runtime::Handle {
+    &schedulers().tokio
+}
+
+/// The number of scheduler threads (Erlang's `erlang:system_info(schedulers_online)`): one per core, or
+/// the value of the environment variable `ERLNODE_SCHEDULERS` when the schedulers started, as `erl +S`
+/// sets it. Starts the schedulers if they have not started yet.
+pub fn count() -> usize {
+    schedulers().workers.len()
+}
+
+/// Puts a notified task in a run queue. On a scheduler thread: its private slot if that is free, else its
+/// shared queue (and a sleeping scheduler is woken to share the work). Elsewhere: the shared queue of the
+/// scheduler that ran the task last.
+fn queue(task: Arc<Task>) {
+    enum Placed {
+        InSlot,
+        Shared(usize, Arc<Task>),
+        Remote(Arc<Task>),
+    }
+    let placed = LOCAL.with(|local| {
+        let Some(me) = local.index.get() else { return Placed::Remote(task) };
+        let mut slot = local.slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(task);
+            Placed::InSlot
+        } else {
+            Placed::Shared(me, task)
+        }
+    });
+    let schedulers = schedulers();
+    match placed {
+        Placed::InSlot => {}
+        Placed::Shared(me, task) => {
+            schedulers.workers[me].push(task);
+            schedulers.wake_one_sleeper(me);
+        }
+        Placed::Remote(task) => {
+            let home = task.home.load(Ordering::Relaxed) % schedulers.workers.len();
+            schedulers.workers[home].push(task);
+            if schedulers.workers[home].asleep.load(Ordering::SeqCst) {
+                schedulers.workers[home].wake();
+            } else {
+                schedulers.wake_one_sleeper(home);
+            }
+        }
+    }
+}
+
+fn schedulers() -> &'static Schedulers {
+    SCHEDULERS.get_or_init(Schedulers::start)
+}
+
+impl Schedulers {
+    /// Starts the scheduler threads and the tokio runtime thread.
+    fn start() -> Schedulers {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("erlnode cannot start its tokio runtime: {e}"));
+        let tokio = runtime.handle().clone();
+        spawn_thread("erlnode-io".into(), move || runtime.block_on(std::future::pending::<()>()));
+        let n = std::env::var("ERLNODE_SCHEDULERS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let workers = (0..n)
+            .map(|_| Worker {
+                queue: Mutex::default(),
+                len: AtomicUsize::new(0),
+                asleep: AtomicBool::new(false),
+                thread: OnceLock::new(),
+            })
+            .collect();
+        let schedulers = Schedulers {
+            workers,
+            idle: AtomicUsize::new(0),
+            sleeping: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
+            tokio,
+        };
+        for index in 0..n {
+            spawn_thread(format!("erlnode-sched-{index}"), move || run_worker(index));
+        }
+        schedulers
+    }
+
+    /// Wakes a sleeping scheduler other than `me`, if there is one.
+    fn wake_one_sleeper(&self, me: usize) {
+        if self.sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let n = self.workers.len();
+        for i in (1..n).map(|k| (me + k) % n) {
+            if self.workers[i].asleep.load(Ordering::SeqCst) {
+                self.workers[i].wake();
+                return;
+            }
+        }
+    }
+
+    /// The next task from the shared queues for scheduler `me`: its own, or else half of the longest other.
+    fn next_shared(&self, me: usize) -> Option<Arc<Task>> {
+        if let Some(task) = self.workers[me].pop() {
+            return Some(task);
+        }
+        let n = self.workers.len();
+        let victim = (1..n)
+            .map(|k| (me + k) % n)
+            .filter(|&i| self.workers[i].len.load(Ordering::Acquire) > 0)
+            .max_by_key(|&i| self.workers[i].len.load(Ordering::Relaxed))?;
+        let mut stolen = self.workers[victim].steal_half();
+        let first = stolen.pop_front()?;
+        if !stolen.is_empty() {
+            let mut queue = self.workers[me].lock();
+            queue.append(&mut stolen);
+            self.workers[me].len.store(queue.len(), Ordering::SeqCst);
+        }
+        Some(first)
+    }
+
+    /// `true` when some shared queue holds a task.
+    fn any_queued(&self) -> bool {
+        self.workers.iter().any(|w| w.len.load(Ordering::Relaxed) > 0)
+    }
+}
+
+fn spawn_thread(name: String, body: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(body)
+        .unwrap_or_else(|e| panic!("erlnode cannot start thread {name}: {e}"));
+}
+
+/// The loop of scheduler `me`: run what is queued, steal when there is nothing, spin a little, then sleep.
+fn run_worker(me: usize) {
+    // The schedulers are being initialised by the spawn that started this thread; wait for them.
+    let schedulers = loop {
+        match SCHEDULERS.get() {
+            Some(s) => break s,
+            None => std::thread::yield_now(),
+        }
+    };
+    let worker = &schedulers.workers[me];
+    let _ = worker.thread.set(std::thread::current());
+    LOCAL.with(|local| local.index.set(Some(me)));
+    let _tokio = schedulers.tokio.enter();
+    let from_slot = || LOCAL.with(|local| local.slot.borrow_mut().take());
+    let mut tick: u32 = 0;
+    loop {
+        tick = tick.wrapping_add(1);
+        let task = if tick % SHARED_FIRST_EVERY == 0 {
+            schedulers.next_shared(me).or_else(from_slot)
+        } else {
+            from_slot().or_else(|| schedulers.next_shared(me))
+        };
+        if let Some(task) = task {
+            run(schedulers, me, task);
+            continue;
+        }
+        schedulers.idle.fetch_add(1, Ordering::SeqCst);
+        let task = spin(schedulers).then(|| schedulers.next_shared(me)).flatten().or_else(|| sleep(schedulers, me));
+        schedulers.idle.fetch_sub(1, Ordering::SeqCst);
+        if let Some(task) = task {
+            run(schedulers, me, task);
+        }
+    }
+}
+
+/// Spins for up to [`SPIN`]; `true` as soon as a shared queue holds a task.
+fn spin(schedulers: &Schedulers) -> bool {
+    let deadline = Instant::now() + SPIN;
+    loop {
+        for _ in 0..64 {
+            if schedulers.any_queued() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+    }
+}
+
+/// Sleeps until woken; a task found on the last look before sleeping is returned at once.
+fn sleep(schedulers: &Schedulers, me: usize) -> Option<Arc<Task>> {
+    let worker = &schedulers.workers[me];
+    // Announce the sleep before the last look, so a task queued after that look finds us asleep.
+    worker.asleep.store(true, Ordering::SeqCst);
+    schedulers.sleeping.fetch_add(1, Ordering::SeqCst);
+    let task = schedulers.next_shared(me);
+    if task.is_none() {
+        std::thread::park();
+    }
+    worker.asleep.store(false, Ordering::SeqCst);
+    schedulers.sleeping.fetch_sub(1, Ordering::SeqCst);
+    task
+}
+
+/// Polls `task` once on scheduler `me` with a fresh budget; a task woken during its own poll (a yield) goes
+/// to the back of the shared queue.
+fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
+    LOCAL.with(|local| local.budget.set(BUDGET));
+    if task.poll(me) {
+        schedulers.workers[me].push(task);
+    }
+}
