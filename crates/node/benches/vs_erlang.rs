@@ -5,8 +5,8 @@
 //! `erl -noshell +P 2000000`; the Erlang node then serves measurement requests over stdin, so the two sides
 //! take turns: for each case, a Rust measurement and the matching Erlang one run back to back (Erlang first
 //! in every other round), and each side keeps its best round. Load from elsewhere on a shared machine thus
-//! falls on both sides alike. The Rust side runs on a multi-thread tokio runtime with one worker per core,
-//! as the BEAM runs one scheduler per core, and its coordinator is a task on that runtime.
+//! falls on both sides alike. The Rust side runs on erlnode's schedulers (one per core, as the BEAM runs one
+//! scheduler per core), and its coordinator is a process, as Erlang's is.
 //!
 //! The cases, each the same on both sides:
 //! - `send`: one process sends the integers `1..=N` to another, which receives them all; messages per
@@ -33,7 +33,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use erlnode::{Atom, Node, Pid, Term};
-use tokio::runtime::Runtime;
 
 /// Measurement rounds for `send` and `rtt`; each side keeps its best.
 const ROUNDS: usize = 7;
@@ -115,10 +114,9 @@ impl Samples {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let node = Node::new("bench@localhost", 1).expect("a valid node name");
     if !std::env::args().any(|a| a == "--bench") {
-        smoke(&runtime, &node);
+        smoke(&node);
         return;
     }
     let started = Instant::now();
@@ -137,7 +135,7 @@ fn main() {
             if erlang_first {
                 erlang_turn(&mut erlang, &mut erl, case);
             }
-            rust.record(case, measure_rust(&runtime, &node, case, round == 0));
+            rust.record(case, measure_rust(&node, case, round == 0));
             if !erlang_first {
                 erlang_turn(&mut erlang, &mut erl, case);
             }
@@ -150,15 +148,28 @@ fn main() {
 }
 
 /// Without `--bench`: each Rust case once, small, to show the code works.
-fn smoke(runtime: &Runtime, node: &Node) {
-    let secs = runtime.block_on(async {
-        let node = node.clone();
-        let task = tokio::spawn(async move {
-            (send_case(&node, 1000).await, rtt_case(&node, 1000).await, spawn_case(&node, 1000, false).await.secs)
-        });
-        task.await.expect("the smoke run")
+fn smoke(node: &Node) {
+    let secs = coordinate(node, |node| async move {
+        (send_case(&node, 1000).await, rtt_case(&node, 1000).await, spawn_case(&node, 1000, false).await.secs)
     });
     println!("vs_erlang: smoke run done {secs:?}; run `cargo bench -p erlnode --bench vs_erlang` to measure");
+}
+
+/// Runs `body` in a coordinator process on `node` and returns what it returns.
+fn coordinate<T, F, Fut>(node: &Node, body: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce(Node) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let (tx, rx) = channel();
+    let owner = node.clone();
+    node.spawn(move |_p| async move {
+        tx.send(body(owner).await).ok();
+        Ok(())
+    })
+    .expect("spawn the coordinator");
+    rx.recv().expect("the coordinator's result")
 }
 
 /// One Erlang measurement, or the end of the Erlang column if the node fails.
@@ -174,18 +185,15 @@ fn erlang_turn(node: &mut Result<ErlangNode, String>, samples: &mut Samples, cas
     }
 }
 
-/// One Rust measurement, coordinated from a task on the runtime (as Erlang's is from a process).
-fn measure_rust(runtime: &Runtime, node: &Node, case: Case, first_round: bool) -> Run {
-    let node = node.clone();
-    runtime
-        .block_on(runtime.spawn(async move {
-            match case {
-                Case::Send => Run { secs: send_case(&node, SEND_N).await, bytes: None },
-                Case::Rtt => Run { secs: rtt_case(&node, RTT_N).await, bytes: None },
-                Case::Spawn => spawn_case(&node, SPAWN_N, first_round).await,
-            }
-        }))
-        .expect("the Rust measurement")
+/// One Rust measurement, coordinated from a process (as Erlang's is).
+fn measure_rust(node: &Node, case: Case, first_round: bool) -> Run {
+    coordinate(node, move |node| async move {
+        match case {
+            Case::Send => Run { secs: send_case(&node, SEND_N).await, bytes: None },
+            Case::Rtt => Run { secs: rtt_case(&node, RTT_N).await, bytes: None },
+            Case::Spawn => spawn_case(&node, SPAWN_N, first_round).await,
+        }
+    })
 }
 
 /// One sender, one receiver, `n` integers: seconds from the sender's spawn until the receiver has them all.
@@ -423,10 +431,7 @@ fn print_report(rust: &Samples, erlang: Result<(&Info, &Samples), &String>) {
     println!(
         "erlnode vs Erlang/OTP: local processes (best of {ROUNDS} interleaved rounds; spawn: {SPAWN_ROUNDS} rounds)"
     );
-    println!(
-        "Rust: tokio multi-thread runtime, {} worker threads",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
+    println!("Rust: erlnode schedulers={}", erlnode::scheduler::count());
     match erlang {
         Ok((info, _)) => {
             let info: Vec<String> = info.iter().map(|(k, v)| format!("{k}={v}")).collect();
