@@ -61,6 +61,8 @@
 //! - [`exit`]: exit reasons and how a process ends.
 //! - [`process::alias`], [`process::timer`], [`process::info`]: the rules of aliases, timers and
 //!   introspection.
+//! - [`scheduler`]: where processes run (one scheduler thread per core, a tokio runtime thread for timers
+//!   and I/O) and why a process woken by another stays on its core.
 
 mod atoms;
 mod node;
