@@ -10,8 +10,8 @@
 //! elsewhere on the machine falls on both alike. Before measuring, it checks that both daemons answer the
 //! lookup with the same bytes.
 //!
-//! Without OTP (`erl` and `epmd`) on the `PATH` the OTP column reads n/a (with `CI=true`, it fails
-//! instead). Under `cargo test --benches` (no `--bench` argument) it runs each measurement for a moment
+//! Without OTP (`erl`, `erlc` and `epmd`) on the `PATH` the OTP column reads n/a (with `CI=true`, it
+//! fails instead). Under `cargo test --benches` (no `--bench` argument) it runs each measurement for a moment
 //! only, to check that it works.
 
 #[path = "../tests/support/mod.rs"]
@@ -26,7 +26,9 @@ use erlnode_epmd::{Client, NodeEntry, Registration};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use support::{Proc, free_port, otp, otp_epmd, our_epmd};
+use erlnode_erltest::node::free_port;
+use erlnode_erltest::{Erlang, Proc, epmd};
+use support::our_epmd;
 
 /// Rounds per measurement; each daemon keeps its best.
 const ROUNDS: usize = 5;
@@ -148,9 +150,9 @@ fn main() {
 
     let port = free_port();
     let ours = Daemon::new("erlnode epmd", port, our_epmd(port, &[]));
-    let otp = otp("vs_otp").map(|otp| {
+    let otp = Erlang::find("vs_otp").map(|otp| {
         let port = free_port();
-        Daemon::new("OTP epmd", port, otp_epmd(&otp, port, &[]))
+        Daemon::new("OTP epmd", port, epmd::start(&otp, port, &[]))
     });
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

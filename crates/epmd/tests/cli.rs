@@ -8,7 +8,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use erlnode_epmd::{Client, NodeEntry, Registration};
-use support::{OUR_EPMD, Otp, Proc, WAIT, epmd_command, free_port, otp, otp_epmd, otp_names, our_epmd};
+use erlnode_erltest::child::{Proc, WAIT};
+use erlnode_erltest::node::{free_port, wait_listening};
+use erlnode_erltest::{Erlang, epmd};
+use support::{OUR_EPMD, our_epmd};
 
 /// What a command printed and how it exited.
 #[derive(Debug, PartialEq, Eq)]
@@ -19,7 +22,7 @@ struct Printed {
 }
 
 fn run(program: &Path, port: u16, args: &[&str]) -> Printed {
-    let output = epmd_command(program, port, args);
+    let output = epmd::command(program, port, args);
     Printed {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -36,9 +39,9 @@ fn printed(stdout: &str, code: i32) -> Printed {
 }
 
 /// Both daemons, each on a free port, with the given server options.
-fn daemons(otp: &Otp, args: &[&str]) -> [(&'static str, u16, Proc); 2] {
+fn daemons(otp: &Erlang, args: &[&str]) -> [(&'static str, u16, Proc); 2] {
     let (otp_port, our_port) = (free_port(), free_port());
-    [("OTP epmd", otp_port, otp_epmd(otp, otp_port, args)), ("our epmd", our_port, our_epmd(our_port, args))]
+    [("OTP epmd", otp_port, epmd::start(otp, otp_port, args)), ("our epmd", our_port, our_epmd(our_port, args))]
 }
 
 async fn register(port: u16, names: &[(&str, u16)]) -> Vec<Registration> {
@@ -52,7 +55,7 @@ async fn register(port: u16, names: &[(&str, u16)]) -> Vec<Registration> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn names_prints_what_otp_prints() {
-    let Some(otp) = otp("names_prints_what_otp_prints") else { return };
+    let Some(otp) = Erlang::find("names_prints_what_otp_prints") else { return };
     for (label, port, _daemon) in daemons(&otp, &[]) {
         let expected_empty = printed(&format!("epmd: up and running on port {port} with data:\n"), 0);
         assert_eq!(run(&otp.epmd, port, &["-names"]), expected_empty, "{label}, OTP's -names");
@@ -77,7 +80,7 @@ async fn names_prints_what_otp_prints() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_kill_and_stop_print_what_otp_prints() {
-    let Some(otp) = otp("refused_kill_and_stop_print_what_otp_prints") else { return };
+    let Some(otp) = Erlang::find("refused_kill_and_stop_print_what_otp_prints") else { return };
     for (label, port, _daemon) in daemons(&otp, &[]) {
         let _held = register(port, &[("one", 5001)]).await;
         let refused = printed("Killing not allowed - living nodes in database.\n", 1);
@@ -92,14 +95,14 @@ async fn refused_kill_and_stop_print_what_otp_prints() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn relaxed_stop_and_kill_print_what_otp_prints() {
-    let Some(otp) = otp("relaxed_stop_and_kill_print_what_otp_prints") else { return };
+    let Some(otp) = Erlang::find("relaxed_stop_and_kill_print_what_otp_prints") else { return };
     for (label, port, mut daemon) in daemons(&otp, &["-relaxed_command_check"]) {
         let _held = register(port, &[("one", 5001), ("two", 5002), ("three", 5003)]).await;
         assert_eq!(run(&otp.epmd, port, &["-stop", "one"]), printed("STOPPED\n", 0), "{label}, OTP's -stop");
         assert_eq!(ours(port, &["-stop", "two"]), printed("STOPPED\n", 0), "{label}, our -stop");
         assert_eq!(run(&otp.epmd, port, &["-stop", "two"]), printed("NOEXIST\n", 0), "{label}, OTP's -stop");
         assert_eq!(ours(port, &["-stop", "one"]), printed("NOEXIST\n", 0), "{label}, our -stop");
-        let names = otp_names(&otp, port);
+        let names = epmd::names(&otp, port);
         assert!(names.contains("name three") && !names.contains("name one") && !names.contains("name two"));
         // With a node still registered, relaxed checking lets -kill through; the daemon exits with 0.
         let killer = if label == "our epmd" { run(&otp.epmd, port, &["-kill"]) } else { ours(port, &["-kill"]) };
@@ -110,7 +113,7 @@ async fn relaxed_stop_and_kill_print_what_otp_prints() {
 
 #[test]
 fn commands_without_a_daemon_print_what_otp_prints() {
-    let Some(otp) = otp("commands_without_a_daemon_print_what_otp_prints") else { return };
+    let Some(otp) = Erlang::find("commands_without_a_daemon_print_what_otp_prints") else { return };
     let port = free_port();
     for args in [&["-names"][..], &["-kill"], &["-stop", "x"]] {
         let expected =
@@ -122,7 +125,7 @@ fn commands_without_a_daemon_print_what_otp_prints() {
 
 #[test]
 fn bad_arguments_are_refused_as_otp_refuses_them() {
-    let Some(otp) = otp("bad_arguments_are_refused_as_otp_refuses_them") else { return };
+    let Some(otp) = Erlang::find("bad_arguments_are_refused_as_otp_refuses_them") else { return };
     let port = free_port();
     for args in [&["-bogus"][..], &["-names", "extra"], &["-port"], &["-stop"], &["-names", "-kill"]] {
         let (theirs, mine) = (run(&otp.epmd, port, args), ours(port, args));
@@ -139,12 +142,12 @@ fn bad_arguments_are_refused_as_otp_refuses_them() {
 
 #[test]
 fn a_second_daemon_on_a_taken_port_exits_quietly_with_success() {
-    let Some(otp) = otp("a_second_daemon_on_a_taken_port_exits_quietly_with_success") else { return };
+    let Some(otp) = Erlang::find("a_second_daemon_on_a_taken_port_exits_quietly_with_success") else { return };
     for (label, port, _daemon) in daemons(&otp, &[]) {
         let port_arg = port.to_string();
         assert_eq!(run(&otp.epmd, port, &["-port", &port_arg]).code, Some(0), "OTP's epmd beside {label}");
         assert_eq!(ours(port, &["-port", &port_arg]).code, Some(0), "our epmd beside {label}");
-        assert!(otp_names(&otp, port).starts_with("epmd: up and running"), "{label} still serves");
+        assert!(epmd::names(&otp, port).starts_with("epmd: up and running"), "{label} still serves");
     }
 }
 
@@ -169,21 +172,21 @@ fn wait_refused(port: u16) {
 
 #[test]
 fn daemon_detaches_and_kill_stops_it() {
-    let Some(otp) = otp("daemon_detaches_and_kill_stops_it") else { return };
+    let Some(otp) = Erlang::find("daemon_detaches_and_kill_stops_it") else { return };
     let port = free_port();
     let _guard = KillOnDrop(port);
     let started = Instant::now();
     assert_eq!(ours(port, &["-daemon"]), printed("", 0), "-daemon returns at once");
     assert!(started.elapsed() < Duration::from_secs(5));
-    support::wait_listening(port, "daemon");
-    assert_eq!(otp_names(&otp, port), format!("epmd: up and running on port {port} with data:\n"));
+    wait_listening(port, "daemon");
+    assert_eq!(epmd::names(&otp, port), format!("epmd: up and running on port {port} with data:\n"));
     assert_eq!(run(&otp.epmd, port, &["-kill"]), printed("Killed\n", 0));
     wait_refused(port);
 }
 
 #[test]
 fn environment_variables_configure_the_daemon() {
-    let Some(otp) = otp("environment_variables_configure_the_daemon") else { return };
+    let Some(otp) = Erlang::find("environment_variables_configure_the_daemon") else { return };
     let port = free_port();
     let env = [
         ("ERL_EPMD_PORT", port.to_string()),
@@ -191,7 +194,7 @@ fn environment_variables_configure_the_daemon() {
         ("ERL_EPMD_RELAXED_COMMAND_CHECK", "1".to_owned()),
     ];
     let mut daemon = Proc::start("our epmd (env)", Path::new(OUR_EPMD), &["-d"], &env);
-    support::wait_listening(port, "our epmd (env)");
+    wait_listening(port, "our epmd (env)");
     let output = daemon.wait_for("epmd listening");
     assert!(output.contains(&format!("127.0.0.1:{port}")) && !output.contains("0.0.0.0"), "{output}");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

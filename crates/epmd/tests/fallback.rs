@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use erlnode_epmd::embedded::{self, KeepRegistered, KeepRegisteredOptions, Registered};
 use erlnode_epmd::{Client, NodeEntry};
-use support::{WAIT, erl_node, free_port, otp, otp_epmd, otp_names, our_epmd, unique, wait_otp_names};
+use erlnode_erltest::child::WAIT;
+use erlnode_erltest::node::{free_port, unique};
+use erlnode_erltest::{Erlang, epmd};
+use support::{erl_node, our_epmd};
 use tokio::sync::watch;
 use tokio::time::timeout;
 
@@ -37,7 +40,7 @@ fn erl_lookup(name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_daemon_nodes_share_an_embedded_epmd_that_erlang_nodes_use() {
-    let Some(otp) = otp("without_a_daemon_nodes_share_an_embedded_epmd_that_erlang_nodes_use") else { return };
+    let Some(otp) = Erlang::find("without_a_daemon_nodes_share_an_embedded_epmd_that_erlang_nodes_use") else { return };
     let port = free_port();
     let (first, second) = (unique("rust_a"), unique("rust_b"));
     let (_l1, first_port) = dist_listener();
@@ -70,19 +73,19 @@ async fn without_a_daemon_nodes_share_an_embedded_epmd_that_erlang_nodes_use() {
     assert_eq!((entry.high_version, entry.low_version), (6, 5));
 
     // OTP's own `epmd -names` reads the embedded server like a daemon.
-    let names = otp_names(&otp, port);
+    let names = epmd::names(&otp, port);
     for name in [&first, &second, &erl_name] {
         assert!(names.contains(&format!("name {name} at port ")), "{name} missing from {names}");
     }
 
     // Dropping a node unregisters it; the other stays.
     drop(a);
-    wait_otp_names(&otp, port, &format!("{first} gone"), |n| !n.contains(&first) && n.contains(&second));
+    epmd::wait_names(&otp, port, &format!("{first} gone"), |n| !n.contains(&first) && n.contains(&second));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_daemon_dies_the_node_falls_back_to_an_embedded_epmd() {
-    let Some(otp) = otp("when_the_daemon_dies_the_node_falls_back_to_an_embedded_epmd") else { return };
+    let Some(otp) = Erlang::find("when_the_daemon_dies_the_node_falls_back_to_an_embedded_epmd") else { return };
     let port = free_port();
     let mut daemon = our_epmd(port, &[]);
     let name = unique("rust_c");
@@ -92,7 +95,7 @@ async fn when_the_daemon_dies_the_node_falls_back_to_an_embedded_epmd() {
     let node = KeepRegistered::start(NodeEntry::new(name.clone(), dist_port), options).await.expect("register");
     let before = node.current().expect("registered");
     assert!(!before.embedded, "registered with the daemon");
-    assert!(otp_names(&otp, port).contains(&format!("name {name} at port {dist_port}")));
+    assert!(epmd::names(&otp, port).contains(&format!("name {name} at port {dist_port}")));
 
     let mut changes = node.subscribe();
     daemon.kill();
@@ -110,7 +113,7 @@ async fn when_the_daemon_dies_the_node_falls_back_to_an_embedded_epmd() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_daemon_restarts_the_node_registers_with_the_new_one() {
-    let Some(otp) = otp("when_the_daemon_restarts_the_node_registers_with_the_new_one") else { return };
+    let Some(otp) = Erlang::find("when_the_daemon_restarts_the_node_registers_with_the_new_one") else { return };
     let port = free_port();
     let mut daemon = our_epmd(port, &[]);
     let name = unique("rust_d");
@@ -124,12 +127,12 @@ async fn when_the_daemon_restarts_the_node_registers_with_the_new_one() {
     daemon.kill();
     wait_state(&mut changes, "lost", Option::is_none).await;
     // The replacement is OTP's own epmd.
-    let _restarted = otp_epmd(&otp, port, &[]);
+    let _restarted = epmd::start(&otp, port, &[]);
     let after = wait_state(&mut changes, "registered again", Option::is_some).await.expect("registered");
     assert!(!after.embedded);
     assert_ne!(after.creation, before.creation);
     assert!(embedded::running(port).is_none(), "no embedded server was started");
-    wait_otp_names(&otp, port, &format!("{name} registered with OTP's epmd"), |names| {
+    epmd::wait_names(&otp, port, &format!("{name} registered with OTP's epmd"), |names| {
         names.contains(&format!("name {name} at port {dist_port}\n"))
     });
 }

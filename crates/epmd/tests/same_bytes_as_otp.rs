@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::{Proc, alive, frame, free_port, otp, otp_epmd, our_epmd};
+use erlnode_erltest::node::free_port;
+use erlnode_erltest::{Erlang, Proc, epmd};
+use support::{alive, frame, our_epmd};
 
 /// How long to wait for a reply or a close.
 const WAIT: Duration = Duration::from_secs(5);
@@ -129,10 +131,10 @@ fn wait_names(sides: &mut [Side; 2], what: &str, check: impl Fn(&str) -> bool) {
 
 #[test]
 fn every_request_gets_the_same_answer_from_both() {
-    let Some(otp) = otp("every_request_gets_the_same_answer_from_both") else { return };
+    let Some(otp) = Erlang::find("every_request_gets_the_same_answer_from_both") else { return };
     let (otp_port, our_port) = (free_port(), free_port());
     let mut sides = [
-        Side { label: "OTP epmd", port: otp_port, _proc: otp_epmd(&otp, otp_port, &[]), held: Vec::new() },
+        Side { label: "OTP epmd", port: otp_port, _proc: epmd::start(&otp, otp_port, &[]), held: Vec::new() },
         Side { label: "our epmd", port: our_port, _proc: our_epmd(our_port, &[]), held: Vec::new() },
     ];
 

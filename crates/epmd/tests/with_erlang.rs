@@ -4,11 +4,13 @@
 mod support;
 
 use erlnode_epmd::{Client, ClientError, NameLine, NodeEntry, NodeType};
-use support::{ERL_HOST, erl_node, free_port, otp, otp_epmd, otp_names, our_epmd, unique, wait_otp_names};
+use erlnode_erltest::node::{ERL_HOST, free_port, unique};
+use erlnode_erltest::{Erlang, epmd};
+use support::{erl_node, our_epmd};
 
 #[test]
 fn erl_nodes_register_find_each_other_and_connect_through_our_epmd() {
-    let Some(otp) = otp("erl_nodes_register_find_each_other_and_connect_through_our_epmd") else { return };
+    let Some(otp) = Erlang::find("erl_nodes_register_find_each_other_and_connect_through_our_epmd") else { return };
     let port = free_port();
     let _epmd = our_epmd(port, &[]);
     let (a, b) = (unique("a"), unique("b"));
@@ -39,7 +41,7 @@ fn erl_nodes_register_find_each_other_and_connect_through_our_epmd() {
     node_a.wait_for(&format!("nodeup:{b}@"));
 
     // OTP's own `epmd -names` lists both, and the port B was given for A is A's registered port.
-    let names = otp_names(&otp, port);
+    let names = epmd::names(&otp, port);
     assert!(names.starts_with(&format!("epmd: up and running on port {port} with data:\n")), "{names}");
     let a_line = names.lines().find(|l| l.starts_with(&format!("name {a} at port "))).expect("a listed");
     assert!(names.contains(&format!("name {b} at port ")), "{names}");
@@ -48,16 +50,16 @@ fn erl_nodes_register_find_each_other_and_connect_through_our_epmd() {
 
     // Killing B removes its name; A's stays.
     node_b.kill();
-    wait_otp_names(&otp, port, &format!("{b} gone, {a} still there"), |names| {
+    epmd::wait_names(&otp, port, &format!("{b} gone, {a} still there"), |names| {
         !names.contains(&format!("name {b} ")) && names.contains(&format!("name {a} "))
     });
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn our_client_registers_and_looks_up_with_otps_epmd() {
-    let Some(otp) = otp("our_client_registers_and_looks_up_with_otps_epmd") else { return };
+    let Some(otp) = Erlang::find("our_client_registers_and_looks_up_with_otps_epmd") else { return };
     let port = free_port();
-    let _epmd = otp_epmd(&otp, port, &[]);
+    let _epmd = epmd::start(&otp, port, &[]);
     let client = Client::local(port);
     let rust = unique("rust");
     let dist = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -76,7 +78,7 @@ async fn our_client_registers_and_looks_up_with_otps_epmd() {
     assert_ne!(registration.creation(), 0);
     assert_eq!(client.port_please(&rust).await.expect("port_please"), Some(node.clone()));
     assert!(client.names().await.expect("names").contains(&NameLine { name: rust.clone(), port: dist_port }));
-    assert!(otp_names(&otp, port).contains(&format!("name {rust} at port {dist_port}\n")));
+    assert!(epmd::names(&otp, port).contains(&format!("name {rust} at port {dist_port}\n")));
     let dump = String::from_utf8(client.dump().await.expect("dump").text).expect("UTF-8");
     assert!(dump.contains(&format!("active name     <{rust}> at port {dist_port}, fd = ")), "{dump:?}");
 
@@ -105,6 +107,6 @@ async fn our_client_registers_and_looks_up_with_otps_epmd() {
 
     // Dropping the registration unregisters it, as OTP's epmd sees.
     drop(registration);
-    wait_otp_names(&otp, port, &format!("{rust} gone"), |names| !names.contains(&format!("name {rust} ")));
+    epmd::wait_names(&otp, port, &format!("{rust} gone"), |names| !names.contains(&format!("name {rust} ")));
     assert_eq!(client.port_please(&rust).await.expect("port_please"), None);
 }

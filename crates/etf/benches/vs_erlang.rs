@@ -31,13 +31,11 @@ mod corpus;
 use std::fmt::Write as _;
 use std::fs;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use erlnode_erltest::TempDir;
+use erlnode_erltest::serve::{Reply, Serve, Server};
 use erlnode_etf::Term;
 
 use corpus::{BINARY_LEN, Case, Kind};
@@ -115,8 +113,7 @@ fn main() {
     let budget = Duration::from_secs_f64(secs);
     let started = Instant::now();
 
-    let dir = std::env::temp_dir().join(format!("erlnode-etf-vs-erlang-{}", std::process::id()));
-    let mut erlang = ErlangNode::start(&dir, &cases);
+    let mut erlang = ErlangNode::start(&cases);
     let mut rust = Samples::default();
     let mut erl = Samples::default();
 
@@ -141,7 +138,6 @@ fn main() {
         rust.record("alloc_copy", "", alloc_copy);
     }
     let erlang = erlang.map(ErlangNode::stop);
-    let _ = fs::remove_dir_all(&dir);
 
     print_report(&cases, &rust, erlang.as_ref().map(|facts| (facts, &erl)));
     println!("\n(total time {:.1} s)", started.elapsed().as_secs_f64());
@@ -251,125 +247,57 @@ struct ErlangFacts {
 
 /// A running `etf_bench` node, answering measurement requests.
 struct ErlangNode {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
+    server: Server,
     facts: ErlangFacts,
 }
 
 impl ErlangNode {
-    /// Writes the corpus into `dir`, compiles `etf_bench` there and starts it; an error says why there is
-    /// no Erlang column.
-    fn start(dir: &Path, cases: &[Case]) -> Result<ErlangNode, String> {
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    /// Writes the corpus into a temporary directory, compiles `etf_bench` there and starts it; an error
+    /// says why there is no Erlang column.
+    fn start(cases: &[Case]) -> Result<ErlangNode, String> {
+        let dir = TempDir::try_new("erlnode-etf-vs-erlang").map_err(|e| format!("cannot create a temp dir: {e}"))?;
         let mut index = String::new();
         for case in cases {
-            let path: PathBuf = dir.join(format!("{}.etf", case.name));
+            let path = dir.join(format!("{}.etf", case.name));
             fs::write(&path, &case.etf).map_err(|e| format!("writing {}: {e}", path.display()))?;
             index.push_str(case.name);
             index.push('\n');
         }
         fs::write(dir.join("cases.txt"), index).map_err(|e| format!("writing the corpus index: {e}"))?;
-        let compiled = Command::new("erlc")
-            .arg("-o")
-            .arg(dir)
-            .arg(ERLANG_SOURCE)
-            .output()
-            .map_err(|e| format!("cannot run erlc ({e}); is Erlang/OTP installed?"))?;
-        if !compiled.status.success() {
-            return Err(format!("erlc failed: {}", String::from_utf8_lossy(&compiled.stderr).trim()));
-        }
-
-        let mut child = Command::new("erl")
-            .args(["-noshell", "-pa"])
-            .arg(dir)
-            .args(["-run", "etf_bench", "main"])
-            .arg(dir)
-            .args(["-s", "init", "stop"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot run erl ({e}); is Erlang/OTP installed?"))?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err("erl's stdin and stdout are not piped".to_string());
-        };
-        // A reader thread, so every wait for the node can time out.
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut node = ErlangNode { child, stdin, lines, facts: ErlangFacts { info: Vec::new(), cases: Vec::new() } };
-        loop {
-            let line = match node.next_line() {
-                Ok(line) => line,
-                Err(why) => {
-                    node.kill();
-                    return Err(why);
-                }
-            };
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            match fields.as_slice() {
+        let server = Serve::new(ERLANG_SOURCE).arg(dir.path()).timeout(ERLANG_TIMEOUT).start(dir)?;
+        let mut facts = ErlangFacts { info: Vec::new(), cases: Vec::new() };
+        server.read_reply(|fields, _| {
+            Ok(match fields {
                 ["ETF_BENCH_INFO", key, value] => {
-                    node.facts.info.push((key.to_string(), value.trim_matches('"').to_string()))
+                    facts.info.push((key.to_string(), value.trim_matches('"').to_string()));
+                    Reply::More
                 }
                 ["ETF_BENCH_CASE", name, size, same] => {
-                    node.facts.cases.push((name.to_string(), size.parse().unwrap_or(0), *same == "same"))
+                    facts.cases.push((name.to_string(), size.parse().unwrap_or(0), *same == "same"));
+                    Reply::More
                 }
-                ["ETF_BENCH_READY"] => return Ok(node),
-                _ => eprintln!("erl: {line}"),
-            }
-        }
-    }
-
-    fn next_line(&self) -> Result<String, String> {
-        match self.lines.recv_timeout(ERLANG_TIMEOUT) {
-            Ok(line) => Ok(line),
-            Err(RecvTimeoutError::Timeout) => Err(format!("erl did not answer within {} s", ERLANG_TIMEOUT.as_secs())),
-            Err(RecvTimeoutError::Disconnected) => Err("erl exited".to_string()),
-        }
+                ["ETF_BENCH_READY"] => Reply::Done(()),
+                _ => Reply::Other,
+            })
+        })?;
+        Ok(ErlangNode { server, facts })
     }
 
     /// One Erlang measurement of `op` (`encode` or `decode`) on `case`: operations per second.
     fn measure(&mut self, case: &str, op: &str, secs: f64) -> Result<f64, String> {
-        writeln!(self.stdin, "run {case} {op} {secs}").map_err(|e| format!("writing to erl: {e}"))?;
-        loop {
-            let line = self.next_line()?;
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            match fields.as_slice() {
-                ["ETF_BENCH_RESULT", c, o, ops] if *c == case && *o == op => {
-                    return ops.parse().map_err(|_| format!("bad result line: {line}"));
-                }
-                ["ETF_BENCH_ERROR", ..] => return Err(line),
-                _ => eprintln!("erl: {line}"),
+        self.server.request(&format!("run {case} {op} {secs}"), |fields, line| match fields {
+            ["ETF_BENCH_RESULT", c, o, ops] if *c == case && *o == op => {
+                ops.parse().map(Reply::Done).map_err(|_| format!("bad result line: {line}"))
             }
-        }
+            ["ETF_BENCH_ERROR", ..] => Err(line.to_string()),
+            _ => Ok(Reply::Other),
+        })
     }
 
-    /// Asks the node to quit (killing it if it does not) and keeps what it reported.
-    fn stop(mut self) -> ErlangFacts {
-        let _ = writeln!(self.stdin, "quit");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                _ => {
-                    self.kill();
-                    break;
-                }
-            }
-        }
+    /// Stops the node (killing it if it does not quit) and keeps what it reported.
+    fn stop(self) -> ErlangFacts {
+        self.server.stop();
         self.facts
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,14 +1,12 @@
 //! An Elixir struct through serde, against a real Elixir: Rust encodes a `%User{}` that Elixir matches as
 //! its own struct, and decodes the one Elixir encodes (whose `nil` becomes `None`).
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
+use erlnode_erltest::{TempDir, find, run};
 use erlnode_etf::{Atom, from_bytes, to_bytes};
 use serde::{Deserialize, Serialize};
-use support::{TempDir, find_program, run_bounded};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/elixir/user_struct.exs");
 
@@ -32,11 +30,7 @@ struct User {
 
 #[test]
 fn elixir_structs_cross_both_ways() {
-    let Some(elixir) = find_program("elixir") else {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "elixir not found on PATH, and CI=true requires it");
-        eprintln!("elixir_structs_cross_both_ways: skipped: elixir not found on PATH");
-        return;
-    };
+    let Some(elixir) = find::elixir("elixir_structs_cross_both_ways") else { return };
     let dir = TempDir::new("erlnode-etf-elixir");
     let user = User {
         module: Atom::new("Elixir.User"),
@@ -48,7 +42,7 @@ fn elixir_structs_cross_both_ways() {
     std::fs::write(dir.join("from_rust.etf"), to_bytes(&user).expect("encode")).expect("write from_rust.etf");
 
     let args = [Path::new(SCRIPT).as_os_str(), dir.path().as_os_str()];
-    let out = run_bounded(&elixir, &args, &dir, "elixir", Duration::from_secs(120));
+    let out = run::bounded(&elixir, &args, &dir, "elixir", Duration::from_secs(120));
     out.assert_success("elixir user_struct.exs");
     assert!(out.stdout.contains("rust_to_elixir: ok %User{"), "Elixir did not see its struct:\n{}", out.stdout);
 

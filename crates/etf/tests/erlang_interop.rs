@@ -12,7 +12,7 @@
 //!    own term, and checks byte identity with its own `term_to_binary` (default and `minor_version` 2) for
 //!    every term without a map of more than 32 keys. Rust asserts on the report Erlang writes.
 //!
-//! Without `erl`/`erlc` on `PATH` the tests print "skipped" and pass, unless `CI=true`.
+//! Without Erlang/OTP (`erl`, `erlc`, `epmd`) on `PATH` the tests print "skipped" and pass, unless `CI=true`.
 
 mod support;
 
@@ -20,8 +20,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use bytes::Bytes;
+use erlnode_erltest::{Erlang, TempDir};
 use erlnode_etf::{Atom, BigInt, BitString, Encoder, Export, Map, Pid, Port, Ref, Term};
-use support::{Erlang, TempDir};
 
 const MODULE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/erlang/etf_interop.erl");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/erlang/corpus.terms");
@@ -137,7 +137,7 @@ fn odd_and_malformed_inputs_get_erlangs_verdict() {
 /// Finds Erlang (or skips), makes a temp dir, compiles the helper module there, and runs `body`. It runs on
 /// the ordinary test thread (2 MiB of stack in Rust's test harness), which the deepest terms must fit in.
 fn with_erlang(test: &'static str, body: impl FnOnce(&Erlang, &TempDir)) {
-    let Some(erlang) = support::erlang(test) else { return };
+    let Some(erlang) = Erlang::find(test) else { return };
     let dir = TempDir::new(&format!("erlnode-etf-{test}"));
     erlang.compile(Path::new(MODULE_SOURCE), &dir);
     body(&erlang, &dir);

@@ -26,13 +26,12 @@
 //! Under `cargo test --benches` (no `--bench` argument) it only runs each Rust case once, small.
 
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use erlnode::{Atom, Node, Pid, Term};
+use erlnode_erltest::TempDir;
+use erlnode_erltest::serve::{Reply, Serve, Server};
 
 /// Measurement rounds for `send` and `rtt`; each side keeps its best.
 const ROUNDS: usize = 7;
@@ -120,8 +119,7 @@ fn main() {
         return;
     }
     let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("erlnode-vs-erlang-{}", std::process::id()));
-    let mut erlang = ErlangNode::start(&dir);
+    let mut erlang = ErlangNode::start();
     let mut rust = Samples::default();
     let mut erl = Samples::default();
 
@@ -142,7 +140,6 @@ fn main() {
         }
     }
     let erlang = erlang.map(ErlangNode::stop);
-    let _ = std::fs::remove_dir_all(&dir);
     print_report(&rust, erlang.as_ref().map(|info| (info.as_slice(), &erl)));
     println!("\n(total time {:.1} s)", started.elapsed().as_secs_f64());
 }
@@ -298,114 +295,51 @@ fn rss_bytes() -> Option<u64> {
 
 /// A running `proc_bench` node, answering measurement requests.
 struct ErlangNode {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
+    server: Server,
     info: Vec<(String, String)>,
 }
 
 impl ErlangNode {
-    /// Compiles `proc_bench` into `dir` and starts it; an error says why there is no Erlang column.
-    fn start(dir: &Path) -> Result<ErlangNode, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let compiled = Command::new("erlc")
-            .arg("-o")
-            .arg(dir)
-            .arg(ERLANG_SOURCE)
-            .output()
-            .map_err(|e| format!("cannot run erlc ({e}); is Erlang/OTP installed?"))?;
-        if !compiled.status.success() {
-            return Err(format!("erlc failed: {}", String::from_utf8_lossy(&compiled.stderr).trim()));
-        }
-        let mut child = Command::new("erl")
-            .args(["-noshell", "+P", "2000000", "-pa"])
-            .arg(dir)
-            .args(["-run", "proc_bench", "main", "-s", "init", "stop"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot run erl ({e}); is Erlang/OTP installed?"))?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err("erl's stdin and stdout are not piped".to_string());
-        };
-        // A reader thread, so every wait for the node can time out.
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut node = ErlangNode { child, stdin, lines, info: Vec::new() };
-        loop {
-            let line = match node.next_line() {
-                Ok(line) => line,
-                Err(why) => {
-                    node.kill();
-                    return Err(why);
-                }
-            };
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            match fields.as_slice() {
+    /// Compiles `proc_bench` into a temporary directory and starts it; an error says why there is no
+    /// Erlang column.
+    fn start() -> Result<ErlangNode, String> {
+        let dir = TempDir::try_new("erlnode-vs-erlang").map_err(|e| format!("cannot create a temp dir: {e}"))?;
+        let server = Serve::new(ERLANG_SOURCE).flag("+P").flag("2000000").timeout(ERLANG_TIMEOUT).start(dir)?;
+        let mut info = Vec::new();
+        server.read_reply(|fields, _| {
+            Ok(match fields {
                 ["PROC_BENCH_INFO", key, value] => {
-                    node.info.push((key.to_string(), value.trim_matches('"').to_string()))
+                    info.push((key.to_string(), value.trim_matches('"').to_string()));
+                    Reply::More
                 }
-                ["PROC_BENCH_READY"] => return Ok(node),
-                _ => eprintln!("erl: {line}"),
-            }
-        }
-    }
-
-    fn next_line(&self) -> Result<String, String> {
-        match self.lines.recv_timeout(ERLANG_TIMEOUT) {
-            Ok(line) => Ok(line),
-            Err(RecvTimeoutError::Timeout) => Err(format!("erl did not answer within {} s", ERLANG_TIMEOUT.as_secs())),
-            Err(RecvTimeoutError::Disconnected) => Err("erl exited".to_string()),
-        }
+                ["PROC_BENCH_READY"] => Reply::Done(()),
+                _ => Reply::Other,
+            })
+        })?;
+        Ok(ErlangNode { server, info })
     }
 
     /// One Erlang measurement of `case`.
     fn measure(&mut self, case: Case) -> Result<Run, String> {
-        writeln!(self.stdin, "run {} {}", case.name(), case.n()).map_err(|e| format!("writing to erl: {e}"))?;
-        loop {
-            let line = self.next_line()?;
-            let fields: Vec<&str> = line.split_whitespace().collect();
+        self.server.request(&format!("run {} {}", case.name(), case.n()), |fields, line| {
             let number = |s: &str| s.parse::<f64>().map_err(|_| format!("bad result line: {line}"));
-            match fields.as_slice() {
+            match fields {
                 ["PROC_BENCH_RESULT", "spawn", _n, secs, bytes, _one] if case == Case::Spawn => {
-                    return Ok(Run { secs: number(secs)?, bytes: Some(number(bytes)?) });
+                    Ok(Reply::Done(Run { secs: number(secs)?, bytes: Some(number(bytes)?) }))
                 }
                 ["PROC_BENCH_RESULT", c, _n, secs] if *c == case.name() => {
-                    return Ok(Run { secs: number(secs)?, bytes: None });
+                    Ok(Reply::Done(Run { secs: number(secs)?, bytes: None }))
                 }
-                ["PROC_BENCH_ERROR", ..] => return Err(line),
-                _ => eprintln!("erl: {line}"),
+                ["PROC_BENCH_ERROR", ..] => Err(line.to_string()),
+                _ => Ok(Reply::Other),
             }
-        }
+        })
     }
 
-    /// Asks the node to quit (killing it if it does not) and keeps what it reported about itself.
-    fn stop(mut self) -> Vec<(String, String)> {
-        let _ = writeln!(self.stdin, "quit");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                _ => {
-                    self.kill();
-                    break;
-                }
-            }
-        }
-        std::mem::take(&mut self.info)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Stops the node (killing it if it does not quit) and keeps what it reported about itself.
+    fn stop(self) -> Vec<(String, String)> {
+        self.server.stop();
+        self.info
     }
 }
 
