@@ -1,0 +1,179 @@
+//! Reading packet bodies into messages.
+//!
+//! A [`FrameReader`] reads what one peer sends on one connection: it keeps the receive side of the atom
+//! cache and the fragmented messages in progress. It accepts every form OTP sends (pass-through, the
+//! distribution header, fragments) whatever flags were agreed, and treats its input as hostile: every
+//! length is checked before use, what a peer can make it hold is bounded by [`ReaderLimits`], and each
+//! failure is a [`FrameError`]. After an error the connection should be closed, as OTP does: the peer's
+//! atom cache may no longer match this side's.
+
+use std::fmt;
+
+use bytes::Bytes;
+use erlnode_etf::{Atom, Decoder};
+
+use super::atom_cache::ReadCache;
+use super::fragment::Reassembly;
+use super::{Cursor, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, FrameError, Message, PASS_THROUGH, VERSION};
+
+/// Bounds on what a peer can make a [`FrameReader`] hold for fragmented messages in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderLimits {
+    /// The most sequences in progress at once. OTP sends one at a time per sending process. Default 1024.
+    pub max_sequences: usize,
+    /// The most bytes held for all sequences in progress together, and so the largest fragmented message.
+    /// Default 128 MiB.
+    pub max_buffered_bytes: usize,
+}
+
+impl Default for ReaderLimits {
+    fn default() -> Self {
+        ReaderLimits { max_sequences: 1024, max_buffered_bytes: 128 << 20 }
+    }
+}
+
+/// Reads packet bodies from one peer into [`Message`]s.
+pub struct FrameReader {
+    cache: ReadCache,
+    refs: Vec<Atom>,
+    fragments: Reassembly,
+}
+
+impl Default for FrameReader {
+    fn default() -> Self {
+        FrameReader::new()
+    }
+}
+
+impl fmt::Debug for FrameReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameReader")
+            .field("limits", &self.fragments.limits())
+            .field("pending_sequences", &self.fragments.pending())
+            .field("buffered_bytes", &self.fragments.buffered())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameReader {
+    /// A reader with an empty atom cache and the default [`ReaderLimits`].
+    pub fn new() -> Self {
+        FrameReader::with_limits(ReaderLimits::default())
+    }
+
+    /// A reader with an empty atom cache and the given limits.
+    pub fn with_limits(limits: ReaderLimits) -> Self {
+        FrameReader { cache: ReadCache::new(), refs: Vec::new(), fragments: Reassembly::new(limits) }
+    }
+
+    /// The limits this reader enforces.
+    pub fn limits(&self) -> ReaderLimits {
+        self.fragments.limits()
+    }
+
+    /// The fragmented messages in progress.
+    pub fn pending_sequences(&self) -> usize {
+        self.fragments.pending()
+    }
+
+    /// The bytes held for fragmented messages in progress.
+    pub fn buffered_bytes(&self) -> usize {
+        self.fragments.buffered()
+    }
+
+    /// Reads one packet body (without its 4-byte length). Returns the message it completes, or `None` for a
+    /// tick (an empty body) and for a fragment that leaves its message incomplete.
+    ///
+    /// Binaries in the message share `body`'s buffer when the message came in one packet.
+    pub fn read(&mut self, body: Bytes) -> Result<Option<Message>, FrameError> {
+        let Some(&first) = body.first() else {
+            return Ok(None);
+        };
+        match first {
+            PASS_THROUGH => return pass_through(tail(&body, 1)).map(Some),
+            VERSION => {}
+            other => return Err(FrameError::UnknownPacket(other)),
+        }
+        let mut r = Cursor::new(&body);
+        r.pos = 1;
+        match r.u8("distribution header")? {
+            DIST_HEADER => {
+                let used = self.cache.read_refs(&body[r.pos..], &mut self.refs)?;
+                decode(&self.refs, tail(&body, r.pos + used)).map(Some)
+            }
+            DIST_FRAG_HEADER => {
+                let seq = r.u64("fragment sequence id")?;
+                let frag_id = r.u64("fragment id")?;
+                let used = self.cache.read_refs(&body[r.pos..], &mut self.refs)?;
+                let refs = std::mem::take(&mut self.refs);
+                match self.fragments.start(seq, frag_id, refs, tail(&body, r.pos + used))? {
+                    Some((refs, data)) => {
+                        let message = decode(&refs, data);
+                        self.refs = refs;
+                        message.map(Some)
+                    }
+                    None => Ok(None),
+                }
+            }
+            DIST_FRAG_CONT => {
+                let seq = r.u64("fragment sequence id")?;
+                let frag_id = r.u64("fragment id")?;
+                match self.fragments.next(seq, frag_id, &body[r.pos..])? {
+                    Some((refs, data)) => decode(&refs, data).map(Some),
+                    None => Ok(None),
+                }
+            }
+            other => Err(FrameError::UnknownHeader(other)),
+        }
+    }
+}
+
+/// `bytes` from `at` on (empty past the end).
+fn tail(bytes: &Bytes, at: usize) -> Bytes {
+    if at <= bytes.len() { bytes.slice(at..) } else { Bytes::new() }
+}
+
+/// A pass-through body after its 112: `131 Ctrl [131 Msg]`.
+fn pass_through(data: Bytes) -> Result<Message, FrameError> {
+    let decoder = Decoder::new();
+    match data.first() {
+        None => return Err(FrameError::MissingControl),
+        Some(&VERSION) => {}
+        Some(&other) => return Err(FrameError::BadVersion(other)),
+    }
+    let data = tail(&data, 1);
+    let (control, used) = decoder.decode_body_bytes(&data).map_err(FrameError::Control)?;
+    let rest = tail(&data, used);
+    match rest.first() {
+        None => return Ok(Message { control, payload: None }),
+        Some(&VERSION) => {}
+        Some(&other) => return Err(FrameError::BadVersion(other)),
+    }
+    let rest = tail(&rest, 1);
+    let payload = whole_payload(&decoder, rest)?;
+    Ok(Message { control, payload: Some(payload) })
+}
+
+/// The terms after a distribution header: `Ctrl [Msg]`, without version bytes.
+fn decode(refs: &[Atom], data: Bytes) -> Result<Message, FrameError> {
+    if data.is_empty() {
+        return Err(FrameError::MissingControl);
+    }
+    let decoder = Decoder::new().atom_cache(refs);
+    let (control, used) = decoder.decode_body_bytes(&data).map_err(FrameError::Control)?;
+    let rest = tail(&data, used);
+    if rest.is_empty() {
+        return Ok(Message { control, payload: None });
+    }
+    let payload = whole_payload(&decoder, rest)?;
+    Ok(Message { control, payload: Some(payload) })
+}
+
+/// A payload term that must fill `data`.
+fn whole_payload(decoder: &Decoder<'_>, data: Bytes) -> Result<erlnode_etf::Term, FrameError> {
+    let (payload, used) = decoder.decode_body_bytes(&data).map_err(FrameError::Payload)?;
+    match data.len().checked_sub(used) {
+        Some(0) | None => Ok(payload),
+        Some(left) => Err(FrameError::TrailingBytes(left)),
+    }
+}

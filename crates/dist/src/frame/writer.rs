@@ -1,0 +1,196 @@
+//! Writing messages as packets.
+//!
+//! A [`FrameWriter`] writes what this node sends on one connection, in the form the agreed flags call for:
+//!
+//! - neither `DIST_HDR_ATOM_CACHE` nor `FRAGMENTS`: pass-through, `112, 131 Ctrl [131 Msg]`;
+//! - otherwise the distribution header, `131, 68, N, Flags, Refs, Ctrl [Msg]` (OTP closes a connection on
+//!   which either flag was agreed and a pass-through packet arrives). With `DIST_HDR_ATOM_CACHE` the atoms of
+//!   the message become atom cache references (up to 255 a frame, the rest inline); with `FRAGMENTS` alone
+//!   `N` is 0;
+//! - with `FRAGMENTS`, a frame larger than the maximum fragment size is split: a first fragment
+//!   `131, 69, SeqId, FragId, N, Flags, Refs, Ctrl` and the start of the payload, then
+//!   `131, 70, SeqId, FragId` packets with the rest, `FragId` counting down to 1.
+//!
+//! Each packet goes out with its 4-byte length. A message is encoded in full before anything is appended
+//! or the cache changes, so an error leaves both the output and the writer as they were.
+
+use std::fmt;
+
+use erlnode_etf::{Encoder, Term};
+
+use super::atom_cache::WriteCache;
+use super::{
+    DEFAULT_MAX_FRAGMENT_SIZE, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, FrameError, MAX_ATOM_BYTES,
+    MAX_ATOM_REFS, MIN_FRAGMENT_SIZE, PASS_THROUGH, VERSION,
+};
+use crate::DistFlags;
+
+/// The bytes a fragment header adds to a distribution header: sequence id and fragment id.
+const FRAGMENT_IDS: usize = 16;
+
+/// `131, 70, SeqId, FragId`.
+const CONT_HEADER: usize = 2 + FRAGMENT_IDS;
+
+/// The largest atom cache part of a header: count, flags, and 255 new entries of the longest text.
+const MAX_REFS_LEN: usize = 1 + (MAX_ATOM_REFS / 2 + 1) + MAX_ATOM_REFS * (1 + 2 + MAX_ATOM_BYTES);
+
+/// The scratch buffer capacity kept between messages.
+const KEEP_SCRATCH: usize = 1 << 20;
+
+/// Writes messages to one peer as packets.
+///
+/// Atoms in terms use the UTF-8 tags when `UTF8_ATOMS` was agreed (as it always is with a peer that OTP 25
+/// or erlnode accepts), else `term_to_binary/1`'s; new atom cache entries always carry UTF-8 text.
+pub struct FrameWriter {
+    flags: DistFlags,
+    max_fragment_size: usize,
+    next_seq: u64,
+    cache: WriteCache,
+    /// The encoded control message and payload of the message being written.
+    scratch: Vec<u8>,
+    /// The atom cache part of its header.
+    refs: Vec<u8>,
+}
+
+impl fmt::Debug for FrameWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameWriter")
+            .field("flags", &self.flags)
+            .field("max_fragment_size", &self.max_fragment_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameWriter {
+    /// A writer for a connection with the agreed `flags`, with an empty atom cache and fragments of up to
+    /// [`DEFAULT_MAX_FRAGMENT_SIZE`] bytes.
+    pub fn new(flags: DistFlags) -> Self {
+        FrameWriter {
+            flags,
+            max_fragment_size: DEFAULT_MAX_FRAGMENT_SIZE,
+            next_seq: 1,
+            cache: WriteCache::new(),
+            scratch: Vec::new(),
+            refs: Vec::new(),
+        }
+    }
+
+    /// Sets the largest packet body a fragment may have, headers included, from [`MIN_FRAGMENT_SIZE`] to
+    /// `u32::MAX` (values outside are moved into that range). A first fragment is larger when its header
+    /// and control message alone are. Only used when `FRAGMENTS` was agreed.
+    pub fn with_max_fragment_size(mut self, size: usize) -> Self {
+        self.max_fragment_size = size.clamp(MIN_FRAGMENT_SIZE, u32::MAX as usize);
+        self
+    }
+
+    /// The largest fragment this writer makes.
+    pub fn max_fragment_size(&self) -> usize {
+        self.max_fragment_size
+    }
+
+    /// The flags this writer writes for.
+    pub fn flags(&self) -> DistFlags {
+        self.flags
+    }
+
+    /// Appends the packets of one message, `control` and its `payload` if it has one, to `out`: one packet,
+    /// or several fragments when the message is large and `FRAGMENTS` was agreed. On error nothing is
+    /// appended.
+    pub fn write(&mut self, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
+        let result = self.write_message(control, payload, out);
+        // One huge message should not pin its size in memory for the life of the connection.
+        self.scratch.clear();
+        self.scratch.shrink_to(KEEP_SCRATCH);
+        result
+    }
+
+    fn write_message(&mut self, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
+        let utf8 = self.flags.contains(DistFlags::UTF8_ATOMS);
+        if !self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE) && !self.flags.contains(DistFlags::FRAGMENTS) {
+            return pass_through(utf8, control, payload, out);
+        }
+        self.cache.begin_frame();
+        self.scratch.clear();
+        let with_cache = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
+        let control_len = {
+            let mut encoder = Encoder::new().utf8_atoms(utf8);
+            if with_cache {
+                encoder = encoder.atom_cache(&mut self.cache);
+            }
+            encoder.encode_body(control, &mut self.scratch)?;
+            let control_len = self.scratch.len();
+            if let Some(payload) = payload {
+                encoder.encode_body(payload, &mut self.scratch)?;
+            }
+            control_len
+        };
+        let fragments = self.flags.contains(DistFlags::FRAGMENTS);
+        let whole = 2 + MAX_REFS_LEN + self.scratch.len();
+        if (!fragments && whole > u32::MAX as usize) || CONT_HEADER + MAX_REFS_LEN + control_len > u32::MAX as usize {
+            return Err(FrameError::PacketTooLarge { len: whole as u64, max: u64::from(u32::MAX) });
+        }
+        self.refs.clear();
+        self.cache.write_refs(&mut self.refs);
+
+        let body_len = 2 + self.refs.len() + self.scratch.len();
+        let max = self.max_fragment_size;
+        // The first fragment: header, control message, and as much payload as fits.
+        let first_fixed = 2 + FRAGMENT_IDS + self.refs.len() + control_len;
+        let first_payload = max.saturating_sub(first_fixed).min(self.scratch.len() - control_len);
+        let rest = self.scratch.len() - control_len - first_payload;
+        let per_fragment = max - CONT_HEADER;
+        if !fragments || body_len <= max || rest == 0 {
+            out.reserve(4 + body_len);
+            out.extend_from_slice(&(body_len as u32).to_be_bytes());
+            out.extend_from_slice(&[VERSION, DIST_HEADER]);
+            out.extend_from_slice(&self.refs);
+            out.extend_from_slice(&self.scratch);
+            return Ok(());
+        }
+        let count = 1 + rest.div_ceil(per_fragment);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.checked_add(1).unwrap_or(1);
+        out.reserve(4 * count + body_len + FRAGMENT_IDS + (count - 1) * CONT_HEADER);
+
+        let (first, mut left) = self.scratch.split_at(control_len + first_payload);
+        out.extend_from_slice(&((first_fixed + first_payload) as u32).to_be_bytes());
+        out.extend_from_slice(&[VERSION, DIST_FRAG_HEADER]);
+        out.extend_from_slice(&seq.to_be_bytes());
+        out.extend_from_slice(&(count as u64).to_be_bytes());
+        out.extend_from_slice(&self.refs);
+        out.extend_from_slice(first);
+        for frag_id in (1..count).rev() {
+            let (part, after) = left.split_at(left.len().min(per_fragment));
+            left = after;
+            out.extend_from_slice(&((CONT_HEADER + part.len()) as u32).to_be_bytes());
+            out.extend_from_slice(&[VERSION, DIST_FRAG_CONT]);
+            out.extend_from_slice(&seq.to_be_bytes());
+            out.extend_from_slice(&(frag_id as u64).to_be_bytes());
+            out.extend_from_slice(part);
+        }
+        Ok(())
+    }
+}
+
+/// Appends a pass-through packet: `112, 131 Ctrl [131 Msg]`.
+fn pass_through(utf8: bool, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH]);
+    let mut encoder = Encoder::new().utf8_atoms(utf8);
+    let mut encode = |out: &mut Vec<u8>| -> Result<(), FrameError> {
+        encoder.encode_to(control, out)?;
+        if let Some(payload) = payload {
+            encoder.encode_to(payload, out)?;
+        }
+        let len = out.len() - start - 4;
+        let len =
+            u32::try_from(len).map_err(|_| FrameError::PacketTooLarge { len: len as u64, max: u64::from(u32::MAX) })?;
+        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(())
+    };
+    let result = encode(out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
