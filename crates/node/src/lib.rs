@@ -65,10 +65,13 @@
 //!   and I/O) and why a process woken by another stays on its core.
 
 mod atoms;
+pub mod dist;
 mod node;
 pub mod process;
 pub mod scheduler;
+mod services;
 
+pub use dist::{NodeOptions, StartError};
 pub use erlnode_etf::{Atom, Pid, Ref, Term};
 pub use node::{Node, NodeError};
 pub use process::exit::{self, ExitResult};

@@ -1,11 +1,13 @@
 //! The node: its name and creation, and the tables of its processes and names.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use erlnode_dist::control::Control;
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
+use crate::dist::{self, Distribution, NodeOptions, StartError};
 use crate::process::alias::{self, AliasTable};
 use crate::process::info::{self, ProcessInfo};
 use crate::process::ref_alloc::RefAlloc;
@@ -34,6 +36,8 @@ pub struct Node {
 
 #[derive(Debug)]
 struct Inner {
+    /// Set once by [`Node::start`]: the listener, EPMD registration and connections.
+    dist: OnceLock<Arc<Distribution>>,
     name: Atom,
     creation: u32,
     table: ProcessTable,
@@ -50,6 +54,7 @@ impl Node {
         let atom = Atom::try_new(name).ok().filter(|_| valid).ok_or_else(|| NodeError::InvalidName(name.into()))?;
         Ok(Node {
             inner: Arc::new(Inner {
+                dist: OnceLock::new(),
                 name: atom,
                 creation,
                 table: ProcessTable::default(),
@@ -59,6 +64,78 @@ impl Node {
                 timers: TimerTable::default(),
             }),
         })
+    }
+
+    /// Starts a node that joins an Erlang cluster: it listens for distribution connections, registers with
+    /// EPMD (starting one inside this process when none runs) and takes the creation EPMD gives, answers
+    /// `net_adm:ping`, and connects to other nodes on first use. See [`NodeOptions`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use erlnode::{Node, NodeOptions};
+    /// let node = Node::start(NodeOptions::new("rust").cookie("secret")).await?;
+    /// println!("{} is up", node.name());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start(options: NodeOptions) -> Result<Node, StartError> {
+        crate::scheduler::tokio_handle().spawn(dist::start(options)).await.map_err(|_| StartError::Runtime)?
+    }
+
+    /// Connects to `node` (Erlang's `net_kernel:connect_node/1`): `true` once the connection is up.
+    pub async fn connect(&self, node: Atom) -> bool {
+        if node == self.inner.name {
+            return true;
+        }
+        let this = self.clone();
+        crate::scheduler::tokio_handle()
+            .spawn(async move { dist::connect_node(&this, node).await })
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Pings `node` as `net_adm:ping/1` does: connects if need be and asks its `net_kernel`; `true` for
+    /// `pong`, `false` for `pang` (no connection, a wrong cookie, or no answer within `timeout`).
+    pub async fn ping(&self, node: Atom, timeout: Duration) -> bool {
+        if node == self.inner.name {
+            return true;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = self.spawn(move |mut p| async move {
+            let tag = p.make_ref();
+            let from = Term::tuple(vec![Term::Pid(p.self_pid()), Term::Ref(tag)]);
+            let request = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(p.node().name())]);
+            p.send_to_name_on(Atom::new("net_kernel"), node, Term::tuple(vec![Term::atom("$gen_call"), from, request]));
+            let is_answer = |m: &Term| matches!(m.as_tuple(), Some([Term::Ref(r), _]) if *r == tag);
+            let answer = p.recv_match_timeout(is_answer, timeout).await;
+            let pong = answer.is_some_and(|m| matches!(m.as_tuple(), Some([_, yes]) if yes.as_atom().map(|a| a.as_str()) == Some("yes")));
+            tx.send(pong).ok();
+            Ok(())
+        });
+        spawned.is_ok() && rx.await.unwrap_or(false)
+    }
+
+    /// The nodes this node has a connection with (Erlang's `nodes(connected)`), in no particular order.
+    pub fn nodes(&self) -> Vec<Atom> {
+        self.distribution().map(|d| d.connected()).unwrap_or_default()
+    }
+
+    /// The port this node accepts distribution connections on, if it was started with [`Node::start`].
+    pub fn dist_port(&self) -> Option<u16> {
+        self.distribution().map(|d| d.port())
+    }
+
+    pub(crate) fn set_distribution(&self, dist: Arc<Distribution>) {
+        let _ = self.inner.dist.set(dist);
+    }
+
+    pub(crate) fn distribution(&self) -> Option<Arc<Distribution>> {
+        self.inner.dist.get().cloned()
+    }
+
+    /// A handle that does not keep the node alive.
+    pub(crate) fn downgrade(&self) -> WeakNode {
+        WeakNode(Arc::downgrade(&self.inner))
     }
 
     /// The node's name.
@@ -86,12 +163,42 @@ impl Node {
         process::spawn(self, body, Parent::None)
     }
 
-    /// Sends `message` to the process `to`; a message to a process that does not exist is dropped, as in
-    /// Erlang. Pids of other nodes are dropped too until distribution exists.
+    /// Sends `message` to the process `to`, on this node or another (connecting to it first if need be);
+    /// a message to a process that does not exist, or to a node that cannot be reached, is dropped, as
+    /// in Erlang.
     pub fn send(&self, to: Pid, message: impl Into<Term>) {
-        let message = message.into();
-        if !self.is_local(to) || self.inner.table.with(&to, |entry| entry.deliver(message)).is_none() {
-            tracing::trace!(%to, "message to a process that does not exist dropped");
+        self.send_from(None, to, message.into());
+    }
+
+    /// [`Node::send`] on behalf of the local process `from` (the sender a remote node is told).
+    pub(crate) fn send_from(&self, from: Option<Pid>, to: Pid, message: Term) {
+        if self.is_local(to) {
+            if self.inner.table.with(&to, |entry| entry.deliver(message)).is_none() {
+                tracing::trace!(%to, "message to a process that does not exist dropped");
+            }
+        } else if to.node != self.inner.name {
+            let control = match from {
+                Some(from) => Control::SendSender { from, to },
+                None => Control::Send { to },
+            };
+            dist::send(self, to.node, control, Some(message));
+        }
+    }
+
+    /// Sends `message` to the process registered as `name` on the node `node` (Erlang's
+    /// `{Name, Node} ! Message`); dropped when there is none.
+    pub fn send_to_name_on(&self, name: Atom, node: Atom, message: impl Into<Term>) {
+        self.send_name_from(self.node_pid(), name, node, message.into());
+    }
+
+    /// [`Node::send_to_name_on`] on behalf of the local process `from`.
+    pub(crate) fn send_name_from(&self, from: Pid, name: Atom, node: Atom, message: Term) {
+        if node == self.inner.name {
+            if let Some(pid) = self.whereis(name) {
+                self.send_from(Some(from), pid, message);
+            }
+        } else {
+            dist::send(self, node, Control::RegSend { from, to: name }, Some(message));
         }
     }
 
@@ -155,7 +262,16 @@ impl Node {
     /// to an alias that is not active (never made, deactivated, its process ended, made on another node) is
     /// dropped, as in Erlang.
     pub fn send_alias(&self, alias: Ref, message: impl Into<Term>) {
-        alias::send(self, alias, message.into());
+        self.send_alias_from(self.node_pid(), alias, message.into());
+    }
+
+    /// [`Node::send_alias`] on behalf of the local process `from`.
+    pub(crate) fn send_alias_from(&self, from: Pid, alias: Ref, message: Term) {
+        if alias.node == self.inner.name {
+            alias::send(self, alias, message);
+        } else {
+            dist::send(self, alias.node, Control::AliasSend { from, alias }, Some(message));
+        }
     }
 
     /// Sends `message` to `to` after `delay` (Erlang's `erlang:send_after/3`), for code outside processes;
@@ -220,5 +336,16 @@ impl Node {
 
     pub(crate) fn timers(&self) -> &TimerTable {
         &self.inner.timers
+    }
+}
+
+/// A [`Node`] handle that does not keep it alive (for tasks that should end with it).
+#[derive(Debug, Clone)]
+pub(crate) struct WeakNode(Weak<Inner>);
+
+impl WeakNode {
+    /// The node, if it still lives.
+    pub(crate) fn upgrade(&self) -> Option<Node> {
+        self.0.upgrade().map(|inner| Node { inner })
     }
 }

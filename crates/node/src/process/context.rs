@@ -62,7 +62,7 @@ impl Process {
         *last = self.node.lookup(to);
         match last.as_ref() {
             Some(entry) => entry.deliver(message),
-            None => self.node.send(to, message),
+            None => self.node.send_from(Some(self.self_pid()), to, message),
         }
     }
 
@@ -205,7 +205,21 @@ impl Process {
     /// Sends `message` to the process that holds the alias `alias` (Erlang's `Alias ! Message`); dropped if
     /// the alias is not active.
     pub fn send_alias(&self, alias: Ref, message: impl Into<Term>) {
-        self.node.send_alias(alias, message);
+        self.node.send_alias_from(self.self_pid(), alias, message.into());
+    }
+
+    /// Answers a `gen_server:call` (`{'$gen_call', From, Request}`) whose `From` is `from` with `reply`,
+    /// as `gen_server:reply/2` does: `{Tag, Reply}` to the caller's alias when its tag carries one (OTP 24+
+    /// callers), else to its pid.
+    pub fn reply(&self, from: &Term, reply: impl Into<Term>) {
+        super::call::reply(self, from, reply.into());
+    }
+
+    /// Sends `message` to the process registered as `name` on the node `node` (Erlang's
+    /// `{Name, Node} ! Message`); dropped when there is none, as in Erlang.
+    pub fn send_to_name_on(&self, name: Atom, node: Atom, message: impl Into<Term>) {
+        crate::scheduler::charge();
+        self.node.send_name_from(self.self_pid(), name, node, message.into());
     }
 
     /// Sends `message` to `to` after `delay` (Erlang's `erlang:send_after/3`); returns the timer's reference.

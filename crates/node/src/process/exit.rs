@@ -39,6 +39,11 @@ pub fn noproc() -> Term {
     Term::Atom(atoms::noproc())
 }
 
+/// The reason `noconnection`: the connection to the node of a linked or monitored process was lost.
+pub fn noconnection() -> Term {
+    Term::Atom(atoms::noconnection())
+}
+
 /// The reason `badarg`, which Erlang raises for a bad argument to a built-in (a taken name, ...).
 pub fn badarg() -> Term {
     Term::Atom(atoms::badarg())
@@ -118,11 +123,10 @@ mod reasons {
     }
 
     impl From<LinkError> for Term {
-        /// `noproc`, or `noconnection` for a pid of another node.
+        /// `noproc`.
         fn from(e: LinkError) -> Term {
             match e {
                 LinkError::NoProc(_) => super::noproc(),
-                LinkError::NotLocal(_) => Term::Atom(atoms::noconnection()),
             }
         }
     }

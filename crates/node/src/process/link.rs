@@ -21,9 +21,6 @@ pub enum LinkError {
     /// The process does not exist (Erlang raises `noproc` in a caller that does not trap exits).
     #[error("noproc: {0} does not exist")]
     NoProc(Pid),
-    /// The pid belongs to another node, and this node has no distribution yet.
-    #[error("{0} is not a process of this node")]
-    NotLocal(Pid),
 }
 
 /// How an exit signal was sent.
@@ -37,6 +34,15 @@ pub(crate) enum Origin {
 
 /// Sends the exit signal `reason` from `from` to `to`.
 pub(crate) fn exit_signal(node: &Node, to: Pid, from: Pid, reason: Term, origin: Origin) {
+    if !node.is_local(to) {
+        if to.node != node.name() {
+            match origin {
+                Origin::Link => super::remote::link_exit(node, from, to, reason),
+                Origin::Exit => super::remote::exit2(node, from, to, reason),
+            }
+        }
+        return;
+    }
     let Some(target) = node.lookup(to) else { return };
     let mut state = target.lock();
     if !state.alive || (origin == Origin::Link && !state.ties_if_any().is_some_and(|ties| ties.links.remove(&from))) {
@@ -57,7 +63,13 @@ pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkEr
         return Ok(());
     }
     if !node.is_local(other) {
-        return Err(LinkError::NotLocal(other));
+        if other.node == node.name() {
+            // A pid of an earlier incarnation of this node: it cannot exist.
+            return noproc(me, other);
+        }
+        me.lock().ties().links.insert(other);
+        crate::dist::send(node, other.node, erlnode_dist::control::Control::Link { from: me.pid, to: other }, None);
+        return Ok(());
     }
     me.lock().ties().links.insert(other);
     let linked = node.lookup(other).is_some_and(|target| {
@@ -70,6 +82,12 @@ pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkEr
     if linked {
         return Ok(());
     }
+    noproc(me, other)
+}
+
+/// The answer to a link with `other`, which does not exist: `{'EXIT', Other, noproc}` for a process that
+/// traps exits, an error otherwise.
+fn noproc(me: &ProcEntry, other: Pid) -> Result<(), LinkError> {
     let mut state = me.lock();
     if let Some(ties) = state.ties_if_any() {
         ties.links.remove(&other);
@@ -84,8 +102,15 @@ pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkEr
 
 /// Removes the link between `me` and `other`, if there is one.
 pub(crate) fn unlink(node: &Node, me: &ProcEntry, other: Pid) {
-    if let Some(ties) = me.lock().ties_if_any() {
-        ties.links.remove(&other);
+    let was_linked = me.lock().ties_if_any().is_some_and(|ties| ties.links.remove(&other));
+    if !node.is_local(other) {
+        if was_linked && other.node != node.name() {
+            static UNLINK_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let id = UNLINK_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let unlink = erlnode_dist::control::Control::UnlinkId { id, from: me.pid, to: other };
+            crate::dist::send(node, other.node, unlink, None);
+        }
+        return;
     }
     if let Some(target) = node.lookup(other) {
         if let Some(ties) = target.lock().ties_if_any() {

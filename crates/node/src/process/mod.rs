@@ -30,6 +30,7 @@
 
 pub mod alias;
 mod body;
+mod call;
 mod context;
 pub mod exit;
 pub mod info;
@@ -39,6 +40,7 @@ mod monitor;
 pub(crate) mod pid_alloc;
 pub(crate) mod ref_alloc;
 pub(crate) mod registry;
+mod remote;
 pub(crate) mod table;
 pub mod timer;
 
@@ -55,6 +57,9 @@ pub use exit::ExitResult;
 pub use link::LinkError;
 pub use monitor::MonitorTarget;
 pub use registry::{RegisterError, SendError, UnregisterError};
+pub(crate) use remote::{
+    lose_peer, remote_demonitor, remote_down, remote_exit, remote_link, remote_monitor, remote_unlink,
+};
 
 use crate::Node;
 use body::Body;
@@ -133,6 +138,9 @@ impl State {
     /// `killed` is the process's flag that its task reads on each poll.
     pub(crate) fn kill(&mut self, killed: &AtomicBool, reason: Term) {
         if let Kill::Armed(waker) = &mut self.kill {
+            // Dead from here on for everyone (is_process_alive, link, monitor, register), as in Erlang,
+            // where a signal's sender sees its effect; the task winds down at its next await point.
+            self.alive = false;
             let waker = waker.take();
             self.kill = Kill::Fired(Box::new(reason));
             killed.store(true, Ordering::Release);
@@ -296,6 +304,17 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
     alias::release_all(node, pid, aliases);
     timer::cancel_all(node, timers);
     for (monitor, target) in monitors {
+        if !node.is_local(target) {
+            if target.node != node.name() {
+                let control = erlnode_dist::control::Control::DemonitorP {
+                    from: pid,
+                    to: erlnode_dist::control::Proc::Pid(target),
+                    reference: monitor,
+                };
+                crate::dist::send(node, target.node, control, None);
+            }
+            continue;
+        }
         if let Some(target) = node.lookup(target) {
             if let Some(ties) = target.lock().ties_if_any() {
                 ties.watchers.remove(&monitor);

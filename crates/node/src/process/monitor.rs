@@ -5,6 +5,7 @@
 //! `noproc`. Monitoring a name monitors the process that holds it at that moment; the monitor follows that
 //! process, not the name.
 
+use erlnode_dist::control::{Control, Proc};
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use super::{ProcEntry, Watcher, exit};
@@ -38,6 +39,12 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
         MonitorTarget::Pid(pid) => (Some(pid), Term::Pid(pid)),
         MonitorTarget::Name(name) => (node.whereis(name), Term::tuple(vec![Term::Atom(name), Term::Atom(node.name())])),
     };
+    if let Some(remote) = pid.filter(|p| !node.is_local(*p) && p.node != node.name()) {
+        me.lock().ties().monitors.insert(monitor, remote);
+        let control = Control::MonitorP { from: me.pid, to: Proc::Pid(remote), reference: monitor };
+        crate::dist::send(node, remote.node, control, None);
+        return monitor;
+    }
     let entry = pid.and_then(|pid| node.lookup(pid));
     if let Some(entry) = entry {
         me.lock().ties().monitors.insert(monitor, entry.pid);
@@ -58,12 +65,23 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
 /// Removes the monitor `monitor` held by `me`; `true` if it was still active.
 pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
     let Some(target) = me.lock().ties_if_any().and_then(|ties| ties.monitors.remove(&monitor)) else { return false };
+    if !node.is_local(target) {
+        let control = Control::DemonitorP { from: me.pid, to: Proc::Pid(target), reference: monitor };
+        crate::dist::send(node, target.node, control, None);
+        return true;
+    }
     node.lookup(target)
         .is_some_and(|target| target.lock().ties_if_any().and_then(|ties| ties.watchers.remove(&monitor)).is_some())
 }
 
 /// Tells `watcher` that the monitor `monitor` fired with `reason`.
 pub(crate) fn down(node: &Node, monitor: Ref, watcher: Watcher, reason: Term) {
+    if !node.is_local(watcher.pid) {
+        if watcher.pid.node != node.name() {
+            super::remote::down(node, monitor, watcher.pid, &watcher.object, reason);
+        }
+        return;
+    }
     if let Some(entry) = node.lookup(watcher.pid) {
         if let Some(ties) = entry.lock().ties_if_any() {
             ties.monitors.remove(&monitor);

@@ -1,0 +1,91 @@
+//! What a peer's messages and signals do to local processes, and what a lost connection does.
+//!
+//! Each control message acts as the same operation between local processes would: a `SEND` delivers, an
+//! `EXIT` through a link follows the link rules, a `MONITOR_P` adds a watcher (or answers `noproc` at once
+//! when the target does not exist: an Erlang `gen_server:call` to a name this node does not host would
+//! otherwise wait forever). When a connection is lost, every link to a process of the peer gets the exit
+//! signal `noconnection`, every monitor on one fires `DOWN` with `noconnection`, and the peer's monitors
+//! on local processes are dropped.
+
+use erlnode_dist::control::{Control, Proc};
+use erlnode_etf::{Atom, Pid, Ref, Term};
+
+use crate::Node;
+use crate::process::exit;
+use crate::process::{self, Watcher};
+
+/// Acts on one control message from `peer`.
+pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Option<Term>) {
+    let payload = || payload.clone().unwrap_or_default();
+    match control {
+        Control::Send { to } | Control::SendSender { to, .. } => node.send(to, payload()),
+        Control::RegSend { to, .. } => match node.whereis(to) {
+            Some(pid) => node.send(pid, payload()),
+            None => tracing::trace!(name = %to, "message to an unregistered name dropped"),
+        },
+        Control::AliasSend { alias, .. } => node.send_alias(alias, payload()),
+        Control::Link { from, to } => process::remote_link(node, to, from),
+        Control::Unlink { from, to } => process::remote_unlink(node, to, from),
+        Control::UnlinkId { id, from, to } => {
+            process::remote_unlink(node, to, from);
+            super::send(node, peer, Control::UnlinkIdAck { id, from: to, to: from }, None);
+        }
+        Control::UnlinkIdAck { .. } | Control::GroupLeader { .. } | Control::SpawnReply { .. } => {}
+        Control::Exit { from, to, reason } => process::remote_exit(node, to, from, reason, true),
+        Control::PayloadExit { from, to } => process::remote_exit(node, to, from, payload(), true),
+        Control::Exit2 { from, to, reason } => process::remote_exit(node, to, from, reason, false),
+        Control::PayloadExit2 { from, to } => process::remote_exit(node, to, from, payload(), false),
+        Control::MonitorP { from, to, reference } => monitor(node, peer, from, to, reference),
+        Control::DemonitorP { to, reference, .. } => {
+            if let Some(pid) = resolve(node, to) {
+                process::remote_demonitor(node, pid, reference);
+            }
+        }
+        Control::MonitorPExit { from, to, reference, reason } => down(node, peer, from, to, reference, reason),
+        Control::PayloadMonitorPExit { from, to, reference } => down(node, peer, from, to, reference, payload()),
+        Control::SpawnRequest { req_id, from, .. } => {
+            // Remote spawn comes with RPC; until then the request is refused at once, never left hanging.
+            let reply = Control::SpawnReply { req_id, to: from, flags: 0, result: Err(Atom::new("notsup")) };
+            super::send(node, peer, reply, None);
+        }
+    }
+}
+
+/// A local process by pid, or by a name this node hosts.
+fn resolve(node: &Node, proc: Proc) -> Option<Pid> {
+    match proc {
+        Proc::Pid(pid) => Some(pid),
+        Proc::Name(name) => node.whereis(name),
+    }
+}
+
+/// `MONITOR_P` from the peer's process `from` on the local `to`.
+fn monitor(node: &Node, peer: Atom, from: Pid, to: Proc, reference: Ref) {
+    let object = match to {
+        Proc::Pid(pid) => Term::Pid(pid),
+        Proc::Name(name) => Term::Atom(name),
+    };
+    let target = resolve(node, to);
+    let watched =
+        target.is_some_and(|pid| process::remote_monitor(node, pid, reference, Watcher { pid: from, object }));
+    if !watched {
+        let reply = Control::PayloadMonitorPExit { from: to, to: from, reference };
+        super::send(node, peer, reply, Some(exit::noproc()));
+    }
+}
+
+/// `MONITOR_P_EXIT`: the remote process a local one monitors has ended.
+fn down(node: &Node, peer: Atom, from: Proc, to: Pid, reference: Ref, reason: Term) {
+    let object = match from {
+        Proc::Pid(pid) => Term::Pid(pid),
+        Proc::Name(name) => Term::tuple(vec![Term::Atom(name), Term::Atom(peer)]),
+    };
+    process::remote_down(node, to, reference, object, reason);
+}
+
+/// The connection to `peer` is gone: `noconnection` to every link and monitor across it.
+pub(crate) fn connection_lost(node: &Node, peer: Atom) {
+    for pid in node.processes() {
+        process::lose_peer(node, pid, peer);
+    }
+}

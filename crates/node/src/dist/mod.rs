@@ -1,0 +1,342 @@
+//! Distribution: this node as a member of an Erlang cluster.
+//!
+//! [`Node::start`](crate::Node::start) binds a listener, registers the node with EPMD (starting an embedded
+//! EPMD when none runs), and accepts connections; a send to a pid, a name or an alias of another node
+//! connects to it on first use, as Erlang does (auto-connect). Each connection is one task on erlnode's
+//! tokio runtime: it writes what local processes queue for the peer, many messages per write, with a tick
+//! when it has been quiet for a quarter of `net_ticktime`, and reads the peer's packets, handing each
+//! message or signal to the local process it is for (see [`incoming`]). A peer silent for `net_ticktime`
+//! is disconnected.
+//!
+//! # Connection table
+//! One entry per peer node: connecting (with the messages queued meanwhile, sent in order once the
+//! handshake is done, dropped if it fails, as Erlang drops sends to an unreachable node), or up. An
+//! initiator whose name compares greater than ours while we connect to it too is answered `nok`; otherwise
+//! we answer `ok_simultaneous` and take its connection for ours. A node connecting again while we think the
+//! old connection is up is asked `alive`, and the old connection is replaced.
+
+mod connection;
+pub(crate) mod incoming;
+mod options;
+
+pub use options::NodeOptions;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use erlnode_dist::control::Control;
+use erlnode_dist::handshake::{self, Admission, Local};
+use erlnode_epmd::{KeepRegistered, KeepRegisteredOptions, NodeEntry, NodeType};
+use erlnode_etf::{Atom, Term};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::Node;
+use connection::Connection;
+
+/// How long a connection may take from TCP connect to the end of the handshake (`net_setuptime`, 7 s).
+const SETUP_TIME: Duration = Duration::from_secs(7);
+
+/// Why a distributed node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The name is not a valid node name.
+    #[error("invalid node name {0:?}")]
+    InvalidName(String),
+    /// No cookie was given and `~/.erlang.cookie` has none.
+    #[error("no cookie: set one with NodeOptions::cookie or write ~/.erlang.cookie")]
+    NoCookie,
+    /// The listener could not be bound.
+    #[error("cannot listen for distribution connections: {0}")]
+    Listen(std::io::Error),
+    /// EPMD refused the name or could not be reached.
+    #[error("cannot register with EPMD: {0}")]
+    Epmd(#[from] erlnode_epmd::EmbeddedError),
+    /// erlnode's runtime is shutting down.
+    #[error("erlnode's runtime is not running")]
+    Runtime,
+}
+
+/// One message or signal for a peer, queued for its connection's writer.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) control: Control,
+    pub(crate) payload: Option<Term>,
+}
+
+/// A live connection's sending side.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub(crate) id: u64,
+    pub(crate) tx: mpsc::UnboundedSender<Outgoing>,
+}
+
+/// An entry of the connection table.
+#[derive(Debug)]
+enum Slot {
+    /// Connecting; what was sent meanwhile.
+    Connecting(Vec<Outgoing>),
+    /// Up.
+    Up(Link),
+}
+
+/// The distribution side of a node.
+#[derive(Debug)]
+pub(crate) struct Distribution {
+    pub(crate) local: Local,
+    pub(crate) options: NodeOptions,
+    cookie: String,
+    table: Mutex<HashMap<Atom, Slot>>,
+    next_id: AtomicU64,
+    /// Keeps the node registered; dropping it unregisters.
+    _registration: KeepRegistered,
+    port: u16,
+}
+
+impl Distribution {
+    fn table(&self) -> MutexGuard<'_, HashMap<Atom, Slot>> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The port this node accepts connections on.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The cookie for the connection with `peer`.
+    fn cookie_for(&self, peer: &str) -> Vec<u8> {
+        self.options.cookie_for(peer, &self.cookie).into_bytes()
+    }
+
+    /// The names of the nodes with a connection up, hidden ones included.
+    pub(crate) fn connected(&self) -> Vec<Atom> {
+        self.table().iter().filter(|(_, slot)| matches!(slot, Slot::Up(_))).map(|(name, _)| *name).collect()
+    }
+}
+
+/// Starts distribution for a node named by `options` (see [`Node::start`](crate::Node::start)).
+pub(crate) async fn start(options: NodeOptions) -> Result<Node, StartError> {
+    let name = options.full_name();
+    let cookie = options.cookie.clone().or_else(options::home_cookie).ok_or(StartError::NoCookie)?;
+    let listener = TcpListener::bind((options.listen_addr, options.listen_port)).await.map_err(StartError::Listen)?;
+    let port = listener.local_addr().map_err(StartError::Listen)?.port();
+    let mut entry = NodeEntry::new(options.short_name(), port);
+    entry.node_type = if options.hidden { NodeType::Hidden } else { NodeType::Normal };
+    let mut epmd = KeepRegisteredOptions::new(options.epmd_port);
+    epmd.embedded = options.embedded_epmd;
+    let registration = KeepRegistered::start(entry, epmd).await?;
+    let creation = registration.current().map_or(1, |r| r.creation);
+    let node = Node::new(&name, creation).map_err(|_| StartError::InvalidName(name.clone()))?;
+    let dist = Arc::new(Distribution {
+        local: Local::new(name.clone(), creation, options.hidden),
+        options,
+        cookie,
+        table: Mutex::default(),
+        next_id: AtomicU64::new(1),
+        _registration: registration,
+        port,
+    });
+    node.set_distribution(Arc::clone(&dist));
+    tokio::spawn(accept_loop(node.downgrade(), listener));
+    crate::services::start(&node);
+    tracing::info!(%name, port, creation, "distribution started");
+    Ok(node)
+}
+
+/// Accepts connections for as long as the node lives.
+async fn accept_loop(node: crate::node::WeakNode, listener: TcpListener) {
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a distribution connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(node) = node.upgrade() else { return };
+        tokio::spawn(async move {
+            if let Err(e) = accept_one(node, stream).await {
+                tracing::warn!(%addr, error = %e, "distribution connection refused");
+            }
+        });
+    }
+}
+
+/// The acceptor's handshake on `stream`, then the connection.
+async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), handshake::HandshakeError> {
+    let Some(dist) = node.distribution() else { return Ok(()) };
+    let _ = stream.set_nodelay(true);
+    let admit = |peer: &str, _flags| {
+        let cookie = dist.cookie_for(peer);
+        let Ok(peer_atom) = Atom::try_new(peer) else { return Admission::NotAllowed };
+        match dist.table().get(&peer_atom) {
+            None => Admission::Accept { cookie, simultaneous: false },
+            Some(Slot::Up(_)) => Admission::Alive { cookie },
+            // Both sides are connecting: the greater name keeps its own attempt.
+            Some(Slot::Connecting(_)) if dist.local.name.as_str() > peer => Admission::Nok,
+            Some(Slot::Connecting(_)) => Admission::Accept { cookie, simultaneous: true },
+        }
+    };
+    let handshake = handshake::accept(&mut stream, handshake::Framing::Tcp, &dist.local, admit);
+    let established = match tokio::time::timeout(SETUP_TIME, handshake).await {
+        Ok(result) => result.inspect_err(log_refusal)?,
+        Err(_) => {
+            tracing::warn!("distribution handshake timed out");
+            return Ok(());
+        }
+    };
+    let peer = Atom::try_new(&established.peer_name)
+        .map_err(|_| handshake::HandshakeError::BadName(established.peer_name.clone()))?;
+    install(&node, &dist, peer, stream, established);
+    Ok(())
+}
+
+/// A cookie mismatch is worth a clear line in the log (as Erlang's "Connection attempt from node ...
+/// rejected" is); other refusals are routine.
+fn log_refusal(e: &handshake::HandshakeError) {
+    if let handshake::HandshakeError::WrongCookie { peer } = e {
+        tracing::error!(%peer, "connection attempt rejected: wrong cookie (invalid challenge reply)");
+    }
+}
+
+/// Puts an established connection in the table (replacing an older one) and runs it; queued messages go
+/// out first.
+fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: TcpStream, established: handshake::Established) {
+    let id = dist.next_id.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let old = dist.table().insert(peer, Slot::Up(Link { id, tx: tx.clone() }));
+    if let Some(Slot::Connecting(queued)) = old {
+        for out in queued {
+            let _ = tx.send(out);
+        }
+    }
+    tracing::info!(%peer, hidden = established.hidden(), "connection up");
+    let connection = Connection::new(node.clone(), Arc::clone(dist), peer, id, established);
+    tokio::spawn(connection.run(stream, rx));
+}
+
+/// Takes the connection `id` to `peer` out of the table, if it is still the current one.
+pub(crate) fn remove(dist: &Distribution, peer: Atom, id: u64) -> bool {
+    let mut table = dist.table();
+    if matches!(table.get(&peer), Some(Slot::Up(link)) if link.id == id) {
+        table.remove(&peer);
+        return true;
+    }
+    false
+}
+
+/// Queues `control` (and `payload`) for `peer`, connecting first if need be. Dropped, as in Erlang, when
+/// this node is not distributed or the peer cannot be reached.
+pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Term>) {
+    let Some(dist) = node.distribution() else {
+        tracing::trace!(%peer, "not distributed: signal to another node dropped");
+        return;
+    };
+    let out = Outgoing { control, payload };
+    let mut table = dist.table();
+    match table.get_mut(&peer) {
+        Some(Slot::Up(link)) => {
+            if let Err(mpsc::error::SendError(out)) = link.tx.send(out) {
+                // The connection is closing: connect again.
+                table.insert(peer, Slot::Connecting(vec![out]));
+                drop(table);
+                spawn_connect(node, &dist, peer);
+            }
+        }
+        Some(Slot::Connecting(queue)) => queue.push(out),
+        None => {
+            table.insert(peer, Slot::Connecting(vec![out]));
+            drop(table);
+            spawn_connect(node, &dist, peer);
+        }
+    }
+}
+
+/// Connects to `peer` without sending anything (`net_kernel:connect_node/1`); `true` once it is up.
+pub(crate) async fn connect_node(node: &Node, peer: Atom) -> bool {
+    let Some(dist) = node.distribution() else { return false };
+    {
+        let mut table = dist.table();
+        match table.get(&peer) {
+            Some(Slot::Up(_)) => return true,
+            Some(Slot::Connecting(_)) => {}
+            None => {
+                table.insert(peer, Slot::Connecting(Vec::new()));
+                drop(table);
+                spawn_connect(node, &dist, peer);
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + SETUP_TIME + Duration::from_secs(1);
+    while tokio::time::Instant::now() < deadline {
+        match dist.table().get(&peer) {
+            Some(Slot::Up(_)) => return true,
+            None => return false,
+            Some(Slot::Connecting(_)) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
+fn spawn_connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) {
+    let node = node.clone();
+    let dist = Arc::clone(dist);
+    crate::scheduler::tokio_handle().spawn(async move {
+        match tokio::time::timeout(SETUP_TIME, connect(&node, &dist, peer)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                log_refusal(&e);
+                give_up(&dist, peer, &e.to_string());
+            }
+            Err(_) => give_up(&dist, peer, "timed out"),
+        }
+    });
+}
+
+/// Drops what was queued for `peer` after a failed attempt, unless another connection took its place.
+fn give_up(dist: &Distribution, peer: Atom, why: &str) {
+    let mut table = dist.table();
+    if let Some(Slot::Connecting(queued)) = table.get(&peer) {
+        tracing::warn!(%peer, dropped = queued.len(), why, "cannot connect");
+        table.remove(&peer);
+    }
+}
+
+/// Looks `peer` up in its host's EPMD, connects and shakes hands.
+async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<(), handshake::HandshakeError> {
+    let peer_name = peer.as_str().to_string();
+    let (name, host) =
+        peer_name.split_once('@').ok_or_else(|| handshake::HandshakeError::BadName(peer_name.clone()))?;
+    let epmd = erlnode_epmd::Client::new(resolve(host, dist.options.epmd_port).await?);
+    let entry = epmd
+        .port_please(name)
+        .await
+        .map_err(|e| std::io::Error::other(format!("EPMD on {host}: {e}")))?
+        .ok_or_else(|| std::io::Error::other(format!("{name} is not registered on {host}")))?;
+    let addr = resolve(host, entry.port).await?;
+    let mut stream = TcpStream::connect(addr).await?;
+    let _ = stream.set_nodelay(true);
+    let version = if entry.high_version >= 6 { handshake::Version::V6 } else { handshake::Version::V5 };
+    let cookie = dist.cookie_for(&peer_name);
+    let established =
+        match handshake::connect(&mut stream, handshake::Framing::Tcp, &dist.local, &peer_name, &cookie, version).await
+        {
+            Ok(established) => established,
+            // The peer keeps its own simultaneous attempt, which becomes our connection.
+            Err(handshake::HandshakeError::Refused(handshake::Status::Nok)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+    install(node, dist, peer, stream, established);
+    Ok(())
+}
+
+async fn resolve(host: &str, port: u16) -> Result<std::net::SocketAddr, std::io::Error> {
+    tokio::net::lookup_host((host, port))
+        .await?
+        .find(|a| a.is_ipv4())
+        .ok_or_else(|| std::io::Error::other(format!("cannot resolve {host}")))
+}

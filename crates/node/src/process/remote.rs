@@ -1,0 +1,119 @@
+//! Links, monitors and exit signals with processes of other nodes: the local half of each.
+//!
+//! A local process's side of a link or monitor with a remote process lives in its `Ties` like any other
+//! (a remote pid in `links`, a remote watcher in `watchers`, a remote target in `monitors`); what would
+//! touch the remote process's state is a control message to its node instead (see
+//! [`dist`](crate::dist)). The functions here are the receiving end: what a peer's `LINK`, `EXIT`,
+//! `MONITOR_P`, `MONITOR_P_EXIT` do to a local process, and what a lost connection does.
+
+use erlnode_dist::control::{Control, Proc};
+use erlnode_etf::{Atom, Pid, Ref, Term};
+
+use super::link::{self, Origin};
+use super::{Watcher, exit};
+use crate::Node;
+use crate::dist;
+
+/// `LINK` from the remote `from` to the local `to`; a `to` that does not exist answers `noproc`.
+pub(crate) fn remote_link(node: &Node, to: Pid, from: Pid) {
+    let linked = node.lookup(to).is_some_and(|entry| {
+        let mut state = entry.lock();
+        if state.alive {
+            state.ties().links.insert(from);
+        }
+        state.alive
+    });
+    if !linked {
+        dist::send(node, from.node, Control::PayloadExit { from: to, to: from }, Some(exit::noproc()));
+    }
+}
+
+/// `UNLINK` from the remote `from`: the link with the local `to` is gone.
+pub(crate) fn remote_unlink(node: &Node, to: Pid, from: Pid) {
+    if let Some(entry) = node.lookup(to) {
+        if let Some(ties) = entry.lock().ties_if_any() {
+            ties.links.remove(&from);
+        }
+    }
+}
+
+/// An exit signal from the remote `from`: through a link (`EXIT`) or sent with `exit/2` (`EXIT2`).
+pub(crate) fn remote_exit(node: &Node, to: Pid, from: Pid, reason: Term, via_link: bool) {
+    link::exit_signal(node, to, from, reason, if via_link { Origin::Link } else { Origin::Exit });
+}
+
+/// `MONITOR_P` on the local `pid` for a remote watcher; `false` when `pid` is not alive.
+pub(crate) fn remote_monitor(node: &Node, pid: Pid, reference: Ref, watcher: Watcher) -> bool {
+    node.lookup(pid).is_some_and(|entry| {
+        let mut state = entry.lock();
+        if state.alive {
+            state.ties().watchers.insert(reference, watcher);
+        }
+        state.alive
+    })
+}
+
+/// `DEMONITOR_P` of a remote watcher's monitor on the local `pid`.
+pub(crate) fn remote_demonitor(node: &Node, pid: Pid, reference: Ref) {
+    if let Some(entry) = node.lookup(pid) {
+        if let Some(ties) = entry.lock().ties_if_any() {
+            ties.watchers.remove(&reference);
+        }
+    }
+}
+
+/// `MONITOR_P_EXIT`: the remote process the local `to` monitors with `reference` has ended.
+pub(crate) fn remote_down(node: &Node, to: Pid, reference: Ref, object: Term, reason: Term) {
+    if let Some(entry) = node.lookup(to) {
+        let active = entry.lock().ties_if_any().and_then(|ties| ties.monitors.remove(&reference)).is_some();
+        if active {
+            entry.deliver(exit::down_message(reference, object, reason));
+        }
+    }
+}
+
+/// The connection to `peer` is gone: the local `pid`'s links to processes there get `noconnection`, its
+/// monitors on them fire with `noconnection`, and their monitors on it are dropped.
+pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
+    let Some(entry) = node.lookup(pid) else { return };
+    let (links, monitors) = {
+        let mut state = entry.lock();
+        let Some(ties) = state.ties_if_any() else { return };
+        ties.watchers.retain(|_, watcher| watcher.pid.node != peer);
+        let links: Vec<Pid> = ties.links.iter().filter(|p| p.node == peer).copied().collect();
+        let monitors: Vec<(Ref, Pid)> =
+            ties.monitors.iter().filter(|(_, target)| target.node == peer).map(|(r, p)| (*r, *p)).collect();
+        (links, monitors)
+    };
+    for remote in links {
+        link::exit_signal(node, pid, remote, exit::noconnection(), Origin::Link);
+    }
+    for (reference, target) in monitors {
+        remote_down(node, pid, reference, Term::Pid(target), exit::noconnection());
+    }
+}
+
+/// The local `from` sends the exit signal `reason` to the remote `to` through their link.
+pub(crate) fn link_exit(node: &Node, from: Pid, to: Pid, reason: Term) {
+    dist::send(node, to.node, Control::PayloadExit { from, to }, Some(reason));
+}
+
+/// The local `from` sends the exit signal `reason` to the remote `to` (`exit/2`).
+pub(crate) fn exit2(node: &Node, from: Pid, to: Pid, reason: Term) {
+    dist::send(node, to.node, Control::PayloadExit2 { from, to }, Some(reason));
+}
+
+/// The local process `object` (a pid, or the name it was monitored by) has ended: tell the remote
+/// `watcher`.
+pub(crate) fn down(node: &Node, reference: Ref, watcher: Pid, object: &Term, reason: Term) {
+    let from = match object {
+        Term::Atom(name) => Proc::Name(*name),
+        Term::Pid(pid) => Proc::Pid(*pid),
+        // A name monitored locally by {Name, Node}; remote watchers name the process by atom.
+        other => match other.as_tuple() {
+            Some([Term::Atom(name), _]) => Proc::Name(*name),
+            _ => return,
+        },
+    };
+    dist::send(node, watcher.node, Control::PayloadMonitorPExit { from, to: watcher, reference }, Some(reason));
+}

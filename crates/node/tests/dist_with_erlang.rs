@@ -1,0 +1,387 @@
+//! Distribution against real Erlang nodes: ping, messages both ways, monitors and links across the
+//! connection, wrong cookies, the version 5 handshake, and a killed peer.
+//!
+//! Each test starts a Rust node with an embedded EPMD on a free port and `erl` nodes registered with it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::WAIT;
+use erlnode::{Atom, Node, NodeOptions, Pid, Term};
+use erlnode_erltest::node::{ERL_HOST, ErlNode, free_port, unique};
+use erlnode_erltest::{Erlang, Proc};
+
+const COOKIE: &str = "erlnode_dist_test";
+
+/// A Rust node and the EPMD port its peers use.
+struct Rust {
+    node: Node,
+    epmd: u16,
+}
+
+async fn rust_node(label: &str, configure: impl FnOnce(NodeOptions) -> NodeOptions) -> Rust {
+    let epmd = free_port();
+    let options = configure(NodeOptions::new(unique(label)).cookie(COOKIE).epmd_port(epmd));
+    let node = Node::start(options).await.expect("the Rust node starts");
+    Rust { node, epmd }
+}
+
+/// An `erl` node registered with `rust`'s EPMD, running `eval` once up; `RUST` in `eval` stands for the
+/// Rust node's name as a quoted atom.
+fn erl(erlang: &Erlang, rust: &Rust, label: &str, cookie: &str, eval: &str) -> (Proc, Atom) {
+    erl_with(erlang, rust, label, cookie, &[], eval)
+}
+
+/// [`erl`] with more `erl` arguments.
+fn erl_with(erlang: &Erlang, rust: &Rust, label: &str, cookie: &str, args: &[&str], eval: &str) -> (Proc, Atom) {
+    let name = unique(label);
+    let rust_name = format!("'{}'", rust.node.name().as_str());
+    let eval = format!("{ERL_HOST}, {}", eval.replace("RUST", &rust_name));
+    let proc = ErlNode::sname(&name).cookie(cookie).epmd_port(rust.epmd).args(args).eval(&eval).start(erlang);
+    let host = rust.node.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
+    (proc, Atom::new(&format!("{name}@{host}")))
+}
+
+/// Runs `body` in a process of `node` and returns what it returns.
+async fn within<T: Send + 'static>(
+    node: &Node,
+    body: impl FnOnce(erlnode::Process) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>> + Send + 'static,
+) -> T {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    node.spawn(move |p| async move {
+        tx.send(body(p).await).ok();
+        Ok(())
+    })
+    .expect("spawn the test process");
+    tokio::time::timeout(WAIT * 6, rx).await.expect("the test process finished in time").expect("it answered")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erlang_pings_rust_and_rust_connects_to_erlang() {
+    let Some(erlang) = Erlang::find("erlang_pings_rust_and_rust_connects_to_erlang") else { return };
+    let rust = rust_node("rust_ping", |o| o).await;
+    let (peer, peer_name) = erl(
+        &erlang,
+        &rust,
+        "erl_ping",
+        COOKIE,
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), io:format(\"NODES ~p~n\", [nodes()]), timer:sleep(infinity).",
+    );
+    peer.wait_for("PING pong");
+    let nodes = peer.wait_for("NODES");
+    assert!(nodes.contains(rust.node.name().as_str()), "{nodes}");
+    // The connection Erlang made is ours too.
+    assert!(rust.node.nodes().contains(&peer_name), "{:?}", rust.node.nodes());
+
+    // And a second Erlang node, which Rust connects to.
+    let (other, other_name) = erl(&erlang, &rust, "erl_target", COOKIE, "io:format(\"UP~n\"), timer:sleep(infinity).");
+    other.wait_for("UP");
+    assert!(rust.node.connect(other_name).await, "Rust connects to {other_name}");
+    assert!(rust.node.nodes().contains(&other_name));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_flow_both_ways_complete_and_in_order() {
+    let Some(erlang) = Erlang::find("messages_flow_both_ways_complete_and_in_order") else { return };
+    let rust = rust_node("rust_msgs", |o| o).await;
+    // echo: {From, Msg} -> From ! Msg.
+    let echo = rust
+        .node
+        .spawn(|mut p| async move {
+            loop {
+                if let Some([Term::Pid(from), msg]) = p.recv().await.as_tuple() {
+                    p.send(*from, msg.clone());
+                }
+            }
+        })
+        .unwrap();
+    rust.node.register(Atom::new("echo"), echo).unwrap();
+    // Erlang sends 10,000 numbered messages to {echo, Rust} and checks they all come back in order; then it
+    // waits for 10,000 from Rust on its registered name `sink` and checks their order too.
+    let eval = "register(sink, self()), io:format(\"READY~n\"), \
+        Me = self(), [ {echo, RUST} ! {Me, I} || I <- lists:seq(1, 10000) ], \
+        Back = [ receive J when is_integer(J) -> J after 10000 -> timeout end || _ <- lists:seq(1, 10000) ], \
+        io:format(\"ECHO ~p~n\", [Back =:= lists:seq(1, 10000)]), \
+        Got = [ receive {n, K} -> K after 10000 -> timeout end || _ <- lists:seq(1, 10000) ], \
+        io:format(\"SINK ~p~n\", [Got =:= lists:seq(1, 10000)]), timer:sleep(infinity).";
+    let (peer, peer_name) = erl(&erlang, &rust, "erl_msgs", COOKIE, eval);
+    peer.wait_for("READY");
+    peer.wait_for("ECHO true");
+    within(&rust.node, move |p| {
+        Box::pin(async move {
+            for i in 1..=10_000 {
+                p.send_to_name_on(Atom::new("sink"), peer_name, Term::tuple(vec![Term::atom("n"), Term::from(i)]));
+            }
+        })
+    })
+    .await;
+    peer.wait_for("SINK true");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erlang_links_and_monitors_rust_processes() {
+    let Some(erlang) = Erlang::find("erlang_links_and_monitors_rust_processes") else { return };
+    let rust = rust_node("rust_mon", |o| o).await;
+    let victim = rust
+        .node
+        .spawn(|mut p| async move {
+            let reason = p.recv().await;
+            Err(reason)
+        })
+        .unwrap();
+    rust.node.register(Atom::new("victim"), victim).unwrap();
+    // A call to a name Rust does not host exits with noproc at once (MONITOR_P answered at once); then an
+    // Erlang process links to and monitors the Rust victim (by pid, and by name) and reports its end.
+    let eval = "R1 = (catch gen_server:call({nobody, RUST}, hello, 5000)), \
+        io:format(\"CALL ~p~n\", [element(1, element(2, R1))]), \
+        register(erl_side, self()), io:format(\"READY~n\"), \
+        P = receive {rust_pid, Pid} -> Pid end, \
+        process_flag(trap_exit, true), link(P), Ref = erlang:monitor(process, P), \
+        NameRef = erlang:monitor(process, {victim, RUST}), io:format(\"LINKED~n\"), \
+        receive {'EXIT', P, R2} -> io:format(\"EXIT ~p~n\", [R2]) after 10000 -> io:format(\"NO EXIT~n\") end, \
+        receive {'DOWN', Ref, process, P, R3} -> io:format(\"DOWN ~p~n\", [R3]) after 10000 -> io:format(\"NO DOWN~n\") end, \
+        receive {'DOWN', NameRef, process, {victim, N}, R4} -> io:format(\"NAMEDOWN ~p ~p~n\", [N =:= RUST, R4]) \
+        after 10000 -> io:format(\"NO NAMEDOWN~n\") end, \
+        timer:sleep(infinity).";
+    let (peer, peer_name) = erl(&erlang, &rust, "erl_mon", COOKIE, eval);
+    peer.wait_for("CALL noproc");
+    peer.wait_for("READY");
+    rust.node.send_to_name_on(
+        Atom::new("erl_side"),
+        peer_name,
+        Term::tuple(vec![Term::atom("rust_pid"), Term::Pid(victim)]),
+    );
+    peer.wait_for("LINKED");
+    rust.node.send(victim, Term::atom("bye"));
+    peer.wait_for("EXIT bye");
+    peer.wait_for("DOWN bye");
+    peer.wait_for("NAMEDOWN true bye");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_links_and_monitors_erlang_processes_and_sees_noconnection() {
+    let Some(erlang) = Erlang::find("rust_links_and_monitors_erlang_processes_and_sees_noconnection") else {
+        return;
+    };
+    let rust = rust_node("rust_link", |o| o).await;
+    let (tx, rx) = std::sync::mpsc::channel::<(Pid, Pid)>();
+    let reporter = rust
+        .node
+        .spawn(move |mut p| async move {
+            if let Some([Term::Pid(a), Term::Pid(b)]) = p.recv().await.as_tuple() {
+                tx.send((*a, *b)).ok();
+            }
+            Ok(())
+        })
+        .unwrap();
+    rust.node.register(Atom::new("reporter"), reporter).unwrap();
+    // Erlang hands Rust two processes: A exits with `gone` when told, B waits forever.
+    let eval = "A = spawn(fun() -> receive stop -> exit(gone) end end), \
+        B = spawn(fun() -> receive stop -> ok end end), \
+        {reporter, RUST} ! {A, B}, io:format(\"SENT~n\"), timer:sleep(infinity).";
+    let (mut peer, peer_name) = erl(&erlang, &rust, "erl_link", COOKIE, eval);
+    peer.wait_for("SENT");
+    let (a, b) = rx.recv_timeout(WAIT).expect("the Erlang pids arrived");
+    assert_eq!((a.node, b.node), (peer_name, peer_name));
+
+    let (events_tx, events_rx) = std::sync::mpsc::channel::<Option<Term>>();
+    let (phase_tx, phase_rx) = std::sync::mpsc::channel::<()>();
+    let watcher = rust
+        .node
+        .spawn(move |mut p| async move {
+            p.trap_exit(true);
+            // Link to A and monitor it, then tell it to stop: both the EXIT and the DOWN carry `gone`.
+            p.link(a).unwrap();
+            let ma = p.monitor(a);
+            p.send(a, Term::atom("stop"));
+            for _ in 0..2 {
+                events_tx.send(p.recv_timeout(WAIT).await).ok();
+            }
+            events_tx.send(Some(Term::Ref(ma))).ok();
+            // Link to B and monitor it; then the erl OS process dies: noconnection for both.
+            p.link(b).unwrap();
+            let mb = p.monitor(b);
+            events_tx.send(Some(Term::Ref(mb))).ok();
+            phase_tx.send(()).ok();
+            for _ in 0..2 {
+                events_tx.send(p.recv_timeout(WAIT * 3).await).ok();
+            }
+            Ok(())
+        })
+        .unwrap();
+    let mut first = vec![events_rx.recv_timeout(WAIT * 2).unwrap(), events_rx.recv_timeout(WAIT * 2).unwrap()];
+    let Some(Term::Ref(ma)) = events_rx.recv_timeout(WAIT).unwrap() else { panic!("no monitor ref") };
+    first.sort();
+    let mut expected = vec![
+        Some(Term::tuple(vec![Term::atom("EXIT"), Term::Pid(a), Term::atom("gone")])),
+        Some(Term::tuple(vec![
+            Term::atom("DOWN"),
+            Term::Ref(ma),
+            Term::atom("process"),
+            Term::Pid(a),
+            Term::atom("gone"),
+        ])),
+    ];
+    expected.sort();
+    assert_eq!(first, expected);
+
+    let Some(Term::Ref(mb)) = events_rx.recv_timeout(WAIT).unwrap() else { panic!("no monitor ref") };
+    phase_rx.recv_timeout(WAIT).unwrap();
+    // Let LINK and MONITOR_P reach erl before it dies.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    peer.kill();
+    let mut second = vec![events_rx.recv_timeout(WAIT * 4).unwrap(), events_rx.recv_timeout(WAIT * 4).unwrap()];
+    second.sort();
+    let mut expected = vec![
+        Some(Term::tuple(vec![Term::atom("EXIT"), Term::Pid(b), Term::atom("noconnection")])),
+        Some(Term::tuple(vec![
+            Term::atom("DOWN"),
+            Term::Ref(mb),
+            Term::atom("process"),
+            Term::Pid(b),
+            Term::atom("noconnection"),
+        ])),
+    ];
+    expected.sort();
+    assert_eq!(second, expected);
+    assert!(!rust.node.nodes().contains(&peer_name));
+    let _ = watcher;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_cookie_is_refused_both_ways_and_the_node_keeps_serving() {
+    let Some(erlang) = Erlang::find("a_wrong_cookie_is_refused_both_ways_and_the_node_keeps_serving") else { return };
+    let rust = rust_node("rust_cookie", |o| o).await;
+    let (bad, bad_name) = erl(
+        &erlang,
+        &rust,
+        "erl_badcookie",
+        "not_the_cookie",
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(infinity).",
+    );
+    bad.wait_for("PING pang");
+    assert!(!rust.node.connect(bad_name).await, "Rust must refuse a node with another cookie");
+    let (good, _) = erl(
+        &erlang,
+        &rust,
+        "erl_goodcookie",
+        COOKIE,
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(infinity).",
+    );
+    good.wait_for("PING pong");
+}
+
+/// Registers `echo` on `node`: `{From, Msg}` is answered with `Msg`.
+fn register_echo(node: &Node) {
+    let echo = node
+        .spawn(|mut p| async move {
+            loop {
+                if let Some([Term::Pid(from), msg]) = p.recv().await.as_tuple() {
+                    p.send(*from, msg.clone());
+                }
+            }
+        })
+        .expect("spawn echo");
+    node.register(Atom::new("echo"), echo).expect("register echo");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_messages_and_thousands_of_atoms_cross_both_ways() {
+    let Some(erlang) = Erlang::find("large_messages_and_thousands_of_atoms_cross_both_ways") else { return };
+    let rust = rust_node("rust_big", |o| o).await;
+    register_echo(&rust.node);
+    // A 10 MB binary goes out in fragments and comes back in fragments; 3,500 distinct atoms go through
+    // both atom caches (each echoed back and compared).
+    let eval = "Big = binary:copy(<<\"0123456789\">>, 1000000), io:format(\"MADE~n\"), \
+        {echo, RUST} ! {self(), Big}, \
+        receive B -> io:format(\"BIG ~p~n\", [B =:= Big]) after 30000 -> io:format(\"BIG timeout~n\") end, \
+        Atoms = [list_to_atom(\"atom_\" ++ integer_to_list(I)) || I <- lists:seq(1, 3500)], \
+        [ {echo, RUST} ! {self(), {A, [A, {A}]}} || A <- Atoms ], \
+        Back = [ receive {_, _} = X -> X after 10000 -> timeout end || _ <- Atoms ], \
+        io:format(\"ATOMS ~p~n\", [Back =:= [{A, [A, {A}]} || A <- Atoms]]), timer:sleep(infinity).";
+    let (peer, _) = erl(&erlang, &rust, "erl_big", COOKIE, eval);
+    peer.wait_for("BIG true");
+    peer.wait_for("ATOMS true");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ticks_keep_an_idle_connection_and_a_frozen_peer_is_dropped() {
+    let Some(erlang) = Erlang::find("ticks_keep_an_idle_connection_and_a_frozen_peer_is_dropped") else { return };
+    let ticktime = Duration::from_secs(2);
+    let rust = rust_node("rust_tick", |o| o.net_ticktime(ticktime)).await;
+    // Both sides tick every half second; 7 s of silence is more than three tick periods.
+    let eval = "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(7000), \
+        io:format(\"STILL ~p~n\", [lists:member(RUST, nodes())]), timer:sleep(infinity).";
+    let (mut peer, peer_name) = erl_with(&erlang, &rust, "erl_tick", COOKIE, &["-kernel", "net_ticktime", "2"], eval);
+    peer.wait_for("PING pong");
+    peer.wait_for("STILL true");
+    assert!(rust.node.nodes().contains(&peer_name));
+
+    // Rust's own call to the peer's net_kernel (what `net_adm:ping` sends) is answered over the connection.
+    let caller = within(&rust.node, move |mut p| {
+        Box::pin(async move {
+            let from = Term::tuple(vec![Term::Pid(p.self_pid()), Term::atom("tag")]);
+            let request = Term::tuple(vec![Term::atom("is_auth"), Term::Atom(p.node().name())]);
+            let call = Term::tuple(vec![Term::atom("$gen_call"), from, request]);
+            p.send_to_name_on(Atom::new("net_kernel"), peer_name, call);
+            p.recv_timeout(WAIT).await
+        })
+    })
+    .await;
+    assert_eq!(caller, Some(Term::tuple(vec![Term::atom("tag"), Term::atom("yes")])));
+    let frozen = std::time::Instant::now();
+    let stopped = std::process::Command::new("kill").args(["-STOP", &peer.pid().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    while rust.node.nodes().contains(&peer_name) {
+        assert!(frozen.elapsed() < ticktime * 4, "a frozen peer was not detected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("frozen peer detected after {:?} (net_ticktime {ticktime:?})", frozen.elapsed());
+    let _ = std::process::Command::new("kill").args(["-CONT", &peer.pid().to_string()]).status();
+    peer.kill();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_from_a_peer_closes_only_its_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(erlang) = Erlang::find("garbage_from_a_peer_closes_only_its_connection") else { return };
+    let rust = rust_node("rust_garbage", |o| o).await;
+    let port = rust.node.dist_port().unwrap();
+    // Garbage instead of a handshake, an oversized handshake length, a truncated name: each connection is
+    // closed.
+    for bytes in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[0xFF, 0xFF, b'N'][..], &[0, 20, b'N', 0, 0][..]] {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(bytes).await.unwrap();
+        let _ = s.shutdown().await;
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(WAIT, s.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "the node keeps a connection that sent {bytes:?}");
+    }
+    // A peer that passes the handshake and then sends an undecodable packet is disconnected.
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let local = erlnode_dist::handshake::Local::new(format!("{}@localhost", unique("fake")), 7, false);
+    let established = erlnode_dist::handshake::connect(
+        &mut s,
+        erlnode_dist::handshake::Framing::Tcp,
+        &local,
+        rust.node.name().as_str(),
+        COOKIE.as_bytes(),
+        erlnode_dist::handshake::Version::V6,
+    )
+    .await
+    .expect("the fake peer passes the handshake");
+    assert!(!established.hidden());
+    s.write_all(&[0, 0, 0, 3, 131, 68, 9]).await.unwrap();
+    let mut rest = Vec::new();
+    assert!(tokio::time::timeout(WAIT, s.read_to_end(&mut rest)).await.is_ok(), "the bad peer was not dropped");
+    // The node still serves.
+    let (good, _) = erl(
+        &erlang,
+        &rust,
+        "erl_after_garbage",
+        COOKIE,
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(infinity).",
+    );
+    good.wait_for("PING pong");
+}
