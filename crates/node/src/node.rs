@@ -108,7 +108,9 @@ impl Node {
             p.send_to_name_on(Atom::new("net_kernel"), node, Term::tuple(vec![Term::atom("$gen_call"), from, request]));
             let is_answer = |m: &Term| matches!(m.as_tuple(), Some([Term::Ref(r), _]) if *r == tag);
             let answer = p.recv_match_timeout(is_answer, timeout).await;
-            let pong = answer.is_some_and(|m| matches!(m.as_tuple(), Some([_, yes]) if yes.as_atom().map(|a| a.as_str()) == Some("yes")));
+            let pong = answer.is_some_and(
+                |m| matches!(m.as_tuple(), Some([_, yes]) if yes.as_atom().map(|a| a.as_str()) == Some("yes")),
+            );
             tx.send(pong).ok();
             Ok(())
         });
