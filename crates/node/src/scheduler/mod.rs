@@ -11,9 +11,10 @@
 //! and another scheduler is idle, the slot's process moves to the shared queue for that scheduler to take,
 //! and producer and consumer run side by side, the consumer taking its mailbox in batches.
 //!
-//! An idle scheduler steals half of the longest shared queue; finding none, it spins briefly (work often
-//! comes back within microseconds, and waking a sleeping thread costs the waker a system call) and then
-//! sleeps until a scheduler with more work than it runs wakes it. A wake from outside the schedulers (a
+//! An idle scheduler steals half of the longest shared queue; finding none, it spins briefly if no other
+//! scheduler spins (work often comes back within microseconds, and waking a sleeping thread costs the
+//! waker a system call; one spinner is enough, more would take CPU from other programs) and then sleeps
+//! until a scheduler with more work than it runs wakes it. A wake from outside the schedulers (a
 //! timer, a tokio task, a plain thread) queues the process on the scheduler that ran it last.
 //!
 //! All schedulers of the OS process are shared by every [`Node`](crate::Node) in it and start with the
@@ -75,6 +76,9 @@ struct Schedulers {
     idle: AtomicUsize,
     /// How many schedulers are asleep or about to be.
     sleeping: AtomicUsize,
+    /// How many schedulers are spinning (at most one: more would only take CPU from others, such as an
+    /// Erlang node on the same machine).
+    spinning: AtomicUsize,
     /// Where the next task spawned from outside the schedulers goes (round robin).
     next: AtomicUsize,
     tokio: tokio::runtime::Handle,
@@ -241,6 +245,7 @@ impl Schedulers {
             workers,
             idle: AtomicUsize::new(0),
             sleeping: AtomicUsize::new(0),
+            spinning: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
             tokio,
         };
@@ -332,20 +337,27 @@ fn run_worker(me: usize) {
     }
 }
 
-/// Spins for up to [`SPIN`]; `true` as soon as a shared queue holds a task.
+/// Spins for up to [`SPIN`] unless another scheduler already does; `true` as soon as a shared queue holds
+/// a task.
 fn spin(schedulers: &Schedulers) -> bool {
+    if schedulers.spinning.fetch_add(1, Ordering::SeqCst) > 0 {
+        schedulers.spinning.fetch_sub(1, Ordering::SeqCst);
+        return schedulers.any_queued();
+    }
     let deadline = Instant::now() + SPIN;
-    loop {
+    let found = 'spin: loop {
         for _ in 0..64 {
             if schedulers.any_queued() {
-                return true;
+                break 'spin true;
             }
             std::hint::spin_loop();
         }
         if Instant::now() >= deadline {
-            return false;
+            break false;
         }
-    }
+    };
+    schedulers.spinning.fetch_sub(1, Ordering::SeqCst);
+    found
 }
 
 /// Sleeps until woken; a task found on the last look before sleeping is returned at once.
