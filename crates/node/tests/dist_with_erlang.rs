@@ -385,3 +385,79 @@ async fn garbage_from_a_peer_closes_only_its_connection() {
     );
     good.wait_for("PING pong");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_monitors_see_nodeup_and_nodedown() {
+    let Some(erlang) = Erlang::find("node_monitors_see_nodeup_and_nodedown") else { return };
+    let rust = rust_node("rust_nodemon", |o| o).await;
+    let host = rust.node.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
+    let nobody = Atom::new(&format!("{}@{host}", unique("nobody")));
+    let (tx, rx) = std::sync::mpsc::channel::<Option<Term>>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    rust.node
+        .spawn(move |mut p| async move {
+            // A node that does not exist: nodedown at once.
+            p.monitor_node(nobody, true);
+            tx.send(p.recv_timeout(WAIT * 2).await).ok();
+            p.monitor_nodes(true);
+            ready_tx.send(()).ok();
+            let up = p.recv_timeout(WAIT * 2).await;
+            if let Some([_, Term::Atom(peer)]) = up.as_ref().and_then(|m| m.as_tuple()) {
+                p.monitor_node(*peer, true);
+            }
+            tx.send(up).ok();
+            for _ in 0..2 {
+                tx.send(p.recv_timeout(WAIT * 3).await).ok();
+            }
+            Ok(())
+        })
+        .unwrap();
+    let first = rx.recv_timeout(WAIT * 3).unwrap();
+    assert_eq!(first, Some(Term::tuple(vec![Term::atom("nodedown"), Term::Atom(nobody)])));
+    ready_rx.recv_timeout(WAIT).unwrap();
+    let (mut peer, peer_name) = erl(
+        &erlang,
+        &rust,
+        "erl_nodemon",
+        COOKIE,
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(infinity).",
+    );
+    peer.wait_for("PING pong");
+    let up = rx.recv_timeout(WAIT * 3).unwrap();
+    assert_eq!(up, Some(Term::tuple(vec![Term::atom("nodeup"), Term::Atom(peer_name)])));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    peer.kill();
+    let down = Some(Term::tuple(vec![Term::atom("nodedown"), Term::Atom(peer_name)]));
+    // One from monitor_nodes, one from monitor_node.
+    assert_eq!(rx.recv_timeout(WAIT * 4).unwrap(), down);
+    assert_eq!(rx.recv_timeout(WAIT * 4).unwrap(), down);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hidden_node_is_not_in_nodes_and_long_names_work() {
+    let Some(erlang) = Erlang::find("a_hidden_node_is_not_in_nodes_and_long_names_work") else { return };
+    let rust = rust_node("rust_hidden", |o| o.hidden(true)).await;
+    let (peer, _) = erl(
+        &erlang,
+        &rust,
+        "erl_hidden",
+        COOKIE,
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), \
+         io:format(\"VISIBLE ~p HIDDEN ~p~n\", [lists:member(RUST, nodes()), lists:member(RUST, nodes(hidden))]), \
+         timer:sleep(infinity).",
+    );
+    peer.wait_for("PING pong");
+    peer.wait_for("VISIBLE false HIDDEN true");
+
+    // Long names: name@127.0.0.1 on both sides.
+    let epmd = free_port();
+    let long = format!("{}@127.0.0.1", unique("rust_long"));
+    let node = Node::start(NodeOptions::new(long.clone()).longnames(true).cookie(COOKIE).epmd_port(epmd))
+        .await
+        .expect("a long-named node starts");
+    let erl_long = format!("{}@127.0.0.1", unique("erl_long"));
+    let eval = format!("io:format(\"PING ~p~n\", [net_adm:ping('{long}')]), timer:sleep(infinity).");
+    let peer = ErlNode::name(&erl_long).cookie(COOKIE).epmd_port(epmd).eval(&eval).start(&erlang);
+    peer.wait_for("PING pong");
+    assert!(node.ping(Atom::new(&erl_long), WAIT).await);
+}

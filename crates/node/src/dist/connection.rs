@@ -73,7 +73,7 @@ impl Connection {
             End::Io(e) => tracing::info!(peer = %self.peer, error = %e, "connection closed"),
             End::Closed => tracing::info!(peer = %self.peer, "connection closed by this node"),
         }
-        super::remove(&self.dist, self.peer, self.id);
+        super::remove(&self.node, &self.dist, self.peer, self.id);
         incoming::connection_lost(&self.node, self.peer);
     }
 

@@ -29,7 +29,7 @@ use std::time::Duration;
 use erlnode_dist::control::Control;
 use erlnode_dist::handshake::{self, Admission, Local};
 use erlnode_epmd::{KeepRegistered, KeepRegisteredOptions, NodeEntry, NodeType};
-use erlnode_etf::{Atom, Term};
+use erlnode_etf::{Atom, Pid, Term};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
@@ -89,6 +89,10 @@ pub(crate) struct Distribution {
     pub(crate) options: NodeOptions,
     cookie: String,
     table: Mutex<HashMap<Atom, Slot>>,
+    /// `monitor_node/2`: who gets `{nodedown, Node}` for which node (once per call, as in Erlang).
+    node_monitors: Mutex<HashMap<Atom, Vec<Pid>>>,
+    /// `net_kernel:monitor_nodes/1`: who gets every `{nodeup, Node}` and `{nodedown, Node}`.
+    node_watchers: Mutex<Vec<Pid>>,
     next_id: AtomicU64,
     /// Keeps the node registered; dropping it unregisters.
     _registration: KeepRegistered,
@@ -134,6 +138,8 @@ pub(crate) async fn start(options: NodeOptions) -> Result<Node, StartError> {
         options,
         cookie,
         table: Mutex::default(),
+        node_monitors: Mutex::default(),
+        node_watchers: Mutex::default(),
         next_id: AtomicU64::new(1),
         _registration: registration,
         port,
@@ -214,18 +220,85 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: TcpStream,
         }
     }
     tracing::info!(%peer, hidden = established.hidden(), "connection up");
+    node_event(node, dist, "nodeup", peer, false);
     let connection = Connection::new(node.clone(), Arc::clone(dist), peer, id, established);
     tokio::spawn(connection.run(stream, rx));
 }
 
-/// Takes the connection `id` to `peer` out of the table, if it is still the current one.
-pub(crate) fn remove(dist: &Distribution, peer: Atom, id: u64) -> bool {
-    let mut table = dist.table();
-    if matches!(table.get(&peer), Some(Slot::Up(link)) if link.id == id) {
-        table.remove(&peer);
-        return true;
+/// Takes the connection `id` to `peer` out of the table, if it is still the current one, and tells the
+/// node monitors.
+pub(crate) fn remove(node: &Node, dist: &Distribution, peer: Atom, id: u64) -> bool {
+    let removed = {
+        let mut table = dist.table();
+        let current = matches!(table.get(&peer), Some(Slot::Up(link)) if link.id == id);
+        if current {
+            table.remove(&peer);
+        }
+        current
+    };
+    if removed {
+        node_event(node, dist, "nodedown", peer, true);
     }
-    false
+    removed
+}
+
+/// Sends `{Event, Peer}` to the processes monitoring all nodes and, for `nodedown`, to those monitoring
+/// `peer` (whose monitors are used up).
+fn node_event(node: &Node, dist: &Distribution, event: &str, peer: Atom, down: bool) {
+    let message = Term::tuple(vec![Term::atom(event), Term::Atom(peer)]);
+    let mut targets: Vec<Pid> = dist.node_watchers.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    if down {
+        let monitors = dist.node_monitors.lock().unwrap_or_else(PoisonError::into_inner).remove(&peer);
+        targets.extend(monitors.unwrap_or_default());
+    }
+    for pid in targets {
+        node.send(pid, message.clone());
+    }
+}
+
+/// `monitor_node(Node, Flag)` for the local process `pid`: with `on`, `{nodedown, Node}` comes when the
+/// connection to `peer` goes down, or at once when it cannot be made; without, one such monitor is
+/// removed.
+pub(crate) fn monitor_node(node: &Node, pid: Pid, peer: Atom, on: bool) {
+    let Some(dist) = node.distribution() else {
+        if on {
+            node.send(pid, Term::tuple(vec![Term::atom("nodedown"), Term::Atom(peer)]));
+        }
+        return;
+    };
+    let mut monitors = dist.node_monitors.lock().unwrap_or_else(PoisonError::into_inner);
+    if !on {
+        if let Some(list) = monitors.get_mut(&peer) {
+            if let Some(at) = list.iter().position(|p| *p == pid) {
+                list.remove(at);
+            }
+        }
+        return;
+    }
+    monitors.entry(peer).or_default().push(pid);
+    drop(monitors);
+    let connected = matches!(dist.table().get(&peer), Some(Slot::Up(_)));
+    if !connected {
+        let node = node.clone();
+        crate::scheduler::tokio_handle().spawn(async move {
+            if !connect_node(&node, peer).await {
+                if let Some(dist) = node.distribution() {
+                    node_event(&node, &dist, "nodedown", peer, true);
+                }
+            }
+        });
+    }
+}
+
+/// `net_kernel:monitor_nodes(Flag)` for the local process `pid`.
+pub(crate) fn monitor_nodes(node: &Node, pid: Pid, on: bool) {
+    let Some(dist) = node.distribution() else { return };
+    let mut watchers = dist.node_watchers.lock().unwrap_or_else(PoisonError::into_inner);
+    if on {
+        watchers.push(pid);
+    } else if let Some(at) = watchers.iter().position(|p| *p == pid) {
+        watchers.remove(at);
+    }
 }
 
 /// Queues `control` (and `payload`) for `peer`, connecting first if need be. Dropped, as in Erlang, when

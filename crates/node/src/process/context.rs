@@ -208,6 +208,19 @@ impl Process {
         self.node.send_alias_from(self.self_pid(), alias, message.into());
     }
 
+    /// Monitors the node `node` (Erlang's `monitor_node(Node, true)`): `{nodedown, Node}` arrives when the
+    /// connection to it goes down, or at once when it cannot be made. Each call adds one monitor; with
+    /// `on` false, one is removed.
+    pub fn monitor_node(&self, node: Atom, on: bool) {
+        crate::dist::monitor_node(&self.node, self.self_pid(), node, on);
+    }
+
+    /// Subscribes to every node connection coming up or going down (Erlang's
+    /// `net_kernel:monitor_nodes(true)`): `{nodeup, Node}` and `{nodedown, Node}` messages.
+    pub fn monitor_nodes(&self, on: bool) {
+        crate::dist::monitor_nodes(&self.node, self.self_pid(), on);
+    }
+
     /// Answers a `gen_server:call` (`{'$gen_call', From, Request}`) whose `From` is `from` with `reply`,
     /// as `gen_server:reply/2` does: `{Tag, Reply}` to the caller's alias when its tag carries one (OTP 24+
     /// callers), else to its pid.
