@@ -27,6 +27,7 @@ pub struct Serve {
     source: PathBuf,
     flags: Vec<OsString>,
     args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
     timeout: Duration,
 }
 
@@ -44,7 +45,13 @@ pub enum Reply<T> {
 impl Serve {
     /// Serves the module compiled from `source` (an `.erl` file), with a 30-second bound on each wait.
     pub fn new(source: impl Into<PathBuf>) -> Serve {
-        Serve { source: source.into(), flags: Vec::new(), args: Vec::new(), timeout: Duration::from_secs(30) }
+        Serve {
+            source: source.into(),
+            flags: Vec::new(),
+            args: Vec::new(),
+            env: Vec::new(),
+            timeout: Duration::from_secs(30),
+        }
     }
 
     /// An `erl` flag (such as `+P`, then `2000000`), placed before `-pa` on the command line.
@@ -56,6 +63,12 @@ impl Serve {
     /// An argument for the module's `main/1` (which gets them as a list of strings).
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Serve {
         self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// An environment variable for the node (such as `ERL_EPMD_PORT`).
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Serve {
+        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
 
@@ -87,6 +100,7 @@ impl Serve {
             .arg("main")
             .args(&self.args)
             .args(["-s", "init", "stop"])
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
