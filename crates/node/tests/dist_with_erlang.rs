@@ -461,3 +461,41 @@ async fn a_hidden_node_is_not_in_nodes_and_long_names_work() {
     peer.wait_for("PING pong");
     assert!(node.ping(Atom::new(&erl_long), WAIT).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_monitors_erlang_names() {
+    let Some(erlang) = Erlang::find("rust_monitors_erlang_names") else { return };
+    let rust = rust_node("rust_names", |o| o).await;
+    let eval = "T = spawn(fun() -> receive stop -> exit(gone) end end), register(target, T), \
+        io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(infinity).";
+    let (peer, peer_name) = erl(&erlang, &rust, "erl_names", COOKIE, eval);
+    peer.wait_for("PING pong");
+    let (target, missing) = (Atom::new("target"), Atom::new("nobody_here"));
+    let events = within(&rust.node, move |mut p| {
+        Box::pin(async move {
+            // A name nobody holds on the peer: DOWN noproc at once, from the peer.
+            let m1 = p.monitor((missing, peer_name));
+            let first = p.recv_timeout(WAIT).await;
+            // A name that is held: DOWN with the reason once its process ends.
+            let m2 = p.monitor((target, peer_name));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            p.send_to_name_on(target, peer_name, Term::atom("stop"));
+            let second = p.recv_timeout(WAIT).await;
+            (m1, first, m2, second)
+        })
+    })
+    .await;
+    let (m1, first, m2, second) = events;
+    let object = |name: Atom| Term::tuple(vec![Term::Atom(name), Term::Atom(peer_name)]);
+    let down = |m, name, reason: &str| {
+        Some(Term::tuple(vec![
+            Term::atom("DOWN"),
+            Term::Ref(m),
+            Term::atom("process"),
+            object(name),
+            Term::atom(reason),
+        ]))
+    };
+    assert_eq!(first, down(m1, missing, "noproc"));
+    assert_eq!(second, down(m2, target, "gone"));
+}

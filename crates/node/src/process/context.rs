@@ -158,7 +158,8 @@ impl Process {
         link::exit_signal(&self.node, to, self.self_pid(), reason.into(), link::Origin::Exit);
     }
 
-    /// Monitors `target` (a [`Pid`] or a registered name as an [`Atom`]); returns the monitor's reference.
+    /// Monitors `target` (a [`Pid`] of any node, a registered name as an [`Atom`], or `(Name, Node)` for a
+    /// name on another node, Erlang's `{Name, Node}`); returns the monitor's reference.
     /// The `DOWN` message comes at once, with reason `noproc`, if the target does not exist.
     pub fn monitor(&self, target: impl Into<MonitorTarget>) -> Ref {
         monitor::monitor(&self.node, self.entry(), target.into())

@@ -99,6 +99,8 @@ pub(crate) struct Ties {
     pub(crate) links: HashSet<Pid>,
     /// Monitors this process holds: reference to target.
     pub(crate) monitors: HashMap<Ref, Pid>,
+    /// Monitors this process holds on registered names of other nodes: reference to `(Name, Node)`.
+    pub(crate) remote_names: HashMap<Ref, (Atom, Atom)>,
     /// Monitors held on this process.
     pub(crate) watchers: HashMap<Ref, Watcher>,
     /// Active aliases this process made.
@@ -296,7 +298,15 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
         state.kill = Kill::Done;
         (state.name.take(), state.ties.take().map(|ties| *ties).unwrap_or_default())
     };
-    let Ties { links, monitors, watchers, aliases, timers } = ties;
+    let Ties { links, monitors, remote_names, watchers, aliases, timers } = ties;
+    for (monitor, (name, on)) in remote_names {
+        let control = erlnode_dist::control::Control::DemonitorP {
+            from: pid,
+            to: erlnode_dist::control::Proc::Name(name),
+            reference: monitor,
+        };
+        crate::dist::send(node, on, control, None);
+    }
     node.remove_process(pid);
     if let Some(name) = name {
         node.registry().release(name, pid);

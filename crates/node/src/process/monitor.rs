@@ -18,6 +18,14 @@ pub enum MonitorTarget {
     Pid(Pid),
     /// The process registered under this name.
     Name(Atom),
+    /// The process registered under a name (first) on a node (second): `{Name, Node}` in Erlang.
+    NameOn(Atom, Atom),
+}
+
+impl From<(Atom, Atom)> for MonitorTarget {
+    fn from((name, node): (Atom, Atom)) -> MonitorTarget {
+        MonitorTarget::NameOn(name, node)
+    }
 }
 
 impl From<Pid> for MonitorTarget {
@@ -35,9 +43,20 @@ impl From<Atom> for MonitorTarget {
 /// Sets a monitor held by `me` on `target`.
 pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref {
     let monitor = node.make_ref();
+    let target = match target {
+        MonitorTarget::NameOn(name, on) if on == node.name() => MonitorTarget::Name(name),
+        MonitorTarget::NameOn(name, on) => {
+            me.lock().ties().remote_names.insert(monitor, (name, on));
+            let control = Control::MonitorP { from: me.pid, to: Proc::Name(name), reference: monitor };
+            crate::dist::send(node, on, control, None);
+            return monitor;
+        }
+        target => target,
+    };
     let (pid, object) = match target {
         MonitorTarget::Pid(pid) => (Some(pid), Term::Pid(pid)),
         MonitorTarget::Name(name) => (node.whereis(name), Term::tuple(vec![Term::Atom(name), Term::Atom(node.name())])),
+        MonitorTarget::NameOn(..) => return monitor,
     };
     if let Some(remote) = pid.filter(|p| !node.is_local(*p) && p.node != node.name()) {
         me.lock().ties().monitors.insert(monitor, remote);
@@ -64,6 +83,12 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
 
 /// Removes the monitor `monitor` held by `me`; `true` if it was still active.
 pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
+    let remote_name = me.lock().ties_if_any().and_then(|ties| ties.remote_names.remove(&monitor));
+    if let Some((name, on)) = remote_name {
+        let control = Control::DemonitorP { from: me.pid, to: Proc::Name(name), reference: monitor };
+        crate::dist::send(node, on, control, None);
+        return true;
+    }
     let Some(target) = me.lock().ties_if_any().and_then(|ties| ties.monitors.remove(&monitor)) else { return false };
     if !node.is_local(target) {
         let control = Control::DemonitorP { from: me.pid, to: Proc::Pid(target), reference: monitor };

@@ -65,7 +65,9 @@ pub(crate) fn remote_demonitor(node: &Node, pid: Pid, reference: Ref) {
 /// `MONITOR_P_EXIT`: the remote process the local `to` monitors with `reference` has ended.
 pub(crate) fn remote_down(node: &Node, to: Pid, reference: Ref, object: Term, reason: Term) {
     if let Some(entry) = node.lookup(to) {
-        let active = entry.lock().ties_if_any().and_then(|ties| ties.monitors.remove(&reference)).is_some();
+        let active = entry.lock().ties_if_any().is_some_and(|ties| {
+            ties.monitors.remove(&reference).is_some() || ties.remote_names.remove(&reference).is_some()
+        });
         if active {
             entry.deliver(exit::down_message(reference, object, reason));
         }
@@ -81,15 +83,21 @@ pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
         let Some(ties) = state.ties_if_any() else { return };
         ties.watchers.retain(|_, watcher| watcher.pid.node != peer);
         let links: Vec<Pid> = ties.links.iter().filter(|p| p.node == peer).copied().collect();
-        let monitors: Vec<(Ref, Pid)> =
-            ties.monitors.iter().filter(|(_, target)| target.node == peer).map(|(r, p)| (*r, *p)).collect();
+        let mut monitors: Vec<(Ref, Term)> =
+            ties.monitors.iter().filter(|(_, target)| target.node == peer).map(|(r, p)| (*r, Term::Pid(*p))).collect();
+        monitors.extend(
+            ties.remote_names
+                .iter()
+                .filter(|(_, (_, on))| *on == peer)
+                .map(|(r, (name, on))| (*r, Term::tuple(vec![Term::Atom(*name), Term::Atom(*on)]))),
+        );
         (links, monitors)
     };
     for remote in links {
         link::exit_signal(node, pid, remote, exit::noconnection(), Origin::Link);
     }
-    for (reference, target) in monitors {
-        remote_down(node, pid, reference, Term::Pid(target), exit::noconnection());
+    for (reference, object) in monitors {
+        remote_down(node, pid, reference, object, exit::noconnection());
     }
 }
 
