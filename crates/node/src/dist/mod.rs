@@ -18,6 +18,7 @@
 mod connection;
 pub(crate) mod incoming;
 mod options;
+mod writer;
 
 pub use options::NodeOptions;
 
@@ -31,7 +32,6 @@ use erlnode_dist::handshake::{self, Admission, Local};
 use erlnode_epmd::{KeepRegistered, KeepRegisteredOptions, NodeEntry, NodeType};
 use erlnode_etf::{Atom, Pid, Term};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 
 use crate::Node;
 use connection::Connection;
@@ -70,7 +70,7 @@ pub(crate) struct Outgoing {
 #[derive(Debug, Clone)]
 pub(crate) struct Link {
     pub(crate) id: u64,
-    pub(crate) tx: mpsc::UnboundedSender<Outgoing>,
+    pub(crate) writer: Arc<writer::Writer>,
 }
 
 /// An entry of the connection table.
@@ -212,17 +212,23 @@ fn log_refusal(e: &handshake::HandshakeError) {
 /// out first.
 fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: TcpStream, established: handshake::Established) {
     let id = dist.next_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, rx) = mpsc::unbounded_channel();
-    let old = dist.table().insert(peer, Slot::Up(Link { id, tx: tx.clone() }));
-    if let Some(Slot::Connecting(queued)) = old {
-        for out in queued {
-            let _ = tx.send(out);
+    let (read, write) = stream.into_split();
+    let writer = writer::Writer::new(write, established.flags);
+    {
+        // Queued messages go out before anything sent after the connection is in the table.
+        let mut table = dist.table();
+        if let Some(Slot::Connecting(queued)) = table.insert(peer, Slot::Up(Link { id, writer: Arc::clone(&writer) })) {
+            for out in queued {
+                let _ = writer.push(out);
+            }
         }
     }
     tracing::info!(%peer, hidden = established.hidden(), "connection up");
     node_event(node, dist, "nodeup", peer, false);
+    let tick = dist.options.net_ticktime / 4;
+    crate::scheduler::tokio_handle().spawn(Arc::clone(&writer).run_flusher(tick));
     let connection = Connection::new(node.clone(), Arc::clone(dist), peer, id, established);
-    tokio::spawn(connection.run(stream, rx));
+    crate::scheduler::spawn(connection.run(read, writer));
 }
 
 /// Takes the connection `id` to `peer` out of the table, if it is still the current one, and tells the
@@ -308,22 +314,36 @@ pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Te
         tracing::trace!(%peer, "not distributed: signal to another node dropped");
         return;
     };
-    let out = Outgoing { control, payload };
-    let mut table = dist.table();
-    match table.get_mut(&peer) {
-        Some(Slot::Up(link)) => {
-            if let Err(mpsc::error::SendError(out)) = link.tx.send(out) {
-                // The connection is closing: connect again.
+    let mut out = Outgoing { control, payload };
+    loop {
+        let mut table = dist.table();
+        match table.get_mut(&peer) {
+            Some(Slot::Up(link)) => {
+                let (id, writer) = (link.id, Arc::clone(&link.writer));
+                // Encoding (and maybe writing) happens outside the table lock.
+                drop(table);
+                match writer.push(out) {
+                    None => return,
+                    Some(back) => {
+                        // That connection is closing: take it out, unless another replaced it, and go round.
+                        out = back;
+                        let mut table = dist.table();
+                        if matches!(table.get(&peer), Some(Slot::Up(link)) if link.id == id) {
+                            table.remove(&peer);
+                        }
+                    }
+                }
+            }
+            Some(Slot::Connecting(queue)) => {
+                queue.push(out);
+                return;
+            }
+            None => {
                 table.insert(peer, Slot::Connecting(vec![out]));
                 drop(table);
                 spawn_connect(node, &dist, peer);
+                return;
             }
-        }
-        Some(Slot::Connecting(queue)) => queue.push(out),
-        None => {
-            table.insert(peer, Slot::Connecting(vec![out]));
-            drop(table);
-            spawn_connect(node, &dist, peer);
         }
     }
 }

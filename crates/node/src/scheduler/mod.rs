@@ -55,7 +55,12 @@ const SPIN: Duration = Duration::from_micros(50);
 thread_local! {
     /// What a scheduler thread keeps to itself.
     static LOCAL: Local = const {
-        Local { index: Cell::new(None), slot: RefCell::new(None), budget: Cell::new(BUDGET) }
+        Local {
+            index: Cell::new(None),
+            slot: RefCell::new(None),
+            budget: Cell::new(BUDGET),
+            deferred: RefCell::new(Vec::new()),
+        }
     };
 }
 
@@ -67,6 +72,8 @@ struct Local {
     slot: RefCell<Option<Arc<Task>>>,
     /// Reductions left in the current poll.
     budget: Cell<u32>,
+    /// What to run when the current poll ends (see [`defer`]).
+    deferred: RefCell<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 /// The scheduler threads, their shared queues, and the tokio runtime for timers and I/O.
@@ -163,6 +170,19 @@ pub(crate) fn charge() {
             schedulers.wake_one_sleeper(me);
         }
     });
+}
+
+/// Runs `f` when the current task's poll ends, on this scheduler thread; `false` (and `f` dropped) when
+/// this thread is not a scheduler. Distribution uses it to write what a process sent during one poll in
+/// one system call.
+pub(crate) fn defer(f: Box<dyn FnOnce() + Send>) -> bool {
+    LOCAL.with(|local| {
+        if local.index.get().is_none() {
+            return false;
+        }
+        local.deferred.borrow_mut().push(f);
+        true
+    })
 }
 
 /// The tokio runtime that process code runs in (for timers and I/O).
@@ -381,5 +401,14 @@ fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
     LOCAL.with(|local| local.budget.set(BUDGET));
     if task.poll(me) {
         schedulers.workers[me].push(task);
+    }
+    loop {
+        let deferred = LOCAL.with(|local| std::mem::take(&mut *local.deferred.borrow_mut()));
+        if deferred.is_empty() {
+            break;
+        }
+        for f in deferred {
+            f();
+        }
     }
 }

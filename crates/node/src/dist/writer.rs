@@ -1,0 +1,217 @@
+//! The sending side of a connection: messages are encoded by the process that sends them, into the
+//! connection's buffer, and written by the sending thread itself when the socket takes them.
+//!
+//! A hand-off to another thread for every message would cost a wake-up per message (and a
+//! `gen_server:call` two of them each way), so the scheduler thread that runs a sending process writes:
+//! the bytes of what a process sends during one poll are written when that poll ends (see
+//! [`scheduler::defer`](crate::scheduler)), or as soon as they pass [`FLUSH_AT`], so a burst of sends
+//! becomes few large writes. Only when the socket does not take everything does a flusher task on the
+//! tokio runtime take over until the buffer is empty; meanwhile senders append, which keeps the order.
+//! The flusher also sends a tick when nothing was written for a quarter of `net_ticktime`.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use erlnode_dist::DistFlags;
+use erlnode_dist::control::Control;
+use erlnode_dist::frame::{self, FrameWriter};
+use erlnode_etf::Term;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::Outgoing;
+
+/// Bytes after which a sender writes at once instead of at the end of its poll.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// A connection's sending side, shared by every local process that sends to the peer.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    state: Mutex<State>,
+    /// Wakes the flusher: bytes it must write, or the end of the connection.
+    wake: Notify,
+    stream: OwnedWriteHalf,
+}
+
+#[derive(Debug)]
+struct State {
+    frames: FrameWriter,
+    /// Encoded, not yet written.
+    buf: Vec<u8>,
+    /// The flusher owns the socket until `buf` is empty.
+    flushing: bool,
+    /// A flush is due at the end of the current poll of some scheduler.
+    deferred: bool,
+    closed: bool,
+    last_write: Instant,
+}
+
+impl Writer {
+    pub(crate) fn new(stream: OwnedWriteHalf, flags: DistFlags) -> Arc<Writer> {
+        Arc::new(Writer {
+            state: Mutex::new(State {
+                frames: FrameWriter::new(flags),
+                buf: Vec::with_capacity(4096),
+                flushing: false,
+                deferred: false,
+                closed: false,
+                last_write: Instant::now(),
+            }),
+            wake: Notify::new(),
+            stream,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Encodes `out` for the peer; gives it back (`Some`) once the connection has closed.
+    pub(crate) fn push(self: &Arc<Self>, out: Outgoing) -> Option<Outgoing> {
+        let mut state = self.lock();
+        if state.closed {
+            return Some(out);
+        }
+        let flags = state.frames.flags();
+        let (control, payload) = adapt(out, flags);
+        let control = control.to_term();
+        let State { frames, buf, .. } = &mut *state;
+        if let Err(e) = frames.write(&control, payload.as_ref(), buf) {
+            tracing::warn!(error = %e, %control, "message to peer cannot be encoded, dropped");
+            return None;
+        }
+        if state.buf.len() >= FLUSH_AT {
+            self.flush_locked(&mut state);
+        } else if !state.deferred {
+            let me = Arc::clone(self);
+            if crate::scheduler::defer(Box::new(move || me.flush())) {
+                state.deferred = true;
+            } else {
+                self.flush_locked(&mut state);
+            }
+        }
+        None
+    }
+
+    /// Writes what is buffered (at the end of a poll).
+    fn flush(&self) {
+        let mut state = self.lock();
+        state.deferred = false;
+        self.flush_locked(&mut state);
+    }
+
+    /// Writes what the socket takes now; the flusher takes the rest.
+    fn flush_locked(&self, state: &mut State) {
+        if state.flushing || state.closed || state.buf.is_empty() {
+            return;
+        }
+        match self.stream.try_write(&state.buf) {
+            Ok(n) => {
+                state.buf.drain(..n);
+                state.last_write = Instant::now();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "write to peer failed");
+                state.closed = true;
+                self.wake.notify_one();
+                return;
+            }
+        }
+        if !state.buf.is_empty() {
+            state.flushing = true;
+            self.wake.notify_one();
+        }
+    }
+
+    /// Ends the connection's sending side: later pushes are refused and the flusher stops.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    async fn write_all(&self, mut bytes: &[u8]) -> std::io::Result<()> {
+        while !bytes.is_empty() {
+            self.stream.writable().await?;
+            match self.stream.try_write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what senders could not, and ticks when idle for `tick`; returns when the connection closes or
+    /// a write fails.
+    pub(crate) async fn run_flusher(self: Arc<Self>, tick: Duration) -> std::io::Error {
+        loop {
+            let due = {
+                let state = self.lock();
+                if state.closed {
+                    return std::io::ErrorKind::ConnectionAborted.into();
+                }
+                state.last_write + tick
+            };
+            let woken = tokio::time::timeout_at(due, self.wake.notified()).await.is_ok();
+            let bytes = {
+                let mut state = self.lock();
+                if state.closed {
+                    return std::io::ErrorKind::ConnectionAborted.into();
+                }
+                if state.flushing {
+                    std::mem::take(&mut state.buf)
+                } else if !woken && state.buf.is_empty() && state.last_write + tick <= Instant::now() {
+                    // Idle for a tick period: a tick, through the same path so it never splits a packet.
+                    let mut tick_bytes = Vec::with_capacity(4);
+                    frame::tick(&mut tick_bytes);
+                    state.flushing = true;
+                    tick_bytes
+                } else {
+                    continue;
+                }
+            };
+            if let Err(e) = self.write_all(&bytes).await {
+                self.close();
+                return e;
+            }
+            let mut state = self.lock();
+            state.last_write = Instant::now();
+            if state.buf.is_empty() {
+                state.flushing = false;
+            } else {
+                // More arrived meanwhile: go round again at once.
+                self.wake.notify_one();
+            }
+        }
+    }
+}
+
+/// The form of `message` the peer understands: the older control messages when it lacks `SEND_SENDER`,
+/// `EXIT_PAYLOAD` or `UNLINK_ID`.
+fn adapt(message: Outgoing, flags: DistFlags) -> (Control, Option<Term>) {
+    let Outgoing { control, payload } = message;
+    if !flags.contains(DistFlags::SEND_SENDER) {
+        if let Control::SendSender { to, .. } = control {
+            return (Control::Send { to }, payload);
+        }
+    }
+    if !flags.contains(DistFlags::EXIT_PAYLOAD) {
+        let reason = payload.clone().unwrap_or_default();
+        match control {
+            Control::PayloadExit { from, to } => return (Control::Exit { from, to, reason }, None),
+            Control::PayloadExit2 { from, to } => return (Control::Exit2 { from, to, reason }, None),
+            Control::PayloadMonitorPExit { from, to, reference } => {
+                return (Control::MonitorPExit { from, to, reference, reason }, None);
+            }
+            _ => {}
+        }
+    }
+    if !flags.contains(DistFlags::UNLINK_ID) {
+        if let Control::UnlinkId { from, to, .. } = control {
+            return (Control::Unlink { from, to }, None);
+        }
+    }
+    (control, payload)
+}
