@@ -71,7 +71,7 @@ pub mod process;
 pub mod scheduler;
 mod services;
 
-pub use dist::{NodeOptions, StartError};
+pub use dist::{NodeOptions, StartError, TlsError, TlsOptions};
 pub use erlnode_etf::{Atom, Pid, Ref, Term};
 pub use node::{Node, NodeError};
 pub use process::exit::{self, ExitResult};

@@ -499,3 +499,97 @@ async fn rust_monitors_erlang_names() {
     assert_eq!(first, down(m1, missing, "noproc"));
     assert_eq!(second, down(m2, target, "gone"));
 }
+
+/// A CA and one certificate for `host`, `localhost` and 127.0.0.1, written as PEM files into `dir`, with
+/// an `ssl_dist_optfile` for erl that verifies peers both ways.
+#[allow(clippy::unwrap_used)] // test setup: a failure here is a failed test
+fn tls_files(dir: &erlnode_erltest::TempDir, host: &str) -> std::path::PathBuf {
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "erlnode test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(vec![host.to_string(), "localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.distinguished_name.push(rcgen::DnType::CommonName, "erlnode test node");
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    let file = |name: &str| dir.join(name).display().to_string();
+    let opts = format!(
+        "[{{certfile, \"{c}\"}}, {{keyfile, \"{k}\"}}, {{cacertfile, \"{a}\"}}, {{verify, verify_peer}}]",
+        c = file("cert.pem"),
+        k = file("key.pem"),
+        a = file("ca.pem")
+    );
+    let conf = format!(
+        "[{{server, {server}}}, {{client, {opts}}}].\n",
+        server = opts.replace("{verify, verify_peer}", "{verify, verify_peer}, {fail_if_no_peer_cert, true}")
+    );
+    std::fs::write(dir.join("ssl_dist.conf"), conf).unwrap();
+    dir.join("ssl_dist.conf")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_distribution_works_both_ways() {
+    let Some(erlang) = Erlang::find("tls_distribution_works_both_ways") else { return };
+    let dir = erlnode_erltest::TempDir::new("erlnode-tls");
+    let epmd = free_port();
+    let short_host = {
+        let probe = Node::start(NodeOptions::new(unique("probe")).cookie(COOKIE).epmd_port(epmd)).await.unwrap();
+        probe.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default()
+    };
+    let conf = tls_files(&dir, &short_host);
+    let tls = erlnode::TlsOptions::from_pem_files(&dir.join("cert.pem"), &dir.join("key.pem"), &dir.join("ca.pem"))
+        .expect("the certificates load");
+    let node = Node::start(NodeOptions::new(unique("rust_tls")).cookie(COOKIE).epmd_port(epmd).tls(tls))
+        .await
+        .expect("a TLS node starts");
+    register_echo(&node);
+    let rust = Rust { node, epmd };
+    let conf = conf.display().to_string();
+    let eval = "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), \
+        {echo, RUST} ! {self(), over_tls}, receive M -> io:format(\"ECHO ~p~n\", [M]) after 5000 -> io:format(\"ECHO none~n\") end, \
+        timer:sleep(infinity).";
+    let (peer, peer_name) =
+        erl_with(&erlang, &rust, "erl_tls", COOKIE, &["-proto_dist", "inet_tls", "-ssl_dist_optfile", &conf], eval);
+    peer.wait_for("PING pong");
+    peer.wait_for("ECHO over_tls");
+    // And Rust connecting to a second TLS erl node.
+    let (other, other_name) = erl_with(
+        &erlang,
+        &rust,
+        "erl_tls2",
+        COOKIE,
+        &["-proto_dist", "inet_tls", "-ssl_dist_optfile", &conf],
+        "io:format(\"UP~n\"), timer:sleep(infinity).",
+    );
+    other.wait_for("UP");
+    assert!(rust.node.ping(other_name, WAIT).await, "Rust pings a TLS erl node");
+    assert!(rust.node.nodes().contains(&peer_name));
+    // A plain TCP erl node cannot talk to the TLS node.
+    let (plain, _) = erl(
+        &erlang,
+        &rust,
+        "erl_plain",
+        COOKIE,
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(infinity).",
+    );
+    plain.wait_for("PING pang");
+    // A TLS erl node whose certificate another CA signed is refused: verification is on.
+    let stranger_dir = erlnode_erltest::TempDir::new("erlnode-tls-stranger");
+    let stranger_conf = tls_files(&stranger_dir, &short_host).display().to_string();
+    let (stranger, _) = erl_with(
+        &erlang,
+        &rust,
+        "erl_stranger",
+        COOKIE,
+        &["-proto_dist", "inet_tls", "-ssl_dist_optfile", &stranger_conf],
+        "io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), timer:sleep(infinity).",
+    );
+    stranger.wait_for("PING pang");
+}

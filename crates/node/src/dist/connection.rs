@@ -9,8 +9,10 @@ use erlnode_dist::control::Control;
 use erlnode_dist::frame::{self, FrameReader};
 use erlnode_dist::handshake::Established;
 use erlnode_etf::Atom;
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The receiving half of a connection's stream (TCP or TLS).
+pub(crate) type Reader = Box<dyn AsyncRead + Send + Unpin>;
 
 use super::writer::Writer;
 use super::{Distribution, incoming};
@@ -52,7 +54,7 @@ impl Connection {
 
     /// Reads until the connection ends, then closes its sending side and tells every process tied to
     /// the peer. Runs on a scheduler, so what it delivers wakes processes there without another hop.
-    pub(crate) async fn run(self, read: OwnedReadHalf, writer: Arc<Writer>) {
+    pub(crate) async fn run(self, read: Reader, writer: Arc<Writer>) {
         let ticktime = self.dist.options.net_ticktime;
         let end = self.read_loop(read, ticktime).await;
         writer.close();
@@ -68,7 +70,7 @@ impl Connection {
         let _ = self.established.version;
     }
 
-    async fn read_loop(&self, mut read: OwnedReadHalf, ticktime: Duration) -> End {
+    async fn read_loop(&self, mut read: Reader, ticktime: Duration) -> End {
         let mut reader = FrameReader::new();
         let mut buf = BytesMut::with_capacity(64 * 1024);
         loop {

@@ -18,9 +18,11 @@
 mod connection;
 pub(crate) mod incoming;
 mod options;
+mod tls;
 mod writer;
 
 pub use options::NodeOptions;
+pub use tls::{TlsError, TlsOptions};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +37,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::Node;
 use connection::Connection;
+use tls::Stream;
 
 /// How long a connection may take from TCP connect to the end of the handshake (`net_setuptime`, 7 s).
 const SETUP_TIME: Duration = Duration::from_secs(7);
@@ -172,9 +175,20 @@ async fn accept_loop(node: crate::node::WeakNode, listener: TcpListener) {
 }
 
 /// The acceptor's handshake on `stream`, then the connection.
-async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), handshake::HandshakeError> {
+async fn accept_one(node: Node, tcp: TcpStream) -> Result<(), handshake::HandshakeError> {
     let Some(dist) = node.distribution() else { return Ok(()) };
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    let mut stream = match &dist.options.tls {
+        None => Stream::Tcp(tcp),
+        Some(tls) => match tokio::time::timeout(SETUP_TIME, tls.accept(tcp)).await {
+            Ok(Ok(stream)) => Stream::Tls(Box::new(stream)),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "TLS handshake with a connecting node failed");
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        },
+    };
     let admit = |peer: &str, _flags| {
         let cookie = dist.cookie_for(peer);
         let Ok(peer_atom) = Atom::try_new(peer) else { return Admission::NotAllowed };
@@ -186,7 +200,8 @@ async fn accept_one(node: Node, mut stream: TcpStream) -> Result<(), handshake::
             Some(Slot::Connecting(_)) => Admission::Accept { cookie, simultaneous: true },
         }
     };
-    let handshake = handshake::accept(&mut stream, handshake::Framing::Tcp, &dist.local, admit);
+    let framing = stream.framing();
+    let handshake = handshake::accept(&mut stream, framing, &dist.local, admit);
     let established = match tokio::time::timeout(SETUP_TIME, handshake).await {
         Ok(result) => result.inspect_err(log_refusal)?,
         Err(_) => {
@@ -210,9 +225,9 @@ fn log_refusal(e: &handshake::HandshakeError) {
 
 /// Puts an established connection in the table (replacing an older one) and runs it; queued messages go
 /// out first.
-fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: TcpStream, established: handshake::Established) {
+fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, established: handshake::Established) {
     let id = dist.next_id.fetch_add(1, Ordering::Relaxed);
-    let (read, write) = stream.into_split();
+    let (read, write) = stream.split();
     let writer = writer::Writer::new(write, established.flags);
     {
         // Queued messages go out before anything sent after the connection is in the table.
@@ -411,18 +426,21 @@ async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<()
         .map_err(|e| std::io::Error::other(format!("EPMD on {host}: {e}")))?
         .ok_or_else(|| std::io::Error::other(format!("{name} is not registered on {host}")))?;
     let addr = resolve(host, entry.port).await?;
-    let mut stream = TcpStream::connect(addr).await?;
-    let _ = stream.set_nodelay(true);
+    let tcp = TcpStream::connect(addr).await?;
+    let _ = tcp.set_nodelay(true);
+    let mut stream = match &dist.options.tls {
+        None => Stream::Tcp(tcp),
+        Some(tls) => Stream::Tls(Box::new(tls.connect(host, tcp).await?)),
+    };
+    let framing = stream.framing();
     let version = if entry.high_version >= 6 { handshake::Version::V6 } else { handshake::Version::V5 };
     let cookie = dist.cookie_for(&peer_name);
-    let established =
-        match handshake::connect(&mut stream, handshake::Framing::Tcp, &dist.local, &peer_name, &cookie, version).await
-        {
-            Ok(established) => established,
-            // The peer keeps its own simultaneous attempt, which becomes our connection.
-            Err(handshake::HandshakeError::Refused(handshake::Status::Nok)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
+    let established = match handshake::connect(&mut stream, framing, &dist.local, &peer_name, &cookie, version).await {
+        Ok(established) => established,
+        // The peer keeps its own simultaneous attempt, which becomes our connection.
+        Err(handshake::HandshakeError::Refused(handshake::Status::Nok)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
     install(node, dist, peer, stream, established);
     Ok(())
 }

@@ -24,6 +24,7 @@ pub struct NodeOptions {
     pub(crate) listen_addr: IpAddr,
     pub(crate) listen_port: u16,
     pub(crate) net_ticktime: Duration,
+    pub(crate) tls: Option<super::tls::TlsOptions>,
 }
 
 impl NodeOptions {
@@ -41,6 +42,7 @@ impl NodeOptions {
             listen_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             listen_port: 0,
             net_ticktime: Duration::from_secs(60),
+            tls: None,
         }
     }
 
@@ -94,6 +96,13 @@ impl NodeOptions {
     /// every quarter of it when nothing else does.
     pub fn net_ticktime(mut self, ticktime: Duration) -> NodeOptions {
         self.net_ticktime = ticktime.max(Duration::from_millis(400));
+        self
+    }
+
+    /// Distribution over TLS (Erlang's `-proto_dist inet_tls`) with these certificates: every connection,
+    /// accepted or made, is TLS with verified certificates on both sides.
+    pub fn tls(mut self, tls: super::tls::TlsOptions) -> NodeOptions {
+        self.tls = Some(tls);
         self
     }
 

@@ -16,6 +16,7 @@ use erlnode_dist::DistFlags;
 use erlnode_dist::control::Control;
 use erlnode_dist::frame::{self, FrameWriter};
 use erlnode_etf::Term;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -31,7 +32,33 @@ pub(crate) struct Writer {
     state: Mutex<State>,
     /// Wakes the flusher: bytes it must write, or the end of the connection.
     wake: Notify,
-    stream: OwnedWriteHalf,
+    stream: Transport,
+}
+
+/// Where the bytes go.
+pub(crate) enum Transport {
+    /// A TCP socket, which any thread can write to without waiting.
+    Tcp(OwnedWriteHalf),
+    /// Any other stream (TLS): written by the flusher only.
+    Stream(tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp(_) => "Tcp",
+            Transport::Stream(_) => "Stream",
+        })
+    }
+}
+
+impl Transport {
+    fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Transport::Tcp(stream) => stream.try_write(bytes),
+            Transport::Stream(_) => Err(std::io::ErrorKind::WouldBlock.into()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -48,7 +75,7 @@ struct State {
 }
 
 impl Writer {
-    pub(crate) fn new(stream: OwnedWriteHalf, flags: DistFlags) -> Arc<Writer> {
+    pub(crate) fn new(stream: Transport, flags: DistFlags) -> Arc<Writer> {
         Arc::new(Writer {
             state: Mutex::new(State {
                 frames: FrameWriter::new(flags),
@@ -132,9 +159,17 @@ impl Writer {
     }
 
     async fn write_all(&self, mut bytes: &[u8]) -> std::io::Result<()> {
+        let stream = match &self.stream {
+            Transport::Tcp(stream) => stream,
+            Transport::Stream(stream) => {
+                let mut stream = stream.lock().await;
+                stream.write_all(bytes).await?;
+                return stream.flush().await;
+            }
+        };
         while !bytes.is_empty() {
-            self.stream.writable().await?;
-            match self.stream.try_write(bytes) {
+            stream.writable().await?;
+            match stream.try_write(bytes) {
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
