@@ -593,3 +593,67 @@ async fn tls_distribution_works_both_ways() {
     );
     stranger.wait_for("PING pang");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_rust_nodes_connecting_at_once_end_with_one_connection() {
+    // Two nodes in this process, sharing one EPMD; each sends to the other at the same moment, many
+    // times over, so that both connect at once: the simultaneous-connect rule leaves one connection and
+    // every message arrives.
+    for round in 0..5 {
+        let a = rust_node(&format!("rust_simul_a{round}"), |o| o).await;
+        let b = Node::start(NodeOptions::new(unique(&format!("rust_simul_b{round}"))).cookie(COOKIE).epmd_port(a.epmd))
+            .await
+            .expect("the second node starts");
+        register_echo(&a.node);
+        register_echo(&b);
+        let (an, bn) = (a.node.name(), b.name());
+        let ask = |node: &Node, peer: Atom| {
+            let node = node.clone();
+            async move {
+                within(&node, move |mut p| {
+                    Box::pin(async move {
+                        for i in 0..50 {
+                            p.send_to_name_on(Atom::new("echo"), peer, (p.self_pid(), i));
+                        }
+                        let mut got = Vec::new();
+                        for _ in 0..50 {
+                            got.push(p.recv_timeout(WAIT).await);
+                        }
+                        got
+                    })
+                })
+                .await
+            }
+        };
+        let (from_a, from_b) = tokio::join!(ask(&a.node, bn), ask(&b, an));
+        let expected: Vec<Option<Term>> = (0..50).map(|i| Some(Term::from(i))).collect();
+        assert_eq!(from_a, expected, "round {round}: a's messages");
+        assert_eq!(from_b, expected, "round {round}: b's messages");
+        assert_eq!(a.node.nodes(), vec![bn]);
+        assert_eq!(b.nodes(), vec![an]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_cookie_overrides_the_default_for_one_peer() {
+    let Some(erlang) = Erlang::find("a_node_cookie_overrides_the_default_for_one_peer") else { return };
+    let epmd = free_port();
+    let probe = Node::start(NodeOptions::new(unique("probe")).cookie(COOKIE).epmd_port(epmd)).await.unwrap();
+    let host = probe.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
+    let special = unique("erl_special");
+    let rust = Node::start(
+        NodeOptions::new(unique("rust_cookies"))
+            .cookie(COOKIE)
+            .node_cookie(format!("{special}@{host}"), "special_cookie")
+            .epmd_port(epmd),
+    )
+    .await
+    .unwrap();
+    let peer = ErlNode::sname(&special)
+        .cookie("special_cookie")
+        .epmd_port(epmd)
+        .eval(&format!("io:format(\"PING ~p~n\", [net_adm:ping('{}')]), timer:sleep(infinity).", rust.name().as_str()))
+        .start(&erlang);
+    peer.wait_for("PING pong");
+    assert!(rust.ping(Atom::new(&format!("{special}@{host}")), WAIT).await);
+}
