@@ -1,8 +1,10 @@
 //! erlnode: an Erlang/OTP node in Rust.
 //!
-//! This crate is the runtime users depend on. Today it holds the local part: a [`Node`] runs processes
-//! (tasks on erlnode's own [schedulers](scheduler), with unbounded, lossless mailboxes), and they send each other [`Term`]s, register names,
-//! link and monitor each other, make aliases, set timers and exit with Erlang's exact semantics. Distribution comes later.
+//! This crate is the runtime users depend on. A [`Node`] runs processes (tasks on erlnode's own
+//! [schedulers](scheduler), with unbounded, lossless mailboxes); they send each other [`Term`]s, register
+//! names, link and monitor each other, make aliases, set timers and exit with Erlang's exact semantics.
+//! A node started with [`Node::start`] is a member of an Erlang cluster, and all of that works with
+//! processes on other nodes too (see [`dist`]).
 //!
 //! # Processes
 //! ```
@@ -61,6 +63,8 @@
 //! - [`exit`]: exit reasons and how a process ends.
 //! - [`process::alias`], [`process::timer`], [`process::info`]: the rules of aliases, timers and
 //!   introspection.
+//! - [`dist`]: joining a cluster ([`NodeOptions`], TLS with [`TlsOptions`]), connections, and what
+//!   remote messages and signals do.
 //! - [`scheduler`]: where processes run (one scheduler thread per core, a tokio runtime thread for timers
 //!   and I/O) and why a process woken by another stays on its core.
 

@@ -2,11 +2,11 @@
 //!
 //! [`Node::start`](crate::Node::start) binds a listener, registers the node with EPMD (starting an embedded
 //! EPMD when none runs), and accepts connections; a send to a pid, a name or an alias of another node
-//! connects to it on first use, as Erlang does (auto-connect). Each connection is one task on erlnode's
-//! tokio runtime: it writes what local processes queue for the peer, many messages per write, with a tick
-//! when it has been quiet for a quarter of `net_ticktime`, and reads the peer's packets, handing each
-//! message or signal to the local process it is for (see [`incoming`]). A peer silent for `net_ticktime`
-//! is disconnected.
+//! connects to it on first use, as Erlang does (auto-connect). On each connection, local processes encode
+//! what they send and their scheduler writes it, many messages per write; a reader task
+//! on the schedulers hands each of the peer's messages and signals to the local process it is for (see
+//! the `incoming` module). A tick goes out when the connection has been quiet for a quarter of `net_ticktime`; a
+//! peer silent for `net_ticktime` is disconnected. With [`TlsOptions`] every connection is TLS.
 //!
 //! # Connection table
 //! One entry per peer node: connecting (with the messages queued meanwhile, sent in order once the
