@@ -10,10 +10,21 @@ use crate::find::Erlang;
 /// Erlang that binds `Host` to this node's host part (the text after `@`), for an [`ErlNode::eval`].
 pub const ERL_HOST: &str = "[_, Host] = string:split(atom_to_list(node()), \"@\")";
 
-/// A port that was free a moment ago on every interface.
+/// A port that was free a moment ago on every interface, below the range the system hands out for port
+/// 0 (32768 and up on Linux), so that a listener bound to port 0 meanwhile (a node's own, say) cannot take
+/// it before the test binds it.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).expect("bind a free port");
-    listener.local_addr().expect("the bound port").port()
+    use std::hash::{BuildHasher, Hasher};
+    for attempt in 0u64..1000 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(attempt);
+        hasher.write_u32(std::process::id());
+        let port = 20_000 + (hasher.finish() % 12_000) as u16;
+        if TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
 }
 
 /// A name no other test (of this or a concurrent run) uses: `<label>_<pid>_<counter>`.

@@ -20,11 +20,25 @@ struct Rust {
     epmd: u16,
 }
 
-async fn rust_node(label: &str, configure: impl FnOnce(NodeOptions) -> NodeOptions) -> Rust {
-    let epmd = free_port();
-    let options = configure(NodeOptions::new(unique(label)).cookie(COOKIE).epmd_port(epmd));
-    let node = Node::start(options).await.expect("the Rust node starts");
+async fn rust_node(label: &str, configure: impl Fn(NodeOptions) -> NodeOptions) -> Rust {
+    let name = unique(label);
+    let (node, epmd) =
+        on_fresh_epmd(|epmd| configure(NodeOptions::new(name.clone()).cookie(COOKIE).epmd_port(epmd))).await;
     Rust { node, epmd }
+}
+
+/// Starts a node whose EPMD (embedded) listens on a free port. A port found free can be taken by another
+/// test before the EPMD binds it, so a failed start is tried again on another port.
+async fn on_fresh_epmd(options: impl Fn(u16) -> NodeOptions) -> (Node, u16) {
+    let mut last = None;
+    for _ in 0..5 {
+        let epmd = free_port();
+        match Node::start(options(epmd)).await {
+            Ok(node) => return (node, epmd),
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("the Rust node does not start: {last:?}");
 }
 
 /// An `erl` node registered with `rust`'s EPMD, running `eval` once up; `RUST` in `eval` stands for the
@@ -450,11 +464,9 @@ async fn a_hidden_node_is_not_in_nodes_and_long_names_work() {
     peer.wait_for("VISIBLE false HIDDEN true");
 
     // Long names: name@127.0.0.1 on both sides.
-    let epmd = free_port();
     let long = format!("{}@127.0.0.1", unique("rust_long"));
-    let node = Node::start(NodeOptions::new(long.clone()).longnames(true).cookie(COOKIE).epmd_port(epmd))
-        .await
-        .expect("a long-named node starts");
+    let (node, epmd) =
+        on_fresh_epmd(|epmd| NodeOptions::new(long.clone()).longnames(true).cookie(COOKIE).epmd_port(epmd)).await;
     let erl_long = format!("{}@127.0.0.1", unique("erl_long"));
     let eval = format!("io:format(\"PING ~p~n\", [net_adm:ping('{long}')]), timer:sleep(infinity).");
     let peer = ErlNode::name(&erl_long).cookie(COOKIE).epmd_port(epmd).eval(&eval).start(&erlang);
@@ -538,11 +550,8 @@ fn tls_files(dir: &erlnode_erltest::TempDir, host: &str) -> std::path::PathBuf {
 async fn tls_distribution_works_both_ways() {
     let Some(erlang) = Erlang::find("tls_distribution_works_both_ways") else { return };
     let dir = erlnode_erltest::TempDir::new("erlnode-tls");
-    let epmd = free_port();
-    let short_host = {
-        let probe = Node::start(NodeOptions::new(unique("probe")).cookie(COOKIE).epmd_port(epmd)).await.unwrap();
-        probe.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default()
-    };
+    let (probe, epmd) = on_fresh_epmd(|epmd| NodeOptions::new(unique("probe")).cookie(COOKIE).epmd_port(epmd)).await;
+    let short_host = probe.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
     let conf = tls_files(&dir, &short_host);
     let tls = erlnode::TlsOptions::from_pem_files(&dir.join("cert.pem"), &dir.join("key.pem"), &dir.join("ca.pem"))
         .expect("the certificates load");
@@ -637,8 +646,7 @@ async fn two_rust_nodes_connecting_at_once_end_with_one_connection() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_cookie_overrides_the_default_for_one_peer() {
     let Some(erlang) = Erlang::find("a_node_cookie_overrides_the_default_for_one_peer") else { return };
-    let epmd = free_port();
-    let probe = Node::start(NodeOptions::new(unique("probe")).cookie(COOKIE).epmd_port(epmd)).await.unwrap();
+    let (probe, epmd) = on_fresh_epmd(|epmd| NodeOptions::new(unique("probe")).cookie(COOKIE).epmd_port(epmd)).await;
     let host = probe.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
     let special = unique("erl_special");
     let rust = Node::start(
