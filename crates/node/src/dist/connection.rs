@@ -65,9 +65,12 @@ impl Connection {
             End::Protocol(why) => tracing::warn!(peer = %self.peer, why, "bad packet from peer, disconnected"),
             End::Io(e) => tracing::info!(peer = %self.peer, error = %e, "connection closed"),
         }
-        super::remove(&self.node, &self.dist, self.peer, self.id);
-        incoming::connection_lost(&self.node, self.peer);
-        let _ = self.established.version;
+        // A connection that was replaced has been accounted for already; only the current one's end
+        // is the peer's nodedown.
+        if super::remove(&self.node, &self.dist, self.peer, self.id) {
+            incoming::connection_lost(&self.node, self.peer);
+        }
+        tracing::debug!(peer = %self.peer, version = ?self.established.version, "connection ended");
     }
 
     async fn read_loop(&self, mut read: Reader, ticktime: Duration) -> End {

@@ -229,6 +229,24 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, es
     let id = dist.next_id.fetch_add(1, Ordering::Relaxed);
     let (read, write) = stream.split();
     let writer = writer::Writer::new(write, established.flags);
+    // The peer came back (`alive` answered true): the old connection goes first, with what hung on it;
+    // meanwhile sends queue for the new one.
+    let old = {
+        let mut table = dist.table();
+        match table.get(&peer) {
+            Some(Slot::Up(_)) => match table.insert(peer, Slot::Connecting(Vec::new())) {
+                Some(Slot::Up(old)) => Some(old),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    if let Some(old) = old {
+        old.writer.close();
+        tracing::info!(%peer, "connection replaced by a new one from the same node");
+        node_event(node, dist, "nodedown", peer, true);
+        incoming::connection_lost(node, peer);
+    }
     {
         // Queued messages go out before anything sent after the connection is in the table.
         let mut table = dist.table();
