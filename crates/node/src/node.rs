@@ -131,8 +131,8 @@ impl Node {
         let _ = self.inner.dist.set(dist);
     }
 
-    pub(crate) fn distribution(&self) -> Option<Arc<Distribution>> {
-        self.inner.dist.get().cloned()
+    pub(crate) fn distribution(&self) -> Option<&Arc<Distribution>> {
+        self.inner.dist.get()
     }
 
     /// A handle that does not keep the node alive.

@@ -16,14 +16,15 @@ use crate::process::{self, Watcher};
 
 /// Acts on one control message from `peer`.
 pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Option<Term>) {
-    let payload = || payload.clone().unwrap_or_default();
+    // Each control message uses its payload at most once: take it, never copy it.
+    let payload = payload.unwrap_or_default();
     match control {
-        Control::Send { to } | Control::SendSender { to, .. } => node.send(to, payload()),
+        Control::Send { to } | Control::SendSender { to, .. } => node.send(to, payload),
         Control::RegSend { to, .. } => match node.whereis(to) {
-            Some(pid) => node.send(pid, payload()),
+            Some(pid) => node.send(pid, payload),
             None => tracing::trace!(name = %to, "message to an unregistered name dropped"),
         },
-        Control::AliasSend { alias, .. } => node.send_alias(alias, payload()),
+        Control::AliasSend { alias, .. } => node.send_alias(alias, payload),
         Control::Link { from, to } => process::remote_link(node, to, from),
         Control::Unlink { from, to } => process::remote_unlink(node, to, from),
         Control::UnlinkId { id, from, to } => {
@@ -32,9 +33,9 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
         }
         Control::UnlinkIdAck { .. } | Control::GroupLeader { .. } | Control::SpawnReply { .. } => {}
         Control::Exit { from, to, reason } => process::remote_exit(node, to, from, reason, true),
-        Control::PayloadExit { from, to } => process::remote_exit(node, to, from, payload(), true),
+        Control::PayloadExit { from, to } => process::remote_exit(node, to, from, payload, true),
         Control::Exit2 { from, to, reason } => process::remote_exit(node, to, from, reason, false),
-        Control::PayloadExit2 { from, to } => process::remote_exit(node, to, from, payload(), false),
+        Control::PayloadExit2 { from, to } => process::remote_exit(node, to, from, payload, false),
         Control::MonitorP { from, to, reference } => monitor(node, peer, from, to, reference),
         Control::DemonitorP { to, reference, .. } => {
             if let Some(pid) = resolve(node, to) {
@@ -42,7 +43,7 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
             }
         }
         Control::MonitorPExit { from, to, reference, reason } => down(node, peer, from, to, reference, reason),
-        Control::PayloadMonitorPExit { from, to, reference } => down(node, peer, from, to, reference, payload()),
+        Control::PayloadMonitorPExit { from, to, reference } => down(node, peer, from, to, reference, payload),
         Control::SpawnRequest { req_id, from, .. } => {
             // Remote spawn comes with RPC; until then the request is refused at once, never left hanging.
             let reply = Control::SpawnReply { req_id, to: from, flags: 0, result: Err(Atom::new("notsup")) };

@@ -211,7 +211,7 @@ async fn accept_one(node: Node, tcp: TcpStream) -> Result<(), handshake::Handsha
     };
     let peer = Atom::try_new(&established.peer_name)
         .map_err(|_| handshake::HandshakeError::BadName(established.peer_name.clone()))?;
-    install(&node, &dist, peer, stream, established);
+    install(&node, dist, peer, stream, established);
     Ok(())
 }
 
@@ -322,7 +322,7 @@ pub(crate) fn monitor_node(node: &Node, pid: Pid, peer: Atom, on: bool) {
         crate::scheduler::tokio_handle().spawn(async move {
             if !connect_node(&node, peer).await {
                 if let Some(dist) = node.distribution() {
-                    node_event(&node, &dist, "nodedown", peer, true);
+                    node_event(&node, dist, "nodedown", peer, true);
                 }
             }
         });
@@ -374,7 +374,7 @@ pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Te
             None => {
                 table.insert(peer, Slot::Connecting(vec![out]));
                 drop(table);
-                spawn_connect(node, &dist, peer);
+                spawn_connect(node, dist, peer);
                 return;
             }
         }
@@ -392,7 +392,7 @@ pub(crate) async fn connect_node(node: &Node, peer: Atom) -> bool {
             None => {
                 table.insert(peer, Slot::Connecting(Vec::new()));
                 drop(table);
-                spawn_connect(node, &dist, peer);
+                spawn_connect(node, dist, peer);
             }
         }
     }
