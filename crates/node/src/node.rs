@@ -100,6 +100,10 @@ impl Node {
         if node == self.inner.name {
             return true;
         }
+        // An unreachable node is pang at once, as in Erlang, not after the timeout.
+        if !self.connect(node).await {
+            return false;
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let spawned = self.spawn(move |mut p| async move {
             let tag = p.make_ref();

@@ -1,5 +1,5 @@
 //! Distribution against real Erlang nodes: ping, messages both ways, monitors and links across the
-//! connection, wrong cookies, the version 5 handshake, and a killed peer.
+//! connection, wrong cookies, TLS, node monitors, a frozen or killed peer, and hostile input.
 //!
 //! Each test starts a Rust node with an embedded EPMD on a free port and `erl` nodes registered with it.
 
@@ -664,4 +664,70 @@ async fn a_node_cookie_overrides_the_default_for_one_peer() {
         .start(&erlang);
     peer.wait_for("PING pong");
     assert!(rust.ping(Atom::new(&format!("{special}@{host}")), WAIT).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn links_and_monitors_to_an_unreachable_node_fire_noconnection_at_once() {
+    let rust = rust_node("rust_unreachable", |o| o).await;
+    let host = rust.node.name().as_str().split_once('@').map(|(_, h)| h.to_string()).unwrap_or_default();
+    let nowhere = Atom::new(&format!("{}@{host}", unique("nowhere")));
+    let ghost = Pid::new(nowhere, 1, 0, 1);
+    let started = std::time::Instant::now();
+    let (exit, down, nodedown, monitor) = within(&rust.node, move |mut p| {
+        Box::pin(async move {
+            p.trap_exit(true);
+            p.monitor_node(nowhere, true);
+            p.link(ghost).expect("a remote link is set up without waiting");
+            let monitor = p.monitor(ghost);
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                got.push(p.recv_timeout(WAIT).await);
+            }
+            // Erlang term order puts smaller tuples first: {nodedown, N}, {'EXIT', ...}, {'DOWN', ...}.
+            got.sort();
+            (got[1].clone(), got[2].clone(), got[0].clone(), monitor)
+        })
+    })
+    .await;
+    assert_eq!(
+        down,
+        Some(Term::tuple(vec![
+            Term::atom("DOWN"),
+            Term::Ref(monitor),
+            Term::atom("process"),
+            Term::Pid(ghost),
+            Term::atom("noconnection")
+        ]))
+    );
+    assert_eq!(exit, Some(Term::tuple(vec![Term::atom("EXIT"), Term::Pid(ghost), Term::atom("noconnection")])));
+    assert_eq!(nodedown, Some(Term::tuple(vec![Term::atom("nodedown"), Term::Atom(nowhere)])));
+    assert!(!rust.node.ping(nowhere, WAIT).await);
+    assert!(started.elapsed() < WAIT, "noconnection and pang came at once, not after a timeout");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_cannot_make_the_node_relay_to_a_third_node() {
+    use tokio::io::AsyncWriteExt;
+    let rust = rust_node("rust_relay", |o| o).await;
+    let port = rust.node.dist_port().unwrap();
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let local = erlnode_dist::handshake::Local::new(format!("{}@localhost", unique("fake")), 7, false);
+    let established = erlnode_dist::handshake::connect(
+        &mut s,
+        erlnode_dist::handshake::Framing::Tcp,
+        &local,
+        rust.node.name().as_str(),
+        COOKIE.as_bytes(),
+        erlnode_dist::handshake::Version::V6,
+    )
+    .await
+    .expect("the fake peer passes the handshake");
+    let third = Atom::new(&format!("{}@localhost", unique("third")));
+    let mut writer = erlnode_dist::frame::FrameWriter::new(established.flags);
+    let mut out = Vec::new();
+    let send = erlnode_dist::control::Control::Send { to: Pid::new(third, 1, 0, 1) };
+    writer.write(&send.to_term(), Some(&Term::atom("relay_me")), &mut out).unwrap();
+    s.write_all(&out).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!rust.node.nodes().contains(&third), "the node connected to {third} for a peer");
 }

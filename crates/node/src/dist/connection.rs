@@ -56,7 +56,10 @@ impl Connection {
     /// the peer. Runs on a scheduler, so what it delivers wakes processes there without another hop.
     pub(crate) async fn run(self, read: Reader, writer: Arc<Writer>) {
         let ticktime = self.dist.options.net_ticktime;
-        let end = self.read_loop(read, ticktime).await;
+        let end = tokio::select! {
+            end = self.read_loop(read, ticktime) => end,
+            () = writer.closed() => End::Io(std::io::ErrorKind::BrokenPipe.into()),
+        };
         writer.close();
         match &end {
             End::TickTimeout => {

@@ -18,7 +18,11 @@ use crate::process::{self, Watcher};
 pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Option<Term>) {
     // Each control message uses its payload at most once: take it, never copy it.
     let payload = payload.unwrap_or_default();
+    // Only this node's processes are a peer's business: a node never relays for another.
+    let here = |pid: &Pid| node.is_local(*pid);
     match control {
+        Control::Send { to } | Control::SendSender { to, .. } if !here(&to) => {}
+        Control::AliasSend { alias, .. } if alias.node != node.name() => {}
         Control::Send { to } | Control::SendSender { to, .. } => node.send(to, payload),
         Control::RegSend { to, .. } => match node.whereis(to) {
             Some(pid) => node.send(pid, payload),

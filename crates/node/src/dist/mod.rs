@@ -322,7 +322,7 @@ pub(crate) fn monitor_node(node: &Node, pid: Pid, peer: Atom, on: bool) {
         crate::scheduler::tokio_handle().spawn(async move {
             if !connect_node(&node, peer).await {
                 if let Some(dist) = node.distribution() {
-                    node_event(&node, dist, "nodedown", peer, true);
+                    node_down_monitors(&node, dist, peer);
                 }
             }
         });
@@ -358,12 +358,14 @@ pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Te
                 match writer.push(out) {
                     None => return,
                     Some(back) => {
-                        // That connection is closing: take it out, unless another replaced it, and go round.
-                        out = back;
-                        let mut table = dist.table();
-                        if matches!(table.get(&peer), Some(Slot::Up(link)) if link.id == id) {
-                            table.remove(&peer);
+                        // That connection is ending: its reader takes it out of the table and tells
+                        // every link and monitor (noconnection); what is sent meanwhile is lost, as in
+                        // Erlang. Once another connection took its place, go round and use that one.
+                        if matches!(dist.table().get(&peer), Some(Slot::Up(link)) if link.id == id) {
+                            tracing::trace!(%peer, "message to a closing connection dropped");
+                            return;
                         }
+                        out = back;
                     }
                 }
             }
@@ -416,19 +418,40 @@ fn spawn_connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 log_refusal(&e);
-                give_up(&dist, peer, &e.to_string());
+                give_up(&node, &dist, peer, &e.to_string());
             }
-            Err(_) => give_up(&dist, peer, "timed out"),
+            Err(_) => give_up(&node, &dist, peer, "timed out"),
         }
     });
 }
 
 /// Drops what was queued for `peer` after a failed attempt, unless another connection took its place.
-fn give_up(dist: &Distribution, peer: Atom, why: &str) {
-    let mut table = dist.table();
-    if let Some(Slot::Connecting(queued)) = table.get(&peer) {
-        tracing::warn!(%peer, dropped = queued.len(), why, "cannot connect");
-        table.remove(&peer);
+/// Links and monitors made meanwhile get `noconnection`, and `monitor_node` holders `nodedown`, as in
+/// Erlang when a node cannot be reached.
+fn give_up(node: &Node, dist: &Distribution, peer: Atom, why: &str) {
+    let gave_up = {
+        let mut table = dist.table();
+        match table.get(&peer) {
+            Some(Slot::Connecting(queued)) => {
+                tracing::warn!(%peer, dropped = queued.len(), why, "cannot connect");
+                table.remove(&peer);
+                true
+            }
+            _ => false,
+        }
+    };
+    if gave_up {
+        node_down_monitors(node, dist, peer);
+        incoming::connection_lost(node, peer);
+    }
+}
+
+/// Sends `{nodedown, Peer}` to the holders of `monitor_node` monitors on `peer` (used up).
+fn node_down_monitors(node: &Node, dist: &Distribution, peer: Atom) {
+    let monitors = dist.node_monitors.lock().unwrap_or_else(PoisonError::into_inner).remove(&peer);
+    let message = Term::tuple(vec![Term::atom("nodedown"), Term::Atom(peer)]);
+    for pid in monitors.unwrap_or_default() {
+        node.send(pid, message.clone());
     }
 }
 
@@ -455,8 +478,17 @@ async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<()
     let cookie = dist.cookie_for(&peer_name);
     let established = match handshake::connect(&mut stream, framing, &dist.local, &peer_name, &cookie, version).await {
         Ok(established) => established,
-        // The peer keeps its own simultaneous attempt, which becomes our connection.
-        Err(handshake::HandshakeError::Refused(handshake::Status::Nok)) => return Ok(()),
+        // The peer keeps its own simultaneous attempt, which becomes our connection: wait for it.
+        Err(handshake::HandshakeError::Refused(handshake::Status::Nok)) => {
+            let deadline = tokio::time::Instant::now() + SETUP_TIME;
+            while tokio::time::Instant::now() < deadline {
+                if matches!(dist.table().get(&peer), Some(Slot::Up(_)) | None) {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            return Err(handshake::HandshakeError::Refused(handshake::Status::Nok));
+        }
         Err(e) => return Err(e),
     };
     install(node, dist, peer, stream, established);

@@ -32,6 +32,8 @@ pub(crate) struct Writer {
     state: Mutex<State>,
     /// Wakes the flusher: bytes it must write, or the end of the connection.
     wake: Notify,
+    /// Wakes the connection's reader when the sending side closes (a failed write ends the connection).
+    ended: Notify,
     stream: Transport,
 }
 
@@ -86,6 +88,7 @@ impl Writer {
                 last_write: Instant::now(),
             }),
             wake: Notify::new(),
+            ended: Notify::new(),
             stream,
         })
     }
@@ -143,6 +146,7 @@ impl Writer {
                 tracing::debug!(error = %e, "write to peer failed");
                 state.closed = true;
                 self.wake.notify_one();
+                self.ended.notify_waiters();
                 return;
             }
         }
@@ -156,6 +160,18 @@ impl Writer {
     pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.wake.notify_one();
+        self.ended.notify_waiters();
+    }
+
+    /// Returns once the sending side has closed.
+    pub(crate) async fn closed(&self) {
+        loop {
+            let ended = self.ended.notified();
+            if self.lock().closed {
+                return;
+            }
+            ended.await;
+        }
     }
 
     async fn write_all(&self, mut bytes: &[u8]) -> std::io::Result<()> {
@@ -233,12 +249,12 @@ fn adapt(message: Outgoing, flags: DistFlags) -> (Control, Option<Term>) {
         }
     }
     if !flags.contains(DistFlags::EXIT_PAYLOAD) {
-        let reason = payload.clone().unwrap_or_default();
+        let reason = || payload.clone().unwrap_or_default();
         match control {
-            Control::PayloadExit { from, to } => return (Control::Exit { from, to, reason }, None),
-            Control::PayloadExit2 { from, to } => return (Control::Exit2 { from, to, reason }, None),
+            Control::PayloadExit { from, to } => return (Control::Exit { from, to, reason: reason() }, None),
+            Control::PayloadExit2 { from, to } => return (Control::Exit2 { from, to, reason: reason() }, None),
             Control::PayloadMonitorPExit { from, to, reference } => {
-                return (Control::MonitorPExit { from, to, reference, reason }, None);
+                return (Control::MonitorPExit { from, to, reference, reason: reason() }, None);
             }
             _ => {}
         }
