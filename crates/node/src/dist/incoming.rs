@@ -85,7 +85,7 @@ fn down(node: &Node, peer: Atom, from: Proc, to: Pid, reference: Ref, reason: Te
         Proc::Pid(pid) => Term::Pid(pid),
         Proc::Name(name) => Term::tuple(vec![Term::Atom(name), Term::Atom(peer)]),
     };
-    process::remote_down(node, to, reference, object, reason);
+    process::remote_down(node, peer, to, reference, object, reason);
 }
 
 /// The connection to `peer` is gone: `noconnection` to every link and monitor across it.

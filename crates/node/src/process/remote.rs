@@ -62,11 +62,20 @@ pub(crate) fn remote_demonitor(node: &Node, pid: Pid, reference: Ref) {
     }
 }
 
-/// `MONITOR_P_EXIT`: the remote process the local `to` monitors with `reference` has ended.
-pub(crate) fn remote_down(node: &Node, to: Pid, reference: Ref, object: Term, reason: Term) {
+/// `MONITOR_P_EXIT` from `peer`: the process there that the local `to` monitors with `reference` has
+/// ended. Only a monitor on a process of `peer` is touched, so no peer can end another's monitors.
+pub(crate) fn remote_down(node: &Node, peer: Atom, to: Pid, reference: Ref, object: Term, reason: Term) {
     if let Some(entry) = node.lookup(to) {
         let active = entry.lock().ties_if_any().is_some_and(|ties| {
-            ties.monitors.remove(&reference).is_some() || ties.remote_names.remove(&reference).is_some()
+            if ties.monitors.get(&reference).is_some_and(|target| target.node == peer) {
+                ties.monitors.remove(&reference);
+                true
+            } else if ties.remote_names.get(&reference).is_some_and(|(_, on)| *on == peer) {
+                ties.remote_names.remove(&reference);
+                true
+            } else {
+                false
+            }
         });
         if active {
             entry.deliver(exit::down_message(reference, object, reason));
@@ -97,7 +106,7 @@ pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
         link::exit_signal(node, pid, remote, exit::noconnection(), Origin::Link);
     }
     for (reference, object) in monitors {
-        remote_down(node, pid, reference, object, exit::noconnection());
+        remote_down(node, peer, pid, reference, object, exit::noconnection());
     }
 }
 
