@@ -329,6 +329,15 @@ pub(crate) fn monitor_node(node: &Node, pid: Pid, peer: Atom, on: bool) {
     }
 }
 
+/// Forgets the node monitors of the local process `pid`, which has ended.
+pub(crate) fn forget_node_monitors(node: &Node, pid: Pid) {
+    let Some(dist) = node.distribution() else { return };
+    for list in dist.node_monitors.lock().unwrap_or_else(PoisonError::into_inner).values_mut() {
+        list.retain(|p| *p != pid);
+    }
+    dist.node_watchers.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != pid);
+}
+
 /// `net_kernel:monitor_nodes(Flag)` for the local process `pid`.
 pub(crate) fn monitor_nodes(node: &Node, pid: Pid, on: bool) {
     let Some(dist) = node.distribution() else { return };

@@ -213,12 +213,14 @@ impl Process {
     /// connection to it goes down, or at once when it cannot be made. Each call adds one monitor; with
     /// `on` false, one is removed.
     pub fn monitor_node(&self, node: Atom, on: bool) {
+        self.entry().lock().ties().node_monitors = true;
         crate::dist::monitor_node(&self.node, self.self_pid(), node, on);
     }
 
     /// Subscribes to every node connection coming up or going down (Erlang's
     /// `net_kernel:monitor_nodes(true)`): `{nodeup, Node}` and `{nodedown, Node}` messages.
     pub fn monitor_nodes(&self, on: bool) {
+        self.entry().lock().ties().node_monitors = true;
         crate::dist::monitor_nodes(&self.node, self.self_pid(), on);
     }
 

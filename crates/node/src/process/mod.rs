@@ -107,6 +107,8 @@ pub(crate) struct Ties {
     pub(crate) aliases: HashSet<Ref>,
     /// Pending timers aimed at this process.
     pub(crate) timers: HashSet<Ref>,
+    /// True once the process has called `monitor_node` or `monitor_nodes` (its end must forget them).
+    pub(crate) node_monitors: bool,
 }
 
 /// The kill notification of a process: set once, by the first exit signal that kills it.
@@ -298,7 +300,10 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
         state.kill = Kill::Done;
         (state.name.take(), state.ties.take().map(|ties| *ties).unwrap_or_default())
     };
-    let Ties { links, monitors, remote_names, watchers, aliases, timers } = ties;
+    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors } = ties;
+    if node_monitors {
+        crate::dist::forget_node_monitors(node, pid);
+    }
     for (monitor, (name, on)) in remote_names {
         let control = erlnode_dist::control::Control::DemonitorP {
             from: pid,
