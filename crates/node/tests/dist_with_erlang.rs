@@ -731,3 +731,65 @@ async fn a_peer_cannot_make_the_node_relay_to_a_third_node() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!rust.node.nodes().contains(&third), "the node connected to {third} for a peer");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_signals_unlink_and_demonitor_cross_to_erlang() {
+    let Some(erlang) = Erlang::find("exit_signals_unlink_and_demonitor_cross_to_erlang") else { return };
+    let rust = rust_node("rust_signals", |o| o).await;
+    let (pids_tx, pids_rx) = std::sync::mpsc::channel::<(Pid, Pid, Pid)>();
+    let reporter = rust
+        .node
+        .spawn(move |mut p| async move {
+            if let Some([Term::Pid(shell), Term::Pid(trapper), Term::Pid(linkee)]) = p.recv().await.as_tuple() {
+                pids_tx.send((*shell, *trapper, *linkee)).ok();
+            }
+            Ok(())
+        })
+        .unwrap();
+    rust.node.register(Atom::new("reporter"), reporter).unwrap();
+    // trapper reports the exit signal it traps; linkee reports its links when asked, then exits with bye.
+    let eval = "register(erl_side, self()), \
+        T = spawn(fun() -> process_flag(trap_exit, true), receive {'EXIT', F, W} -> erl_side ! {trapped, F, W} end end), \
+        Check = fun C() -> receive {check, To} -> {links, Ls} = process_info(self(), links), To ! {links, Ls}, C(); \
+                                   stop -> exit(bye) end end, \
+        L = spawn(Check), \
+        {reporter, RUST} ! {self(), T, L}, \
+        R = receive {rust, Pid} -> Pid end, exit(R, boom), \
+        receive {trapped, From, Why} -> io:format(\"TRAPPED ~p ~p~n\", [From =:= R, Why]) after 5000 -> io:format(\"TRAPPED none~n\") end, \
+        [receive check_links -> L ! {check, self()}, receive {links, Ls} -> io:format(\"LINKS~p ~p~n\", [N, length(Ls)]) end end \
+         || N <- [1, 2]], \
+        timer:sleep(infinity).";
+    let (peer, peer_name) = erl(&erlang, &rust, "erl_signals", COOKIE, eval);
+    let (shell, trapper, linkee) = pids_rx.recv_timeout(WAIT).expect("the Erlang pids arrived");
+    let got = within(&rust.node, move |mut p| {
+        Box::pin(async move {
+            p.trap_exit(true);
+            let me = p.self_pid();
+            p.send(shell, Term::tuple(vec![Term::atom("rust"), Term::Pid(me)]));
+            // Erlang's exit(R, boom) arrives as an EXIT message, R trapping exits.
+            let from_erlang = p.recv_timeout(WAIT).await;
+            // Rust's exit/2 reaches the Erlang trapper.
+            p.exit(trapper, Term::atom("custom"));
+            // A link made and removed again: erl sees no link left, and linkee's end sends nothing here.
+            p.link(linkee).unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            p.send_to_name_on(Atom::new("erl_side"), peer_name, Term::atom("check_links"));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            p.unlink(linkee);
+            let monitor = p.monitor(linkee);
+            p.demonitor(monitor);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            p.send_to_name_on(Atom::new("erl_side"), peer_name, Term::atom("check_links"));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            p.send(linkee, Term::atom("stop"));
+            let after = p.recv_timeout(Duration::from_millis(500)).await;
+            (from_erlang, after)
+        })
+    })
+    .await;
+    assert_eq!(got.0, Some(Term::tuple(vec![Term::atom("EXIT"), Term::Pid(shell), Term::atom("boom")])));
+    peer.wait_for("TRAPPED true custom");
+    peer.wait_for("LINKS1 1");
+    peer.wait_for("LINKS2 0");
+    assert_eq!(got.1, None, "no EXIT or DOWN after unlink and demonitor");
+}
