@@ -26,6 +26,9 @@ use super::Outgoing;
 /// Bytes after which a sender writes at once instead of at the end of its poll.
 const FLUSH_AT: usize = 64 * 1024;
 
+/// The largest written buffer kept for reuse (a burst's buffer is freed rather than held).
+const SPARE_MAX: usize = 1 << 20;
+
 /// A connection's sending side, shared by every local process that sends to the peer.
 #[derive(Debug)]
 pub(crate) struct Writer {
@@ -70,8 +73,11 @@ struct State {
     buf: Vec<u8>,
     /// The flusher owns the socket until `buf` is empty.
     flushing: bool,
-    /// A flush is due at the end of the current poll of some scheduler.
-    deferred: bool,
+    /// The schedulers (one bit each) at the end of whose current poll a flush is due: a sender on each
+    /// scheduler gets its own, so no sender waits for another scheduler's poll to end.
+    deferred: u64,
+    /// The buffer the flusher wrote last, kept for reuse.
+    spare: Vec<u8>,
     closed: bool,
     last_write: Instant,
 }
@@ -83,7 +89,8 @@ impl Writer {
                 frames: FrameWriter::new(flags),
                 buf: Vec::with_capacity(4096),
                 flushing: false,
-                deferred: false,
+                deferred: 0,
+                spare: Vec::new(),
                 closed: false,
                 last_write: Instant::now(),
             }),
@@ -111,23 +118,28 @@ impl Writer {
             tracing::warn!(error = %e, %control, "message to peer cannot be encoded, dropped");
             return None;
         }
-        if state.buf.len() >= FLUSH_AT {
-            self.flush_locked(&mut state);
-        } else if !state.deferred {
-            let me = Arc::clone(self);
-            if crate::scheduler::defer(Box::new(move || me.flush())) {
-                state.deferred = true;
-            } else {
-                self.flush_locked(&mut state);
+        let bit = crate::scheduler::current().filter(|&i| i < 64).map(|i| (i, 1u64 << i));
+        match bit {
+            _ if state.buf.len() >= FLUSH_AT => self.flush_locked(&mut state),
+            Some((_, bit)) if state.deferred & bit != 0 => {}
+            Some((i, bit)) => {
+                let me = Arc::clone(self);
+                if crate::scheduler::defer(Box::new(move || me.flush(i))) {
+                    state.deferred |= bit;
+                } else {
+                    self.flush_locked(&mut state);
+                }
             }
+            // Not on a scheduler (or past the 64th): write now.
+            None => self.flush_locked(&mut state),
         }
         None
     }
 
-    /// Writes what is buffered (at the end of a poll).
-    fn flush(&self) {
+    /// Writes what is buffered, at the end of a poll of scheduler `scheduler`.
+    fn flush(&self, scheduler: usize) {
         let mut state = self.lock();
-        state.deferred = false;
+        state.deferred &= !(1u64 << scheduler);
         self.flush_locked(&mut state);
     }
 
@@ -212,7 +224,8 @@ impl Writer {
                     return std::io::ErrorKind::ConnectionAborted.into();
                 }
                 if state.flushing {
-                    std::mem::take(&mut state.buf)
+                    let spare = std::mem::take(&mut state.spare);
+                    std::mem::replace(&mut state.buf, spare)
                 } else if !woken && state.buf.is_empty() && state.last_write + tick <= Instant::now() {
                     // Idle for a tick period: a tick, through the same path so it never splits a packet.
                     let mut tick_bytes = Vec::with_capacity(4);
@@ -229,6 +242,11 @@ impl Writer {
             }
             let mut state = self.lock();
             state.last_write = Instant::now();
+            if bytes.capacity() <= SPARE_MAX {
+                let mut bytes = bytes;
+                bytes.clear();
+                state.spare = bytes;
+            }
             if state.buf.is_empty() {
                 state.flushing = false;
             } else {

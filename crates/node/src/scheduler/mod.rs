@@ -148,9 +148,7 @@ impl Worker {
 /// Runs `future` on the schedulers, starting them if need be.
 pub(crate) fn spawn(future: impl Future<Output = ()> + Send + 'static) {
     let schedulers = schedulers();
-    let home = LOCAL
-        .with(|local| local.index.get())
-        .unwrap_or_else(|| schedulers.next.fetch_add(1, Ordering::Relaxed) % schedulers.workers.len());
+    let home = current().unwrap_or_else(|| schedulers.next.fetch_add(1, Ordering::Relaxed) % schedulers.workers.len());
     queue(Task::new(Box::pin(future), home));
 }
 
@@ -175,6 +173,11 @@ pub(crate) fn charge() {
             schedulers.wake_one_sleeper(me);
         }
     });
+}
+
+/// The index of the scheduler this thread is, if it is one.
+pub(crate) fn current() -> Option<usize> {
+    LOCAL.with(|local| local.index.get())
 }
 
 /// Runs `f` when the current task's poll ends, on this scheduler thread; `false` (and `f` dropped) when
