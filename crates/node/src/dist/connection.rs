@@ -11,15 +11,46 @@ use erlnode_dist::handshake::Established;
 use erlnode_etf::Atom;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// The receiving half of a connection's stream (TCP or TLS).
-pub(crate) type Reader = Box<dyn AsyncRead + Send + Unpin>;
+/// The receiving half of a connection's stream.
+pub(crate) enum Reader {
+    /// Plain TCP, polled directly while traffic is recent.
+    Tcp(TcpReader),
+    /// Any other stream (TLS).
+    Stream(Box<dyn AsyncRead + Send + Unpin>),
+}
 
+impl Reader {
+    /// Appends what arrives to `buf` (0: the stream ended); [`std::io::ErrorKind::TimedOut`] after `quiet`
+    /// with nothing. `stream`: the peer sends without waiting for answers, so what it sends may gather.
+    async fn read(&mut self, buf: &mut BytesMut, quiet: Duration, stream: bool) -> std::io::Result<usize> {
+        match self {
+            Reader::Tcp(tcp) => tcp.read(buf, quiet, stream).await,
+            Reader::Stream(stream) => {
+                // Reads grow the buffer with what arrives, never by what a length field claims.
+                buf.reserve(64 * 1024);
+                match tokio::time::timeout(quiet, stream.read_buf(buf)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+                }
+            }
+        }
+    }
+}
+
+use super::tcp_read::TcpReader;
 use super::writer::Writer;
 use super::{Distribution, incoming};
 use crate::Node;
 
 /// The largest packet accepted from a peer (a fragment, or a whole message when fragments are off).
 const MAX_PACKET: usize = 1 << 30;
+
+/// A read that brought this many messages, with nothing sent back meanwhile, is taken for a one-way
+/// stream (see [`TcpReader::read`]).
+const STREAM_MESSAGES: usize = 4;
+
+/// Messages handed out before the reader lets other processes of its scheduler run.
+const DISPATCH_BUDGET: usize = 1000;
 
 /// A connection that has passed the handshake.
 pub(crate) struct Connection {
@@ -57,7 +88,7 @@ impl Connection {
     pub(crate) async fn run(self, read: Reader, writer: Arc<Writer>) {
         let ticktime = self.dist.options.net_ticktime;
         let end = tokio::select! {
-            end = self.read_loop(read, ticktime) => end,
+            end = self.read_loop(read, &writer, ticktime) => end,
             () = writer.closed() => End::Io(std::io::ErrorKind::BrokenPipe.into()),
         };
         writer.close();
@@ -76,16 +107,27 @@ impl Connection {
         tracing::debug!(peer = %self.peer, version = ?self.established.version, "connection ended");
     }
 
-    async fn read_loop(&self, mut read: Reader, ticktime: Duration) -> End {
+    async fn read_loop(&self, mut read: Reader, writer: &Writer, ticktime: Duration) -> End {
         let mut reader = FrameReader::new();
         let mut buf = BytesMut::with_capacity(64 * 1024);
+        // Messages since the last read, and whether this node sent any meanwhile: how the reader tells a
+        // one-way stream, worth gathering, from requests that wait for answers.
+        let mut packets = 0;
+        let mut pushed = writer.pushed();
         loop {
             loop {
                 match frame::split_packet(&mut buf, MAX_PACKET) {
                     Ok(Some(body)) if body.is_empty() => {}
                     Ok(Some(body)) => match reader.read(body) {
                         Ok(Some(message)) => match Control::from_term(&message.control) {
-                            Ok(control) => incoming::dispatch(&self.node, self.peer, control, message.payload),
+                            Ok(control) => {
+                                incoming::dispatch(&self.node, self.peer, control, message.payload);
+                                packets += 1;
+                                // A long burst lets the processes it feeds run now and then.
+                                if packets % DISPATCH_BUDGET == 0 {
+                                    tokio::task::yield_now().await;
+                                }
+                            }
                             Err(e) => return End::Protocol(format!("control message {}: {e}", message.control)),
                         },
                         Ok(None) => {}
@@ -95,13 +137,14 @@ impl Connection {
                     Err(e) => return End::Protocol(e.to_string()),
                 }
             }
-            // Reads grow the buffer with what arrives, never by what a length field claims.
-            buf.reserve(64 * 1024);
-            match tokio::time::timeout(ticktime, read.read_buf(&mut buf)).await {
-                Ok(Ok(0)) => return End::Io(std::io::ErrorKind::UnexpectedEof.into()),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return End::Io(e),
-                Err(_) => return End::TickTimeout,
+            let now_pushed = writer.pushed();
+            let stream = packets >= STREAM_MESSAGES && now_pushed == pushed;
+            (packets, pushed) = (0, now_pushed);
+            match read.read(&mut buf, ticktime, stream).await {
+                Ok(0) => return End::Io(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return End::TickTimeout,
+                Err(e) => return End::Io(e),
             }
         }
     }

@@ -18,6 +18,7 @@
 mod connection;
 pub(crate) mod incoming;
 mod options;
+mod tcp_read;
 mod tls;
 mod writer;
 
@@ -227,7 +228,13 @@ fn log_refusal(e: &handshake::HandshakeError) {
 /// out first.
 fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, established: handshake::Established) {
     let id = dist.next_id.fetch_add(1, Ordering::Relaxed);
-    let (read, write) = stream.split();
+    let (read, write) = match stream.split(dist.options.busy_poll) {
+        Ok(halves) => halves,
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "connection dropped: its socket cannot be shared");
+            return;
+        }
+    };
     let writer = writer::Writer::new(write, established.flags);
     // The peer came back (`alive` answered true): the old connection goes first, with what hung on it;
     // meanwhile sends queue for the new one.

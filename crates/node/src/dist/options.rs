@@ -5,6 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How long a reader polls after data, by default (see [`NodeOptions::busy_poll`]).
+const BUSY_POLL: Duration = Duration::from_micros(50);
+
 /// The options of [`Node::start`](crate::Node::start), as `erl`'s flags set them.
 ///
 /// ```
@@ -24,6 +27,7 @@ pub struct NodeOptions {
     pub(crate) listen_addr: IpAddr,
     pub(crate) listen_port: u16,
     pub(crate) net_ticktime: Duration,
+    pub(crate) busy_poll: Duration,
     pub(crate) tls: Option<super::tls::TlsOptions>,
 }
 
@@ -42,6 +46,7 @@ impl NodeOptions {
             listen_addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             listen_port: 0,
             net_ticktime: Duration::from_secs(60),
+            busy_poll: BUSY_POLL,
             tls: None,
         }
     }
@@ -96,6 +101,14 @@ impl NodeOptions {
     /// every quarter of it when nothing else does.
     pub fn net_ticktime(mut self, ticktime: Duration) -> NodeOptions {
         self.net_ticktime = ticktime.max(Duration::from_millis(400));
+        self
+    }
+
+    /// How long a connection's reader keeps polling its socket after data arrived (default 50 us), taking
+    /// what arrives meanwhile without waiting to be woken. It uses a scheduler only when that has nothing
+    /// else to run, as the BEAM's busy wait (`erl +sbwt`) does; zero turns it off.
+    pub fn busy_poll(mut self, busy_poll: Duration) -> NodeOptions {
+        self.busy_poll = busy_poll;
         self
     }
 

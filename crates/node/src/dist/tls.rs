@@ -132,18 +132,24 @@ impl Stream {
         }
     }
 
-    /// The reading half and the writing half.
-    pub(crate) fn split(self) -> (super::connection::Reader, super::writer::Transport) {
-        match self {
+    /// The reading half and the writing half; a TCP reader polls the socket for `busy_poll` after data.
+    pub(crate) fn split(
+        self,
+        busy_poll: std::time::Duration,
+    ) -> std::io::Result<(super::connection::Reader, super::writer::Transport)> {
+        use super::connection::Reader;
+        Ok(match self {
             Stream::Tcp(stream) => {
                 let (read, write) = stream.into_split();
-                (Box::new(read), super::writer::Transport::Tcp(write))
+                let read = super::tcp_read::TcpReader::new(read, busy_poll)?;
+                (Reader::Tcp(read), super::writer::Transport::Tcp(write))
             }
             Stream::Tls(stream) => {
                 let (read, write) = tokio::io::split(stream);
-                (Box::new(read), super::writer::Transport::Stream(tokio::sync::Mutex::new(Box::new(write))))
+                let write = super::writer::Transport::Stream(tokio::sync::Mutex::new(Box::new(write)));
+                (Reader::Stream(Box::new(read)), write)
             }
-        }
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 //! tokio runtime take over until the buffer is empty; meanwhile senders append, which keeps the order.
 //! The flusher also sends a tick when nothing was written for a quarter of `net_ticktime`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub(crate) struct Writer {
     /// Wakes the connection's reader when the sending side closes (a failed write ends the connection).
     ended: Notify,
     stream: Transport,
+    /// Messages pushed so far: the reader gathers a stream only while this node answers nothing.
+    pushed: AtomicU64,
 }
 
 /// Where the bytes go.
@@ -97,6 +100,7 @@ impl Writer {
             wake: Notify::new(),
             ended: Notify::new(),
             stream,
+            pushed: AtomicU64::new(0),
         })
     }
 
@@ -106,6 +110,7 @@ impl Writer {
 
     /// Encodes `out` for the peer; gives it back (`Some`) once the connection has closed.
     pub(crate) fn push(self: &Arc<Self>, out: Outgoing) -> Option<Outgoing> {
+        self.pushed.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         if state.closed {
             return Some(out);
@@ -134,6 +139,11 @@ impl Writer {
             None => self.flush_locked(&mut state),
         }
         None
+    }
+
+    /// How many messages local processes have sent to the peer so far.
+    pub(crate) fn pushed(&self) -> u64 {
+        self.pushed.load(Ordering::Relaxed)
     }
 
     /// Writes what is buffered, at the end of a poll of scheduler `scheduler`.

@@ -26,7 +26,10 @@
 //! shared queue are stolen by idle schedulers, but the one in its private slot waits for the poll to end
 //! (as with tokio's LIFO slot). `tokio::task::yield_now().await` in such loops lets others run.
 
+mod delay;
 mod task;
+
+pub(crate) use delay::delay;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
