@@ -811,3 +811,77 @@ async fn rpc_from_erlang_is_refused_at_once_until_rpc_exists() {
     assert!(line.contains("RPC {badrpc,notsup}"), "{line}");
     assert!(line.contains("ERPC {error,{erpc,notsup}}"), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_that_does_not_read_holds_up_only_its_own_senders() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(erlang) = Erlang::find("a_peer_that_does_not_read_holds_up_only_its_own_senders") else { return };
+    const N: usize = 1000;
+    let rust = rust_node("rust_busy", |o| o).await;
+    // The Erlang sink takes {n, I, Bin} and, on {done, Count}, says whether it got 1..Count in order.
+    let eval = "register(sink, self()), io:format(\"READY~n\"), \
+        Got = fun Loop(Acc) -> receive {n, I, _} -> Loop([I | Acc]); {done, C} -> {lists:reverse(Acc), C} end end([]), \
+        {List, Count} = Got, io:format(\"SINK ~p~n\", [List =:= lists:seq(1, Count)]), timer:sleep(infinity).";
+    let (mut peer, peer_name) = erl(&erlang, &rust, "erl_busy", COOKIE, eval);
+    peer.wait_for("READY");
+    assert!(rust.node.connect(peer_name).await);
+    let stopped = std::process::Command::new("kill").args(["-STOP", &peer.pid().to_string()]).status().unwrap();
+    assert!(stopped.success());
+
+    // 50 MB for a peer that reads nothing: the sender must wait, not queue it all.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    rust.node
+        .spawn(move |p| async move {
+            let chunk = bytes::Bytes::from(vec![7u8; 50_000]);
+            for i in 1..=N {
+                let message = Term::tuple(vec![Term::atom("n"), Term::from(i as i64), Term::binary(chunk.clone())]);
+                p.send_to_name_on(Atom::new("sink"), peer_name, message);
+                counter.store(i, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+            p.send_to_name_on(
+                Atom::new("sink"),
+                peer_name,
+                Term::tuple(vec![Term::atom("done"), Term::from(N as i64)]),
+            );
+            Ok(())
+        })
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let held_at = sent.load(Ordering::SeqCst);
+    eprintln!("sender held at message {held_at} of {N}");
+    assert!(held_at > 0 && held_at < N / 2, "the sender went on to message {held_at} of {N}");
+
+    // Everything else goes on: local processes talk, and the node answers calls.
+    let answered = within(&rust.node, |mut p| {
+        Box::pin(async move {
+            let me = p.self_pid();
+            let echo = p.node().spawn(move |mut q| async move {
+                while let Some(m) = q.recv_timeout(Duration::from_secs(5)).await {
+                    q.send(me, m);
+                }
+                Ok(())
+            });
+            let echo = echo.expect("spawn");
+            let mut got = 0;
+            for i in 0..1000 {
+                p.send(echo, Term::from(i));
+                if p.recv_timeout(WAIT).await == Some(Term::from(i)) {
+                    got += 1;
+                }
+            }
+            got
+        })
+    })
+    .await;
+    assert_eq!(answered, 1000);
+    assert_eq!(sent.load(Ordering::SeqCst), held_at, "the held sender ran while its peer read nothing");
+
+    // Once the peer reads again, the sender finishes and nothing was lost or reordered.
+    let _ = std::process::Command::new("kill").args(["-CONT", &peer.pid().to_string()]).status();
+    peer.wait_for("SINK true");
+    assert_eq!(sent.load(Ordering::SeqCst), N);
+    peer.kill();
+}

@@ -8,6 +8,9 @@
 //! becomes few large writes. Only when the socket does not take everything does a flusher task on the
 //! tokio runtime take over until the buffer is empty; meanwhile senders append, which keeps the order.
 //! The flusher also sends a tick when nothing was written for a quarter of `net_ticktime`.
+//!
+//! A peer that takes less than is sent to it holds up only its own senders: past [`BUSY_LIMIT`] queued
+//! bytes, a process that sends to it waits, once its poll ends, until the queue is under the limit again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,9 +26,14 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::Outgoing;
+use crate::scheduler::Gate;
 
 /// Bytes after which a sender writes at once instead of at the end of its poll.
 const FLUSH_AT: usize = 64 * 1024;
+
+/// Bytes queued for a peer past which the processes that send to it wait until it takes them: OTP's
+/// `dist_buf_busy_limit` default (1 MiB), after which the BEAM suspends senders likewise.
+const BUSY_LIMIT: usize = 1 << 20;
 
 /// The largest written buffer kept for reuse (a burst's buffer is freed rather than held).
 const SPARE_MAX: usize = 1 << 20;
@@ -41,6 +49,8 @@ pub(crate) struct Writer {
     stream: Transport,
     /// Messages pushed so far: the reader gathers a stream only while this node answers nothing.
     pushed: AtomicU64,
+    /// Where senders wait while more than [`BUSY_LIMIT`] bytes are queued.
+    busy: Arc<Gate>,
 }
 
 /// Where the bytes go.
@@ -81,6 +91,10 @@ struct State {
     deferred: u64,
     /// The buffer the flusher wrote last, kept for reuse.
     spare: Vec<u8>,
+    /// Bytes the flusher is writing now.
+    in_flight: usize,
+    /// The busy gate is closed.
+    busy: bool,
     closed: bool,
     last_write: Instant,
 }
@@ -94,6 +108,8 @@ impl Writer {
                 flushing: false,
                 deferred: 0,
                 spare: Vec::new(),
+                in_flight: 0,
+                busy: false,
                 closed: false,
                 last_write: Instant::now(),
             }),
@@ -101,6 +117,7 @@ impl Writer {
             ended: Notify::new(),
             stream,
             pushed: AtomicU64::new(0),
+            busy: Gate::new(),
         })
     }
 
@@ -122,6 +139,13 @@ impl Writer {
         if let Err(e) = frames.write(&control, payload.as_ref(), buf) {
             tracing::warn!(error = %e, %control, "message to peer cannot be encoded, dropped");
             return None;
+        }
+        if state.buf.len() + state.in_flight > BUSY_LIMIT {
+            // The peer takes less than we send: this sender waits once its poll ends (as a BEAM process
+            // waits on a busy distribution port); the others go on.
+            state.busy = true;
+            self.busy.close();
+            crate::scheduler::hold(&self.busy);
         }
         let bit = crate::scheduler::current().filter(|&i| i < 64).map(|i| (i, 1u64 << i));
         match bit {
@@ -162,6 +186,7 @@ impl Writer {
             Ok(n) => {
                 state.buf.drain(..n);
                 state.last_write = Instant::now();
+                self.open_if_drained(state);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => {
@@ -178,9 +203,18 @@ impl Writer {
         }
     }
 
+    /// Lets the waiting senders go on once the queue is under the limit again.
+    fn open_if_drained(&self, state: &mut State) {
+        if state.busy && state.buf.len() + state.in_flight <= BUSY_LIMIT {
+            state.busy = false;
+            self.busy.open();
+        }
+    }
+
     /// Ends the connection's sending side: later pushes are refused and the flusher stops.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
+        self.busy.open();
         self.wake.notify_one();
         self.ended.notify_waiters();
     }
@@ -235,7 +269,9 @@ impl Writer {
                 }
                 if state.flushing {
                     let spare = std::mem::take(&mut state.spare);
-                    std::mem::replace(&mut state.buf, spare)
+                    let bytes = std::mem::replace(&mut state.buf, spare);
+                    state.in_flight = bytes.len();
+                    bytes
                 } else if !woken && state.buf.is_empty() && state.last_write + tick <= Instant::now() {
                     // Idle for a tick period: a tick, through the same path so it never splits a packet.
                     let mut tick_bytes = Vec::with_capacity(4);
@@ -252,6 +288,8 @@ impl Writer {
             }
             let mut state = self.lock();
             state.last_write = Instant::now();
+            state.in_flight = 0;
+            self.open_if_drained(&mut state);
             if bytes.capacity() <= SPARE_MAX {
                 let mut bytes = bytes;
                 bytes.clear();

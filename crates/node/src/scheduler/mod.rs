@@ -27,9 +27,11 @@
 //! (as with tokio's LIFO slot). `tokio::task::yield_now().await` in such loops lets others run.
 
 mod delay;
+mod gate;
 mod task;
 
 pub(crate) use delay::delay;
+pub(crate) use gate::Gate;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -66,6 +68,7 @@ thread_local! {
             slot: RefCell::new(None),
             budget: Cell::new(BUDGET),
             deferred: RefCell::new(Vec::new()),
+            hold: RefCell::new(None),
         }
     };
 }
@@ -80,6 +83,8 @@ struct Local {
     budget: Cell<u32>,
     /// What to run when the current poll ends (see [`defer`]).
     deferred: RefCell<Vec<Box<dyn FnOnce() + Send>>>,
+    /// The gate the running task is to wait at once its poll ends (see [`hold`]).
+    hold: RefCell<Option<Arc<Gate>>>,
 }
 
 /// The scheduler threads, their shared queues, and the tokio runtime for timers and I/O.
@@ -194,6 +199,27 @@ pub(crate) fn defer(f: Box<dyn FnOnce() + Send>) -> bool {
         local.deferred.borrow_mut().push(f);
         true
     })
+}
+
+/// Holds the task running on this thread at `gate` once its current poll ends: it runs again only after
+/// the gate opens (wakes meanwhile are kept). Does nothing outside the schedulers.
+pub(crate) fn hold(gate: &Arc<Gate>) {
+    LOCAL.with(|local| {
+        if local.index.get().is_some() {
+            *local.hold.borrow_mut() = Some(Arc::clone(gate));
+        }
+    });
+}
+
+/// Forgets a [`hold`] asked during the current poll: for tasks that must never wait at a gate, such as a
+/// connection's reader (two nodes whose readers waited for each other's writers would wait for ever).
+pub(crate) fn cancel_hold() {
+    let _ = take_hold();
+}
+
+/// The gate the task just polled asked to wait at, if any.
+fn take_hold() -> Option<Arc<Gate>> {
+    LOCAL.with(|local| local.hold.borrow_mut().take())
 }
 
 /// The tokio runtime that process code runs in (for timers and I/O).
