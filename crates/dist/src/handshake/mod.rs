@@ -171,7 +171,9 @@ pub enum HandshakeError {
 }
 
 /// Performs the initiator's side of the handshake on `stream` with the node `peer` (its full name, which
-/// the acceptor must confirm), sharing `cookie`.
+/// the acceptor must confirm), sharing `cookie`. If the peer answers `alive` (it thinks a connection
+/// from this node is up), the answer is to go on, replacing that connection: see [`connect_unless`] for
+/// a node that may have a connection to the peer already.
 pub async fn connect<S>(
     stream: &mut S,
     framing: Framing,
@@ -182,6 +184,25 @@ pub async fn connect<S>(
 ) -> Result<Established, HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
+{
+    connect_unless(stream, framing, local, peer, cookie, version, || false).await
+}
+
+/// [`connect`], but if the peer answers `alive` and `connected()` says this node has a connection to it
+/// (one the peer made meanwhile, say), the answer is `false` and the attempt ends with
+/// [`HandshakeError::Refused`]`(`[`Status::Alive`]`)`: the existing connection is the one to use.
+pub async fn connect_unless<S, F>(
+    stream: &mut S,
+    framing: Framing,
+    local: &Local,
+    peer: &str,
+    cookie: &[u8],
+    version: Version,
+    connected: F,
+) -> Result<Established, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce() -> bool,
 {
     let send_name = match version {
         Version::V6 => Message::SendNameV6 { flags: local.flags, creation: local.creation, name: local.name.clone() },
@@ -195,8 +216,11 @@ where
     match status {
         Status::Ok | Status::OkSimultaneous => {}
         Status::Alive => {
-            // This node is connecting because it has no connection to the peer: the old one is gone.
-            write_message(stream, framing, &Message::AliveAnswer(true)).await?;
+            let mistaken = connected();
+            write_message(stream, framing, &Message::AliveAnswer(!mistaken)).await?;
+            if mistaken {
+                return Err(HandshakeError::Refused(Status::Alive));
+            }
         }
         Status::Nok | Status::NotAllowed => return Err(HandshakeError::Refused(status)),
     }
@@ -466,6 +490,19 @@ mod tests {
 
         let (left, _) = run(node("a@h"), "b@h", b"c", node("b@h"), |_, _| Admission::NotAllowed).await;
         assert!(matches!(left, Err(HandshakeError::Refused(Status::NotAllowed))));
+    }
+
+    #[tokio::test]
+    async fn an_initiator_that_is_connected_already_answers_alive_with_false() {
+        let (mut a, mut b) = pair();
+        let (from, to) = (node("a@h"), node("b@h"));
+        let alive = |_: &str, _| Admission::Alive { cookie: b"c".to_vec() };
+        let (left, right) = tokio::join!(
+            async move { connect_unless(&mut a, Framing::Tcp, &from, "b@h", b"c", Version::V6, || true).await },
+            async move { accept(&mut b, Framing::Tcp, &to, alive).await },
+        );
+        assert!(matches!(left, Err(HandshakeError::Refused(Status::Alive))), "{left:?}");
+        assert!(matches!(right, Err(HandshakeError::Withdrawn(ref peer)) if peer == "a@h"), "{right:?}");
     }
 
     #[tokio::test]

@@ -492,10 +492,15 @@ async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<()
     let framing = stream.framing();
     let version = if entry.high_version >= 6 { handshake::Version::V6 } else { handshake::Version::V5 };
     let cookie = dist.cookie_for(&peer_name);
-    let established = match handshake::connect(&mut stream, framing, &dist.local, &peer_name, &cookie, version).await {
+    // A peer that asks `alive` while its own connection to us is up (it connected meanwhile and we took
+    // its attempt) is told this one was a mistake: replacing the live connection would lose what is on it.
+    let connected = || matches!(dist.table().get(&peer), Some(Slot::Up(_)));
+    let handshake =
+        handshake::connect_unless(&mut stream, framing, &dist.local, &peer_name, &cookie, version, connected);
+    let established = match handshake.await {
         Ok(established) => established,
         // The peer keeps its own simultaneous attempt, which becomes our connection: wait for it.
-        Err(handshake::HandshakeError::Refused(handshake::Status::Nok)) => {
+        Err(handshake::HandshakeError::Refused(handshake::Status::Nok | handshake::Status::Alive)) => {
             let deadline = tokio::time::Instant::now() + SETUP_TIME;
             while tokio::time::Instant::now() < deadline {
                 if matches!(dist.table().get(&peer), Some(Slot::Up(_)) | None) {
