@@ -12,6 +12,9 @@
 //!   messages per second.
 //! - `call`: N `gen_server:call({echo, Node}, I)` in a row; microseconds per call.
 //!
+//! A last line measures the floor under any call here: a bare TCP round trip between two threads that
+//! never sleep.
+//!
 //! Each round runs every pairing back to back and each keeps its best round, so load from elsewhere falls
 //! on all alike. Then come the targets, each MET or MISSED. Without Erlang only the
 //! erlnode-to-erlnode figures print.
@@ -92,6 +95,7 @@ fn main() {
         }
         record("rust->rust send", rust_send(&driver, rust_dst, SEND_N));
         record("rust->rust call", rust_call(&driver, rust_dst, CALL_N));
+        record("tcp floor", tcp_round_trips(CALL_N));
     }
     if let Some((src, dst, _)) = erlang {
         src.stop();
@@ -196,6 +200,50 @@ fn rust_call(node: &Node, target: Atom, n: u64) -> f64 {
     })
 }
 
+/// The floor under any distributed call on this machine: `n` round trips of 8 bytes between two threads
+/// over loopback TCP, both reading without ever sleeping (as erlnode's busy poll does at best); seconds.
+fn tcp_round_trips(n: u64) -> f64 {
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    fn read_spinning(stream: &mut TcpStream, buf: &mut [u8; 8]) {
+        let mut got = 0;
+        while got < buf.len() {
+            match stream.read(&mut buf[got..]) {
+                Ok(0) => panic!("the echo thread closed the socket"),
+                Ok(k) => got += k,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(e) => panic!("tcp floor: {e}"),
+            }
+        }
+    }
+    let setup = |stream: &TcpStream| {
+        stream.set_nodelay(true).expect("nodelay");
+        stream.set_nonblocking(true).expect("non-blocking");
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+    let addr = listener.local_addr().expect("its address");
+    let echo = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the client connects");
+        setup(&stream);
+        let mut buf = [0u8; 8];
+        for _ in 0..n {
+            read_spinning(&mut stream, &mut buf);
+            stream.write_all(&buf).expect("echo");
+        }
+    });
+    let mut stream = TcpStream::connect(addr).expect("connect to the echo thread");
+    setup(&stream);
+    let mut buf = [1u8; 8];
+    let start = Instant::now();
+    for _ in 0..n {
+        stream.write_all(&buf).expect("send");
+        read_spinning(&mut stream, &mut buf);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    echo.join().expect("the echo thread");
+    secs
+}
+
 fn report(best: &[(&str, f64)]) {
     let get = |name: &str| best.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
     println!();
@@ -210,6 +258,10 @@ fn report(best: &[(&str, f64)]) {
             cell(send, &|v| format!("{:.0}k", v / 1e3)),
             cell(call, &|v| format!("{v:.1}"))
         );
+    }
+    let floor = get("tcp floor").map(|s| s / CALL_N as f64 * 1e6);
+    if let Some(floor) = floor {
+        println!("{:<22} {:>16} {floor:>14.1}", "bare TCP (floor)", "");
     }
     let (Some(ee_send), Some(ee_call)) = (get("erl->erl send"), get("erl->erl call")) else {
         println!("\n(no Erlang column: targets not checked)");
@@ -229,6 +281,12 @@ fn report(best: &[(&str, f64)]) {
     if let Some(rr) = get("rust->rust call") {
         let r = rr / ee_call;
         check("erlnode->erlnode call round trip <= 1/4 of Erlang's (ratio shown)", r, r <= RUST_RUST_CALL);
+        if let Some(floor) = floor {
+            println!(
+                "    (bare TCP round trip / Erlang's call: {:.2}x; no call over TCP here can do better)",
+                floor / (ee_call / CALL_N as f64 * 1e6)
+            );
+        }
     }
     if let Some(er) = get("erl->rust send") {
         let r = ee_send / er;

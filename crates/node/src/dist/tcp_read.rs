@@ -17,16 +17,18 @@
 //!   the sender go about twice as fast (`cargo bench -p erlnode-cli --bench dist_vs_erlang`).
 
 use std::io::{ErrorKind, Read};
-use std::os::fd::AsFd;
+use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::Interest;
 use tokio::time::Instant;
 
-/// The smallest and largest read: reads grow while they fill up, so a burst is taken in few calls, and
-/// shrink when they do not, since each read first zeroes what it offers.
-const MIN_CHUNK: usize = 4 * 1024;
+/// Reads up to this size go through a scratch buffer (only what arrived is copied); larger ones read
+/// into the connection's buffer, which must be zeroed first.
+const SCRATCH: usize = 16 * 1024;
+
+/// The largest read: reads grow while they fill up, so a burst is taken in few calls.
 const MAX_CHUNK: usize = 256 * 1024;
 
 /// How long a one-way stream is left to gather before the next read.
@@ -34,26 +36,45 @@ const GATHER: Duration = Duration::from_micros(500);
 
 /// The receiving half of a TCP connection.
 pub(crate) struct TcpReader {
-    /// For waiting on readiness, and reads that clear a stale readiness.
-    half: OwnedReadHalf,
-    /// The same socket, read without tokio's readiness (it is non-blocking).
-    raw: std::net::TcpStream,
+    /// The socket (non-blocking), read directly.
+    raw: TcpStream,
+    /// A second handle on it, registered with tokio's reactor only while the reader waits for readiness:
+    /// registered, every packet would wake the I/O thread, even while the reader polls.
+    waiter: Waiter,
     busy_poll: Duration,
     last_data: Instant,
     chunk: usize,
+    scratch: Box<[u8]>,
     /// The last read filled all it was offered.
     full: bool,
 }
 
+/// The reader's handle for waiting on readiness.
+enum Waiter {
+    Idle(TcpStream),
+    Registered(tokio::net::TcpStream),
+    /// Only while switching, or after a failed registration.
+    Gone,
+}
+
 impl TcpReader {
-    /// Reads `half`, polling it directly for `busy_poll` after each arrival.
-    pub(crate) fn new(half: OwnedReadHalf, busy_poll: Duration) -> std::io::Result<TcpReader> {
-        let raw = std::net::TcpStream::from(half.as_ref().as_fd().try_clone_to_owned()?);
-        Ok(TcpReader { half, raw, busy_poll, last_data: Instant::now(), chunk: MIN_CHUNK, full: false })
+    /// Reads `socket` (non-blocking), polling it directly for `busy_poll` after each arrival.
+    pub(crate) fn new(socket: TcpStream, busy_poll: Duration) -> std::io::Result<TcpReader> {
+        let waiter = Waiter::Idle(socket.try_clone()?);
+        Ok(TcpReader {
+            raw: socket,
+            waiter,
+            busy_poll,
+            last_data: Instant::now(),
+            chunk: SCRATCH,
+            scratch: vec![0; SCRATCH].into_boxed_slice(),
+            full: false,
+        })
     }
 
     /// Appends what arrives to `buf` and returns how much (0 at the end of the stream); fails with
-    /// [`ErrorKind::TimedOut`] when nothing arrived for `quiet`.
+    /// [`ErrorKind::TimedOut`] when nothing arrived for `quiet`. `stream`: the peer sends without
+    /// waiting for answers, so what it sends may gather first.
     pub(crate) async fn read(&mut self, buf: &mut BytesMut, quiet: Duration, stream: bool) -> std::io::Result<usize> {
         // A full read means more is waiting already.
         if stream && !self.full {
@@ -67,42 +88,67 @@ impl TcpReader {
                 Err(e) => return Err(e),
             }
             if self.last_data.elapsed() < self.busy_poll {
+                self.unregister();
                 tokio::task::yield_now().await;
                 continue;
             }
-            let ready = tokio::time::timeout_at(self.last_data + quiet, self.half.readable()).await;
-            match ready {
+            let deadline = self.last_data + quiet;
+            let waiter = self.register()?;
+            match tokio::time::timeout_at(deadline, waiter.readable()).await {
                 Err(_) => return Err(ErrorKind::TimedOut.into()),
-                Ok(Err(e)) => return Err(e),
-                Ok(Ok(())) => {}
+                Ok(ready) => ready?,
             }
-            // Through tokio, so that readiness is cleared if it was stale.
-            match self.half.try_read_buf(buf) {
-                Ok(n) => {
-                    self.last_data = Instant::now();
-                    self.full = false;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
+            // Cleared before the read: data that comes after it sets readiness again.
+            let _ = waiter.try_io(Interest::READABLE, || Err::<(), _>(ErrorKind::WouldBlock.into()));
         }
+    }
+
+    /// Registers the waiting handle with the reactor (once).
+    fn register(&mut self) -> std::io::Result<&tokio::net::TcpStream> {
+        self.waiter = match std::mem::replace(&mut self.waiter, Waiter::Gone) {
+            Waiter::Idle(socket) => Waiter::Registered(tokio::net::TcpStream::from_std(socket)?),
+            other => other,
+        };
+        match &self.waiter {
+            Waiter::Registered(socket) => Ok(socket),
+            _ => Err(std::io::Error::other("the reader's socket handle is gone")),
+        }
+    }
+
+    /// Takes the waiting handle out of the reactor while the reader polls.
+    fn unregister(&mut self) {
+        self.waiter = match std::mem::replace(&mut self.waiter, Waiter::Gone) {
+            Waiter::Registered(socket) => match socket.into_std() {
+                Ok(socket) => Waiter::Idle(socket),
+                Err(_) => Waiter::Gone,
+            },
+            other => other,
+        };
     }
 
     /// One non-blocking read straight from the socket.
     fn read_now(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        let start = buf.len();
-        buf.resize(start + self.chunk, 0);
-        let result = (&self.raw).read(&mut buf[start..]);
-        let n = *result.as_ref().unwrap_or(&0);
-        buf.truncate(start + n);
-        if result.is_ok() {
+        let result = if self.chunk <= SCRATCH {
+            let result = (&self.raw).read(&mut self.scratch);
+            if let Ok(n) = result {
+                buf.extend_from_slice(&self.scratch[..n]);
+            }
+            result
+        } else {
+            let start = buf.len();
+            buf.resize(start + self.chunk, 0);
+            let result = (&self.raw).read(&mut buf[start..]);
+            buf.truncate(start + *result.as_ref().unwrap_or(&0));
+            result
+        };
+        if let Ok(n) = result {
             self.last_data = Instant::now();
-            self.full = n == self.chunk;
-            if n == self.chunk {
-                self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+            let offered = self.chunk.max(SCRATCH);
+            self.full = n == offered;
+            if self.full {
+                self.chunk = (offered * 2).min(MAX_CHUNK);
             } else if n < self.chunk / 4 {
-                self.chunk = (self.chunk / 2).max(MIN_CHUNK);
+                self.chunk = (self.chunk / 2).max(SCRATCH);
             }
         }
         result

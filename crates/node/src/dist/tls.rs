@@ -140,9 +140,10 @@ impl Stream {
         use super::connection::Reader;
         Ok(match self {
             Stream::Tcp(stream) => {
-                let (read, write) = stream.into_split();
-                let read = super::tcp_read::TcpReader::new(read, busy_poll)?;
-                (Reader::Tcp(read), super::writer::Transport::Tcp(write))
+                // Out of tokio's reactor: reader and writer register only while they wait.
+                let socket = stream.into_std()?;
+                let read = super::tcp_read::TcpReader::new(socket.try_clone()?, busy_poll)?;
+                (Reader::Tcp(read), super::writer::Transport::Tcp(socket))
             }
             Stream::Tls(stream) => {
                 let (read, write) = tokio::io::split(stream);

@@ -20,8 +20,9 @@ use erlnode_dist::DistFlags;
 use erlnode_dist::control::Control;
 use erlnode_dist::frame::{self, FrameWriter};
 use erlnode_etf::Term;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use std::io::Write;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -55,8 +56,9 @@ pub(crate) struct Writer {
 
 /// Where the bytes go.
 pub(crate) enum Transport {
-    /// A TCP socket, which any thread can write to without waiting.
-    Tcp(OwnedWriteHalf),
+    /// A TCP socket (non-blocking), which any thread can write to without waiting; registered with
+    /// tokio's reactor only by the flusher, once the socket has been full.
+    Tcp(std::net::TcpStream),
     /// Any other stream (TLS): written by the flusher only.
     Stream(tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>),
 }
@@ -73,7 +75,12 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
         match self {
-            Transport::Tcp(stream) => stream.try_write(bytes),
+            Transport::Tcp(stream) => loop {
+                match (&*stream).write(bytes) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    written => return written,
+                }
+            },
             Transport::Stream(_) => Err(std::io::ErrorKind::WouldBlock.into()),
         }
     }
@@ -214,6 +221,10 @@ impl Writer {
     /// Ends the connection's sending side: later pushes are refused and the flusher stops.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
+        // The peer sees the end at once, whoever still holds this writer.
+        if let Transport::Tcp(stream) = &self.stream {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
         self.busy.open();
         self.wake.notify_one();
         self.ended.notify_waiters();
@@ -230,6 +241,8 @@ impl Writer {
         }
     }
 
+    /// Writes all of `bytes`. A TCP socket is registered with tokio's reactor only while it is full
+    /// (registered, every packet from the peer would wake the reactor's thread).
     async fn write_all(&self, mut bytes: &[u8]) -> std::io::Result<()> {
         let stream = match &self.stream {
             Transport::Tcp(stream) => stream,
@@ -239,11 +252,19 @@ impl Writer {
                 return stream.flush().await;
             }
         };
+        let mut waiter: Option<tokio::net::TcpStream> = None;
         while !bytes.is_empty() {
-            stream.writable().await?;
-            match stream.try_write(bytes) {
+            match self.stream.try_write(bytes) {
                 Ok(n) => bytes = &bytes[n..],
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let waiter = match &mut waiter {
+                        Some(waiter) => waiter,
+                        None => waiter.insert(tokio::net::TcpStream::from_std(stream.try_clone()?)?),
+                    };
+                    waiter.writable().await?;
+                    // Cleared before the next try: space freed after it sets readiness again.
+                    let _ = waiter.try_io(Interest::WRITABLE, || Err::<(), _>(std::io::ErrorKind::WouldBlock.into()));
+                }
                 Err(e) => return Err(e),
             }
         }
