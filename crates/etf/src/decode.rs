@@ -358,6 +358,14 @@ impl<'a, 'c> Reader<'a, 'c> {
     /// Decodes one term. Nesting is tracked on an explicit stack, not the call stack, so no input can
     /// overflow the thread's stack whatever the depth limit.
     fn term(&mut self) -> Result<Term> {
+        // A lone scalar (the usual message: an integer, an atom, a binary) needs no stack.
+        let at = self.pos;
+        if let Some(t) = self.peek() {
+            if !matches!(t, tag::SMALL_TUPLE | tag::LARGE_TUPLE | tag::LIST | tag::MAP | tag::NEW_FUN) {
+                self.pos += 1;
+                return self.scalar(t, at);
+            }
+        }
         thread_local! {
             // The stack's allocation is kept for the thread's next decode: most terms are small, and an
             // allocation would cost as much as the rest of their decoding.

@@ -70,6 +70,7 @@
 
 mod atoms;
 pub mod dist;
+mod hash;
 mod node;
 pub mod process;
 pub mod scheduler;

@@ -37,6 +37,7 @@ use erlnode_etf::{Atom, Pid, Term};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::Node;
+use crate::hash::BuildNumberHasher;
 use connection::Connection;
 use tls::Stream;
 
@@ -92,7 +93,7 @@ pub(crate) struct Distribution {
     pub(crate) local: Local,
     pub(crate) options: NodeOptions,
     cookie: String,
-    table: Mutex<HashMap<Atom, Slot>>,
+    table: Mutex<HashMap<Atom, Slot, BuildNumberHasher>>,
     /// `monitor_node/2`: who gets `{nodedown, Node}` for which node (once per call, as in Erlang).
     node_monitors: Mutex<HashMap<Atom, Vec<Pid>>>,
     /// `net_kernel:monitor_nodes/1`: who gets every `{nodeup, Node}` and `{nodedown, Node}`.
@@ -104,7 +105,7 @@ pub(crate) struct Distribution {
 }
 
 impl Distribution {
-    fn table(&self) -> MutexGuard<'_, HashMap<Atom, Slot>> {
+    fn table(&self) -> MutexGuard<'_, HashMap<Atom, Slot, BuildNumberHasher>> {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

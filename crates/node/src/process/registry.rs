@@ -6,6 +6,8 @@
 //! process ends, before the process's links and monitors hear of it.
 
 use std::collections::HashMap;
+
+use crate::hash::BuildNumberHasher;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use erlnode_etf::{Atom, Pid};
@@ -58,11 +60,11 @@ pub enum SendError {
 /// The names of one node.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    names: Mutex<HashMap<Atom, Pid>>,
+    names: Mutex<HashMap<Atom, Pid, BuildNumberHasher>>,
 }
 
 impl Registry {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Atom, Pid>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Atom, Pid, BuildNumberHasher>> {
         self.names.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -6,7 +6,6 @@
 //! instead of hashing a whole [`Pid`].
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -21,27 +20,7 @@ const SHARDS: usize = 64;
 /// The most processes a node runs at once (the BEAM's default `+P`).
 pub const MAX_PROCESSES: usize = 1 << 20;
 
-/// A hasher for process numbers: they are already unique and dense, so a multiply spreads them.
-#[derive(Default)]
-pub(crate) struct NumberHasher(u64);
-
-impl Hasher for NumberHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type Shard = HashMap<u32, Arc<ProcEntry>, BuildHasherDefault<NumberHasher>>;
+type Shard = HashMap<u32, Arc<ProcEntry>, crate::hash::BuildNumberHasher>;
 
 /// The live processes of one node.
 #[derive(Debug)]
