@@ -37,4 +37,12 @@ atoms! {
     system_limit = "system_limit";
     /// `noconnection`
     noconnection = "noconnection";
+    /// `'$gen_call'`
+    gen_call = "$gen_call";
+    /// `'$gen_cast'`
+    gen_cast = "$gen_cast";
+    /// `system`
+    system = "system";
+    /// `alias`
+    alias = "alias";
 }

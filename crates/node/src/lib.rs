@@ -70,6 +70,7 @@
 
 mod atoms;
 pub mod dist;
+pub mod gen_server;
 mod hash;
 mod node;
 pub mod process;
@@ -77,7 +78,7 @@ pub mod scheduler;
 mod services;
 
 pub use dist::{NodeOptions, StartError, TlsError, TlsOptions};
-pub use erlnode_etf::{Atom, Pid, Ref, Term};
+pub use erlnode_etf::{Atom, Pid, Ref, Term, from_term, to_term};
 pub use node::{Node, NodeError};
 pub use process::exit::{self, ExitResult};
 pub use process::info::{ProcessInfo, Status};

@@ -20,6 +20,19 @@ pub(crate) fn reply(p: &Process, from: &Term, reply: Term) {
     }
 }
 
+/// [`reply`] from the node rather than a process: for replies made outside any process's code.
+pub(crate) fn reply_from(node: &crate::Node, from: &Term, reply: Term) {
+    let Some([Term::Pid(caller), tag]) = from.as_tuple() else {
+        tracing::debug!(%from, "reply to a malformed From dropped");
+        return;
+    };
+    let message = Term::tuple(vec![tag.clone(), reply]);
+    match alias_of(tag) {
+        Some(alias) => node.send_alias(alias, message),
+        None => node.send(*caller, message),
+    }
+}
+
 /// The alias in a call tag of the form `[alias | Ref]` (or `[[alias | Ref] | _]`).
 pub(crate) fn alias_of(tag: &Term) -> Option<Ref> {
     match tag {

@@ -30,7 +30,7 @@
 
 pub mod alias;
 mod body;
-mod call;
+pub(crate) mod call;
 mod context;
 pub mod exit;
 pub mod info;

@@ -1,0 +1,300 @@
+//! The server's side: starting (with `init` done before the starter goes on, as `proc_lib` does) and the
+//! loop that hands each message to its callback.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use erlnode_etf::{Atom, Pid, Term};
+use tokio::sync::oneshot;
+
+use super::system::{self, System};
+use super::{CallResult, Caller, Ctx, Flow, GenServer, InitError, Next};
+use crate::{ExitResult, Node, Process, SpawnError, atoms};
+
+/// Why [`start`] or [`start_link`] returned no server.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StartError {
+    /// The name is taken (`{error, {already_started, Pid}}`).
+    #[error("a process is registered under that name already: {0}")]
+    AlreadyStarted(Pid),
+    /// `init` stopped with this reason, or panicked (`{error, Reason}`).
+    #[error("init failed: {0}")]
+    Init(Term),
+    /// `init` returned [`InitError::Ignore`] (`ignore`).
+    #[error("init returned ignore")]
+    Ignore,
+    /// The process could not be spawned.
+    #[error("cannot spawn the server: {0}")]
+    Spawn(#[from] SpawnError),
+}
+
+impl StartError {
+    /// The error as OTP's start functions return it: `{already_started, Pid}`, `Reason` or `ignore`.
+    pub fn to_term(&self) -> Term {
+        match self {
+            StartError::AlreadyStarted(pid) => Term::tuple(vec![Term::atom("already_started"), Term::Pid(*pid)]),
+            StartError::Init(reason) => reason.clone(),
+            StartError::Ignore => Term::atom("ignore"),
+            StartError::Spawn(e) => Term::from(e.to_string()),
+        }
+    }
+}
+
+/// Starts a server of type `S` on `node`, registered as `name` if given (`gen_server:start/3,4`), and
+/// returns its pid once `init` has made its state.
+pub async fn start<S: GenServer>(node: &Node, args: S::Args, name: Option<Atom>) -> Result<Pid, StartError> {
+    let (ack, started) = oneshot::channel();
+    node.spawn(move |p| serve::<S>(p, args, name, None, ack))?;
+    started.await.unwrap_or_else(|_| Err(StartError::Init(Term::atom("killed"))))
+}
+
+/// [`start`], linked to `parent` (`gen_server:start_link/3,4`): the server is linked to the calling
+/// process before it runs. If `init` fails, the link is gone before the server exits, so the caller gets
+/// the error and no exit signal.
+pub async fn start_link<S: GenServer>(parent: &Process, args: S::Args, name: Option<Atom>) -> Result<Pid, StartError> {
+    let (ack, started) = oneshot::channel();
+    let me = parent.self_pid();
+    parent.spawn_link(move |p| serve::<S>(p, args, name, Some(me), ack))?;
+    started.await.unwrap_or_else(|_| Err(StartError::Init(Term::atom("killed"))))
+}
+
+type Ack = oneshot::Sender<Result<Pid, StartError>>;
+
+/// The whole life of a server process.
+async fn serve<S: GenServer>(
+    mut p: Process,
+    args: S::Args,
+    name: Option<Atom>,
+    parent: Option<Pid>,
+    ack: Ack,
+) -> ExitResult {
+    if let Some(name) = name {
+        if p.register(name).is_err() {
+            let holder = p.node().whereis(name);
+            let _ = ack.send(Err(holder.map_or(StartError::Init(Term::atom("badarg")), StartError::AlreadyStarted)));
+            unlink_parent(&p, parent);
+            return Ok(());
+        }
+    }
+    let (outcome, next) = {
+        let mut ctx = Ctx { process: &mut p, parent, name, next: None };
+        let outcome = catch(S::init(&mut ctx, args)).await;
+        (outcome, ctx.next.take())
+    };
+    let state = match outcome {
+        Ok(Ok(state)) => state,
+        Ok(Err(InitError::Ignore)) => {
+            let _ = ack.send(Err(StartError::Ignore));
+            unlink_parent(&p, parent);
+            return Ok(());
+        }
+        Ok(Err(InitError::Stop(reason))) | Err(reason) => {
+            let _ = ack.send(Err(StartError::Init(reason.clone())));
+            unlink_parent(&p, parent);
+            return exit_with(reason);
+        }
+    };
+    let _ = ack.send(Ok(p.self_pid()));
+    let mut server = Loop { state, parent, name, suspended: false };
+    let reason = server.run(&mut p, next).await;
+    exit_with(reason)
+}
+
+/// A stopped server's exit: `normal` ends it cleanly; anything else is its exit reason.
+fn exit_with(reason: Term) -> ExitResult {
+    if reason == crate::exit::normal() { Ok(()) } else { Err(reason) }
+}
+
+/// A failed start leaves the starter without a link to the failed server, so it gets an error, not a
+/// signal.
+fn unlink_parent(p: &Process, parent: Option<Pid>) {
+    if let Some(parent) = parent {
+        p.unlink(parent);
+    }
+}
+
+/// A running server's state besides the callback module's own.
+struct Loop<S> {
+    state: S,
+    parent: Option<Pid>,
+    name: Option<Atom>,
+    suspended: bool,
+}
+
+/// Runs one callback of `$server`'s state with a fresh [`Ctx`] bound to `$ctx`, catching a panic; gives
+/// the callback's outcome (`Err` with the panic as a reason) and what it asked to come next.
+macro_rules! invoke {
+    ($server:ident, $p:ident, $ctx:ident => $call:expr) => {{
+        let mut $ctx = Ctx { process: &mut *$p, parent: $server.parent, name: $server.name, next: None };
+        let outcome = catch($call).await;
+        (outcome, $ctx.next.take())
+    }};
+}
+
+impl<S: GenServer> Loop<S> {
+    /// Handles messages until a callback stops the server; returns the reason, after `terminate` ran.
+    async fn run(&mut self, p: &mut Process, mut next: Option<Next>) -> Term {
+        loop {
+            let message = match next.take() {
+                Some(Next::Continue(continuation)) => {
+                    let (outcome, then) = invoke!(self, p, ctx => self.state.handle_continue(&mut ctx, continuation));
+                    match self.flow(p, outcome, then).await {
+                        Ok(then) => {
+                            next = then;
+                            continue;
+                        }
+                        Err(reason) => return reason,
+                    }
+                }
+                // A suspended server handles system messages only; the others wait, in order.
+                _ if self.suspended => p.recv_match(system::is_system_message).await,
+                Some(Next::Timeout(timeout)) => match p.recv_timeout(timeout).await {
+                    Some(message) => message,
+                    None => Term::atom("timeout"),
+                },
+                None => p.recv().await,
+            };
+            match self.handle(p, message).await {
+                Ok(then) => next = then,
+                Err(reason) => return reason,
+            }
+        }
+    }
+
+    /// Hands one message to its callback; `Err` with the exit reason once the server has stopped.
+    async fn handle(&mut self, p: &mut Process, message: Term) -> Result<Option<Next>, Term> {
+        match Kind::of(message, self.parent) {
+            Kind::Call(from, request) => {
+                let caller = Caller(from.clone());
+                let (outcome, then) = invoke!(self, p, ctx => self.state.handle_call(&mut ctx, request, caller));
+                match outcome {
+                    Ok(CallResult::Reply(reply)) => {
+                        p.reply(&from, reply);
+                        Ok(then)
+                    }
+                    Ok(CallResult::NoReply) => Ok(then),
+                    Ok(CallResult::Stop { reason, reply }) => {
+                        let reason = self.terminate(p, reason).await;
+                        // As in OTP, the answer goes out once terminate has run.
+                        if let Some(reply) = reply {
+                            p.reply(&from, reply);
+                        }
+                        Err(reason)
+                    }
+                    Err(panic) => Err(self.terminate(p, panic).await),
+                }
+            }
+            Kind::Cast(message) => {
+                let (outcome, then) = invoke!(self, p, ctx => self.state.handle_cast(&mut ctx, message));
+                self.flow(p, outcome, then).await
+            }
+            Kind::System(from, request) => {
+                let status = system::Status {
+                    pid: p.self_pid(),
+                    parent: self.parent,
+                    name: self.name,
+                    state: self.state.state(),
+                    suspended: self.suspended,
+                };
+                match system::handle(p, status, &from, &request) {
+                    System::Go { suspended } => {
+                        self.suspended = suspended;
+                        Ok(None)
+                    }
+                    System::Terminate(reason) => Err(self.terminate(p, reason).await),
+                }
+            }
+            // The parent's exit, trapped: stop with its reason, as OTP's linked servers do.
+            Kind::ParentExit(reason) => Err(self.terminate(p, reason).await),
+            Kind::Info(message) => {
+                let (outcome, then) = invoke!(self, p, ctx => self.state.handle_info(&mut ctx, message));
+                self.flow(p, outcome, then).await
+            }
+        }
+    }
+
+    /// Applies what a callback returned: go on with `then`, or stop (`Err` with the exit reason).
+    async fn flow(
+        &mut self,
+        p: &mut Process,
+        outcome: Result<Flow, Term>,
+        then: Option<Next>,
+    ) -> Result<Option<Next>, Term> {
+        match outcome {
+            Ok(Flow::Continue) => Ok(then),
+            Ok(Flow::Stop(reason)) | Err(reason) => Err(self.terminate(p, reason).await),
+        }
+    }
+
+    /// Runs `terminate` and returns the exit reason: `reason`, or the panic of `terminate` itself.
+    async fn terminate(&mut self, p: &mut Process, reason: Term) -> Term {
+        let (outcome, _) = invoke!(self, p, ctx => self.state.terminate(&mut ctx, &reason));
+        match outcome {
+            Ok(()) => reason,
+            Err(panic) => panic,
+        }
+    }
+}
+
+/// What a message is to a server.
+enum Kind {
+    /// `{'$gen_call', From, Request}`.
+    Call(Term, Term),
+    /// `{'$gen_cast', Message}`.
+    Cast(Term),
+    /// `{system, From, Request}`.
+    System(Term, Term),
+    /// `{'EXIT', Parent, Reason}` from the process that started the server linked.
+    ParentExit(Term),
+    /// Anything else.
+    Info(Term),
+}
+
+impl Kind {
+    /// Sorts `message`, taking it apart without copying.
+    fn of(message: Term, parent: Option<Pid>) -> Kind {
+        let Term::Tuple(mut elements) = message else { return Kind::Info(message) };
+        let kind = match elements.as_slice() {
+            [Term::Atom(t), Term::Tuple(from), _] if *t == atoms::gen_call() && from.len() == 2 => 1,
+            [Term::Atom(t), _] if *t == atoms::gen_cast() => 2,
+            [Term::Atom(t), _, _] if *t == atoms::system() => 3,
+            [Term::Atom(t), Term::Pid(from), _] if *t == atoms::exit_tag() && Some(*from) == parent => 4,
+            _ => 0,
+        };
+        let mut last = || elements.pop().unwrap_or_default();
+        match kind {
+            1 | 3 => {
+                let (second, first) = (last(), last());
+                if kind == 1 { Kind::Call(first, second) } else { Kind::System(first, second) }
+            }
+            2 => Kind::Cast(last()),
+            4 => Kind::ParentExit(last()),
+            _ => Kind::Info(Term::Tuple(elements)),
+        }
+    }
+}
+
+/// `future`'s output, or the panic it raised as an exit reason (`{panic, Message}`), so a panicking
+/// callback still lets `terminate` run.
+async fn catch<F: Future>(future: F) -> Result<F::Output, Term> {
+    CatchUnwind { future: std::pin::pin!(future) }.await
+}
+
+struct CatchUnwind<'a, F> {
+    future: Pin<&'a mut F>,
+}
+
+impl<F: Future> Future for CatchUnwind<'_, F> {
+    type Output = Result<F::Output, Term>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.future.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(crate::process::exit::from_panic(payload.as_ref()))),
+        }
+    }
+}
