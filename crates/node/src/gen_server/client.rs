@@ -180,7 +180,10 @@ pub async fn stop(
     let server = server.into();
     let reason = reason.into();
     let monitor = p.monitor(server.monitor_target());
-    let from = Term::tuple(vec![Term::Pid(p.self_pid()), Term::Ref(monitor)]);
+    // The server answers ok, then exits; the answer goes to a one-shot alias and is dropped below.
+    let alias = p.alias_reply();
+    let tag = Term::improper(vec![Term::Atom(crate::atoms::alias())], Term::Ref(alias));
+    let from = Term::tuple(vec![Term::Pid(p.self_pid()), tag.clone()]);
     let request = Term::tuple(vec![Term::atom("terminate"), reason.clone()]);
     server.send(p, Term::tuple(vec![Term::atom("system"), from, request]));
     let down = p
@@ -189,6 +192,8 @@ pub async fn stop(
             timeout,
         )
         .await;
+    p.unalias(alias);
+    let _ = p.recv_match_timeout(|m| matches!(m.as_tuple(), Some([t, _]) if *t == tag), Duration::ZERO).await;
     match down.as_ref().and_then(Term::as_tuple) {
         Some([_, _, _, _, exited]) if *exited == reason => Ok(()),
         Some([_, _, _, _, exited]) => Err(match exited.as_atom().map(|a| a.as_str()) {

@@ -44,7 +44,11 @@ pub(super) fn handle(p: &Process, status: Status, from: &Term, request: &Term) -
             _ => go(unknown(request), suspended),
         },
         _ => match request.as_tuple() {
-            Some([Term::Atom(a), reason]) if a.as_str() == "terminate" => System::Terminate(reason.clone()),
+            // Answered before the server stops, as sys does: proc_lib:stop expects the ok, then the DOWN.
+            Some([Term::Atom(a), reason]) if a.as_str() == "terminate" => {
+                p.reply(from, ok);
+                System::Terminate(reason.clone())
+            }
             // A fun from Erlang cannot run here: the state stays, and sys:replace_state raises.
             Some([Term::Atom(a), _]) if a.as_str() == "replace_state" => {
                 let why = Term::tuple(vec![Term::atom("erlnode"), Term::atom("erlang_funs_cannot_run_in_rust")]);
