@@ -13,6 +13,8 @@
 //!   second, from the sender's spawn until the receiver has the last one.
 //! - `rtt`: a client sends `{self(), I}` to an echo server and waits for the reply `I`, N times; round trips
 //!   per second.
+//! - `gen_call`: N calls to a GenServer that answers with the request (`gen_server:call/2` on the Erlang
+//!   side); calls per second.
 //! - `spawn`: N processes spawned, each waiting in a receive; the time of the spawn loop (best round), and
 //!   memory per process. Rust: the growth of the resident set (`VmRSS` in `/proc/self/status`) from before the
 //!   loop to after it plus a pause in which every new task gets polled, over N, in the first round only (the
@@ -29,6 +31,7 @@ use std::hint::black_box;
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
+use erlnode::gen_server::{self, CallResult, Caller, Ctx, GenServer, InitError};
 use erlnode::{Atom, Node, Pid, Term};
 use erlnode_erltest::TempDir;
 use erlnode_erltest::serve::{Reply, Serve, Server};
@@ -54,6 +57,8 @@ const ERLANG_TIMEOUT: Duration = Duration::from_secs(120);
 /// The issue's targets.
 const SEND_TARGET: f64 = 3.0;
 const RTT_TARGET: f64 = 2.0;
+/// Issue 6: a GenServer call at least twice as fast as `gen_server:call`.
+const GEN_CALL_TARGET: f64 = 2.0;
 const SPAWN_BYTES_TARGET: f64 = 1024.0;
 
 const ERLANG_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/erlang/proc_bench.erl");
@@ -63,6 +68,7 @@ enum Case {
     Spawn,
     Send,
     Rtt,
+    GenCall,
 }
 
 impl Case {
@@ -71,6 +77,7 @@ impl Case {
             Case::Spawn => "spawn",
             Case::Send => "send",
             Case::Rtt => "rtt",
+            Case::GenCall => "gen_call",
         }
     }
 
@@ -78,7 +85,7 @@ impl Case {
         match self {
             Case::Spawn => SPAWN_N as u64,
             Case::Send => SEND_N,
-            Case::Rtt => RTT_N,
+            Case::Rtt | Case::GenCall => RTT_N,
         }
     }
 }
@@ -126,7 +133,7 @@ fn main() {
     for round in 0..ROUNDS {
         eprintln!("vs_erlang: round {}/{ROUNDS}", round + 1);
         let erlang_first = round % 2 == 1;
-        for case in [Case::Spawn, Case::Send, Case::Rtt] {
+        for case in [Case::Spawn, Case::Send, Case::Rtt, Case::GenCall] {
             if case == Case::Spawn && round >= SPAWN_ROUNDS {
                 continue;
             }
@@ -188,6 +195,7 @@ fn measure_rust(node: &Node, case: Case, first_round: bool) -> Run {
         match case {
             Case::Send => Run { secs: send_case(&node, SEND_N).await, bytes: None },
             Case::Rtt => Run { secs: rtt_case(&node, RTT_N).await, bytes: None },
+            Case::GenCall => Run { secs: gen_call_case(&node, RTT_N).await, bytes: None },
             Case::Spawn => spawn_case(&node, SPAWN_N, first_round).await,
         }
     })
@@ -241,6 +249,40 @@ async fn rtt_case(node: &Node, n: u64) -> f64 {
         }
         let secs = start.elapsed().as_secs_f64();
         p.send(server, Term::atom("stop"));
+        tx.send(secs).ok();
+        Ok(())
+    })
+    .expect("spawn the client");
+    rx.await.expect("the client finished")
+}
+
+/// A GenServer that answers each call with its request.
+struct Echo;
+
+impl GenServer for Echo {
+    type Args = ();
+
+    async fn init(_ctx: &mut Ctx<'_>, (): ()) -> Result<Echo, InitError> {
+        Ok(Echo)
+    }
+
+    async fn handle_call(&mut self, _ctx: &mut Ctx<'_>, request: Term, _from: &Caller) -> CallResult {
+        CallResult::Reply(request)
+    }
+}
+
+/// `n` `gen_server::call`s to a local GenServer: seconds.
+async fn gen_call_case(node: &Node, n: u64) -> f64 {
+    let server = gen_server::start::<Echo>(node, (), None).await.expect("start the server");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    node.spawn(move |mut p| async move {
+        let start = Instant::now();
+        for i in 1..=n as i64 {
+            let reply = gen_server::call(&mut p, server, i, gen_server::DEFAULT_TIMEOUT).await;
+            assert_eq!(reply, Ok(Term::from(i)), "the reply to call {i}");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let _ = gen_server::stop(&mut p, server, Term::atom("normal"), gen_server::DEFAULT_TIMEOUT).await;
         tx.send(secs).ok();
         Ok(())
     })
@@ -387,6 +429,7 @@ fn print_report(rust: &Samples, erlang: Result<(&Info, &Samples), &String>) {
     for (case, label, unit, target) in [
         (Case::Send, format!("send 1->1, {SEND_N} integers"), "messages/s", SEND_TARGET),
         (Case::Rtt, format!("request/reply, {RTT_N} calls"), "round trips/s", RTT_TARGET),
+        (Case::GenCall, format!("gen_server call, {RTT_N} calls"), "calls/s", GEN_CALL_TARGET),
     ] {
         let r = rust.best_secs(case).map(|s| rate(case, s));
         let e = erl.and_then(|e| e.best_secs(case)).map(|s| rate(case, s));

@@ -37,7 +37,7 @@ impl GenServer for Probe {
         }
     }
 
-    async fn handle_call(&mut self, ctx: &mut Ctx<'_>, request: Term, from: Caller) -> CallResult {
+    async fn handle_call(&mut self, ctx: &mut Ctx<'_>, request: Term, from: &Caller) -> CallResult {
         let request = request.to_string();
         match request.as_str() {
             "incr" => {
@@ -47,7 +47,7 @@ impl GenServer for Probe {
             "get" => CallResult::reply(self.count),
             // Answered later, by whoever releases it.
             "park" => {
-                self.parked.push(from);
+                self.parked.push(from.clone());
                 CallResult::NoReply
             }
             "release" => {
@@ -59,6 +59,7 @@ impl GenServer for Probe {
             // Answered from another process.
             "elsewhere" => {
                 let node = ctx.node().clone();
+                let from = from.clone();
                 let spawned = ctx.spawn(move |_| async move {
                     from.reply(&node, Term::atom("from_elsewhere"));
                     Ok(())

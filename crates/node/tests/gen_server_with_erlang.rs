@@ -29,7 +29,7 @@ impl GenServer for Counter {
         Ok(Counter { count: 0, watcher })
     }
 
-    async fn handle_call(&mut self, ctx: &mut Ctx<'_>, request: Term, _from: Caller) -> CallResult {
+    async fn handle_call(&mut self, ctx: &mut Ctx<'_>, request: Term, _from: &Caller) -> CallResult {
         match request.as_atom().map(|a| a.as_str()) {
             Some("incr") => {
                 self.count += 1;

@@ -9,6 +9,7 @@
 %%   run send <n>    one process sends the integers 1..n to another, which counts them: the time from the
 %%                   sender's spawn until the receiver has them all
 %%   run rtt <n>     n request/reply round trips: {self(), I} to an echo server, which replies I
+%%   run gen_call <n> n gen_server:call(Server, I) to a gen_server that replies I (this module)
 %%   run spawn <n>   n processes spawned, each waiting in receive: the time of the spawn loop, and the
 %%                   growth of erlang:memory(processes) per process (without the spawner's own growth:
 %%                   it holds the list of pids); then they are stopped and their end awaited
@@ -18,11 +19,13 @@
 %%
 %%   PROC_BENCH_INFO <key> <value>
 %%   PROC_BENCH_READY
-%%   PROC_BENCH_RESULT <send|rtt> <n> <seconds>
+%%   PROC_BENCH_RESULT <send|rtt|gen_call> <n> <seconds>
 %%   PROC_BENCH_RESULT spawn <n> <seconds> <bytes per process> <process_info memory of one idle process>
 %%   PROC_BENCH_ERROR <text>
 -module(proc_bench).
 -export([main/0]).
+-behaviour(gen_server).
+-export([init/1, handle_call/3, handle_cast/2]).
 
 main() ->
     info(otp_release, erlang:system_info(otp_release)),
@@ -52,7 +55,7 @@ serve() ->
             ok
     end.
 
-run(Case, N) when Case =:= send; Case =:= rtt; Case =:= spawn ->
+run(Case, N) when Case =:= send; Case =:= rtt; Case =:= gen_call; Case =:= spawn ->
     {Pid, Mon} = spawn_monitor(fun() -> exit({result, measure(Case, N)}) end),
     receive
         {'DOWN', Mon, process, Pid, {result, Fields}} ->
@@ -86,6 +89,14 @@ measure(rtt, N) ->
     call_loop(Server, 1, N),
     Secs = seconds(T0),
     Server ! stop,
+    [Secs];
+%% gen_server:call to a local gen_server.
+measure(gen_call, N) ->
+    {ok, Server} = gen_server:start(?MODULE, [], []),
+    T0 = now_ns(),
+    gen_call_loop(Server, 1, N),
+    Secs = seconds(T0),
+    gen_server:stop(Server),
     [Secs];
 %% Spawning idle processes.
 measure(spawn, N) ->
@@ -122,6 +133,15 @@ echo() ->
         stop ->
             ok
     end.
+
+gen_call_loop(_Server, I, N) when I > N -> ok;
+gen_call_loop(Server, I, N) ->
+    I = gen_server:call(Server, I),
+    gen_call_loop(Server, I + 1, N).
+
+init([]) -> {ok, none}.
+handle_call(I, _From, State) -> {reply, I, State}.
+handle_cast(_Message, State) -> {noreply, State}.
 
 call_loop(_Server, I, N) when I > N -> ok;
 call_loop(Server, I, N) ->

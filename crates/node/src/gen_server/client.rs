@@ -6,7 +6,7 @@ use erlnode_etf::{Atom, Pid, Term};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{MonitorTarget, Process};
+use crate::{MonitorTarget, Process, atoms};
 
 /// A server to call: a pid, a name registered on this node, or a name on another node (`{Name, Node}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +117,15 @@ pub async fn call(
     let server = server.into();
     let monitor = p.monitor(server.monitor_target());
     let alias = p.alias_reply();
-    let tag = Term::improper(vec![Term::Atom(crate::atoms::alias())], Term::Ref(alias));
-    let from = Term::tuple(vec![Term::Pid(p.self_pid()), tag.clone()]);
-    server.send(p, Term::tuple(vec![Term::atom("$gen_call"), from, request.into()]));
+    let tag = Term::improper(vec![Term::Atom(atoms::alias())], Term::Ref(alias));
+    let from = Term::tuple(vec![Term::Pid(p.self_pid()), tag]);
+    server.send(p, Term::tuple(vec![Term::Atom(atoms::gen_call()), from, request.into()]));
     let answer = p
         .recv_match_timeout(
             |m| match m.as_tuple() {
-                Some([t, _]) => *t == tag,
-                Some([Term::Atom(down), Term::Ref(r), _, _, _]) => down.as_str() == "DOWN" && *r == monitor,
+                // The tag is `[alias | Alias]`: comparing its tail is enough.
+                Some([Term::Improper(_, tail), _]) => **tail == Term::Ref(alias),
+                Some([Term::Atom(down), Term::Ref(r), _, _, _]) => *down == atoms::down_tag() && *r == monitor,
                 _ => false,
             },
             timeout,
@@ -165,7 +166,7 @@ pub async fn call_as<R: DeserializeOwned>(
 /// Sends `message` to `server` as a cast (`gen_server:cast/2`): `{'$gen_cast', Message}`, whether or not
 /// the server exists.
 pub fn cast(p: &Process, server: impl Into<ServerRef>, message: impl Into<Term>) {
-    server.into().send(p, Term::tuple(vec![Term::atom("$gen_cast"), message.into()]));
+    server.into().send(p, Term::tuple(vec![Term::Atom(atoms::gen_cast()), message.into()]));
 }
 
 /// Stops `server` with `reason` and waits until it has exited (`gen_server:stop/3`): its `terminate`
@@ -182,7 +183,7 @@ pub async fn stop(
     let monitor = p.monitor(server.monitor_target());
     // The server answers ok, then exits; the answer goes to a one-shot alias and is dropped below.
     let alias = p.alias_reply();
-    let tag = Term::improper(vec![Term::Atom(crate::atoms::alias())], Term::Ref(alias));
+    let tag = Term::improper(vec![Term::Atom(atoms::alias())], Term::Ref(alias));
     let from = Term::tuple(vec![Term::Pid(p.self_pid()), tag.clone()]);
     let request = Term::tuple(vec![Term::atom("terminate"), reason.clone()]);
     server.send(p, Term::tuple(vec![Term::atom("system"), from, request]));

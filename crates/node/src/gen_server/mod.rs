@@ -21,7 +21,7 @@
 //!         Ok(Counter(start))
 //!     }
 //!
-//!     async fn handle_call(&mut self, _ctx: &mut Ctx<'_>, request: Term, _from: Caller) -> CallResult {
+//!     async fn handle_call(&mut self, _ctx: &mut Ctx<'_>, request: Term, _from: &Caller) -> CallResult {
 //!         match request.as_atom().map(|a| a.as_str()) {
 //!             Some("incr") => {
 //!                 self.0 += 1;
@@ -78,12 +78,12 @@ pub trait GenServer: Send + Sized + 'static {
     fn init(ctx: &mut Ctx<'_>, args: Self::Args) -> impl Future<Output = Result<Self, InitError>> + Send;
 
     /// Answers a call (`handle_call/3`): now ([`CallResult::Reply`]) or later, from this process or any
-    /// other, through `from` ([`CallResult::NoReply`] and [`Caller::reply`]).
+    /// other, through a clone of `from` ([`CallResult::NoReply`] and [`Caller::reply`]).
     fn handle_call(
         &mut self,
         ctx: &mut Ctx<'_>,
         request: Term,
-        from: Caller,
+        from: &Caller,
     ) -> impl Future<Output = CallResult> + Send {
         let _ = (ctx, from);
         async move { CallResult::Stop { reason: Term::tuple(vec![Term::atom("bad_call"), request]), reply: None } }

@@ -167,11 +167,12 @@ impl<S: GenServer> Loop<S> {
     async fn handle(&mut self, p: &mut Process, message: Term) -> Result<Option<Next>, Term> {
         match Kind::of(message, self.parent) {
             Kind::Call(from, request) => {
-                let caller = Caller(from.clone());
-                let (outcome, then) = invoke!(self, p, ctx => self.state.handle_call(&mut ctx, request, caller));
+                let caller = Caller(from);
+                let (outcome, then) = invoke!(self, p, ctx => self.state.handle_call(&mut ctx, request, &caller));
+                let from = caller.0;
                 match outcome {
                     Ok(CallResult::Reply(reply)) => {
-                        p.reply(&from, reply);
+                        crate::process::call::reply_owned(p, from, reply);
                         Ok(then)
                     }
                     Ok(CallResult::NoReply) => Ok(then),
@@ -179,7 +180,7 @@ impl<S: GenServer> Loop<S> {
                         let reason = self.terminate(p, reason).await;
                         // As in OTP, the answer goes out once terminate has run.
                         if let Some(reply) = reply {
-                            p.reply(&from, reply);
+                            crate::process::call::reply_owned(p, from, reply);
                         }
                         Err(reason)
                     }

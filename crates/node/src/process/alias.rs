@@ -13,13 +13,13 @@
 //! (so that they die with it) is changed after the table on creation and before it on removal, and a process
 //! found ending on creation takes its fresh alias back out of the table.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use erlnode_etf::{Pid, Ref, Term};
 
 use super::ProcEntry;
 use crate::Node;
+use crate::hash::NumberMap;
 
 /// How long an alias stays active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +33,11 @@ enum Mode {
 /// The active aliases of one node: alias to the process that made it.
 #[derive(Debug, Default)]
 pub(crate) struct AliasTable {
-    aliases: Mutex<HashMap<Ref, (Pid, Mode)>>,
+    aliases: Mutex<NumberMap<Ref, (Pid, Mode)>>,
 }
 
 impl AliasTable {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Ref, (Pid, Mode)>> {
+    fn lock(&self) -> MutexGuard<'_, NumberMap<Ref, (Pid, Mode)>> {
         self.aliases.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -20,6 +20,24 @@ pub(crate) fn reply(p: &Process, from: &Term, reply: Term) {
     }
 }
 
+/// [`reply`], taking `from` apart instead of copying its tag (a server that is done with it).
+pub(crate) fn reply_owned(p: &Process, from: Term, reply: Term) {
+    let Term::Tuple(mut parts) = from else {
+        tracing::debug!(%from, "reply to a malformed From dropped");
+        return;
+    };
+    let (Some(tag), Some(Term::Pid(caller)), true) = (parts.pop(), parts.pop(), parts.is_empty()) else {
+        tracing::debug!("reply to a malformed From dropped");
+        return;
+    };
+    let alias = alias_of(&tag);
+    let message = Term::tuple(vec![tag, reply]);
+    match alias {
+        Some(alias) => p.send_alias(alias, message),
+        None => p.send(caller, message),
+    }
+}
+
 /// [`reply`] from the node rather than a process: for replies made outside any process's code.
 pub(crate) fn reply_from(node: &crate::Node, from: &Term, reply: Term) {
     let Some([Term::Pid(caller), tag]) = from.as_tuple() else {

@@ -44,7 +44,6 @@ mod remote;
 pub(crate) mod table;
 pub mod timer;
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -62,6 +61,7 @@ pub(crate) use remote::{
 };
 
 use crate::Node;
+use crate::hash::{NumberMap, NumberSet};
 use body::Body;
 use mailbox::{Inbox, Mailbox, Stats};
 
@@ -96,17 +96,17 @@ pub(crate) struct State {
 /// What ties a process to others: its links, monitors both ways, aliases, and the timers aimed at it.
 #[derive(Debug, Default)]
 pub(crate) struct Ties {
-    pub(crate) links: HashSet<Pid>,
+    pub(crate) links: NumberSet<Pid>,
     /// Monitors this process holds: reference to target.
-    pub(crate) monitors: HashMap<Ref, Pid>,
+    pub(crate) monitors: NumberMap<Ref, Pid>,
     /// Monitors this process holds on registered names of other nodes: reference to `(Name, Node)`.
-    pub(crate) remote_names: HashMap<Ref, (Atom, Atom)>,
+    pub(crate) remote_names: NumberMap<Ref, (Atom, Atom)>,
     /// Monitors held on this process.
-    pub(crate) watchers: HashMap<Ref, Watcher>,
+    pub(crate) watchers: NumberMap<Ref, Watcher>,
     /// Active aliases this process made.
-    pub(crate) aliases: HashSet<Ref>,
+    pub(crate) aliases: NumberSet<Ref>,
     /// Pending timers aimed at this process.
-    pub(crate) timers: HashSet<Ref>,
+    pub(crate) timers: NumberSet<Ref>,
     /// True once the process has called `monitor_node` or `monitor_nodes` (its end must forget them).
     pub(crate) node_monitors: bool,
 }

@@ -12,7 +12,6 @@
 //! (so that they are cancelled when it ends) is changed after the table on creation and found stale at
 //! worst afterwards.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +20,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::Node;
+use crate::hash::NumberMap;
 
 /// A timer that has not fired: when it fires, and how to stop its task.
 #[derive(Debug)]
@@ -32,11 +32,11 @@ struct Pending {
 /// The pending timers of one node.
 #[derive(Debug, Default)]
 pub(crate) struct TimerTable {
-    timers: Mutex<HashMap<Ref, Pending>>,
+    timers: Mutex<NumberMap<Ref, Pending>>,
 }
 
 impl TimerTable {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Ref, Pending>> {
+    fn lock(&self) -> MutexGuard<'_, NumberMap<Ref, Pending>> {
         self.timers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
