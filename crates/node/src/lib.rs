@@ -76,6 +76,7 @@ mod node;
 pub mod process;
 pub mod scheduler;
 mod services;
+pub mod supervisor;
 
 pub use dist::{NodeOptions, StartError, TlsError, TlsOptions};
 pub use erlnode_etf::{Atom, Pid, Ref, Term, from_term, to_term};

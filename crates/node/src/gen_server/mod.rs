@@ -59,6 +59,7 @@ use erlnode_etf::{Atom, Pid, Term};
 use crate::{Node, Process};
 
 pub use client::{CallError, ServerRef, call, call_as, cast, stop};
+pub(crate) use server::start_linked_to as server_start_linked_to;
 pub use server::{StartError, start, start_link};
 
 /// The default timeout of [`call`]: 5 seconds, as `gen_server:call/2`'s.

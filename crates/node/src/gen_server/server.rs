@@ -60,6 +60,24 @@ pub async fn start_link<S: GenServer>(parent: &Process, args: S::Args, name: Opt
     started.await.unwrap_or_else(|_| Err(StartError::Init(Term::atom("killed"))))
 }
 
+/// [`start_link`] for a parent given by pid (a supervisor starting its children): `noproc` if it has
+/// ended.
+pub(crate) async fn start_linked_to<S: GenServer>(
+    node: &Node,
+    parent: Pid,
+    args: S::Args,
+    name: Option<Atom>,
+) -> Result<Pid, StartError> {
+    let Some(entry) = node.lookup(parent) else { return Err(StartError::Init(Term::atom("noproc"))) };
+    let (ack, started) = oneshot::channel();
+    crate::process::spawn(
+        node,
+        move |p| serve::<S>(p, args, name, Some(parent), ack),
+        crate::process::Parent::Link(&entry),
+    )?;
+    started.await.unwrap_or_else(|_| Err(StartError::Init(Term::atom("killed"))))
+}
+
 type Ack = oneshot::Sender<Result<Pid, StartError>>;
 
 /// The whole life of a server process.

@@ -1,0 +1,87 @@
+//! One child of a supervisor: its spec, its process when running, and how it is started and stopped.
+
+use std::time::Duration;
+
+use erlnode_etf::{Pid, Term};
+
+use super::{ChildSpec, ChildType, Shutdown, Start};
+use crate::{Process, atoms};
+
+/// A child: its spec and, while it runs, its pid.
+#[derive(Debug, Clone)]
+pub(super) struct Child {
+    pub(super) spec: ChildSpec,
+    pub(super) pid: Option<Pid>,
+    /// The extra arguments of a `simple_one_for_one` child, for its restarts.
+    pub(super) args: Vec<Term>,
+}
+
+impl Child {
+    pub(super) fn new(spec: ChildSpec) -> Child {
+        Child { spec, pid: None, args: Vec::new() }
+    }
+
+    /// Starts the child, linked to the supervisor `p`: its pid, `None` when its start said ignore.
+    pub(super) async fn start(&mut self, p: &Process) -> Result<Option<Pid>, Term> {
+        let start = Start { node: p.node().clone(), supervisor: p.self_pid(), args: self.args.clone() };
+        let pid = (self.spec.start)(start).await?;
+        self.pid = pid;
+        Ok(pid)
+    }
+
+    /// Stops the running child as its spec says and waits for its end (OTP's `shutdown/2`): unlinked
+    /// first, so its exit is seen once, through a monitor.
+    pub(super) async fn stop(&mut self, p: &mut Process) {
+        let Some(pid) = self.pid.take() else { return };
+        let monitor = p.monitor(pid);
+        p.unlink(pid);
+        // An exit that came before the unlink is this stop's business, not a restart's.
+        let _ = p.recv_match_timeout(|m| is_exit_from(m, pid), Duration::ZERO).await;
+        let is_down = move |m: &Term| matches!(m.as_tuple(), Some([Term::Atom(d), Term::Ref(r), ..]) if *d == atoms::down_tag() && *r == monitor);
+        match self.spec.shutdown {
+            Shutdown::BrutalKill => {
+                p.exit(pid, crate::exit::kill());
+                p.recv_match(is_down).await;
+            }
+            Shutdown::Timeout(timeout) => {
+                p.exit(pid, Term::atom("shutdown"));
+                if p.recv_match_timeout(is_down, timeout).await.is_none() {
+                    tracing::warn!(child = %self.spec.id, ?timeout, "child did not stop in time; killed");
+                    p.exit(pid, crate::exit::kill());
+                    p.recv_match(is_down).await;
+                }
+            }
+            Shutdown::Infinity => {
+                p.exit(pid, Term::atom("shutdown"));
+                p.recv_match(is_down).await;
+            }
+        }
+    }
+
+    /// `{Id, Child, Type, Modules}` for `which_children`.
+    pub(super) fn describe(&self, id: Term) -> Term {
+        let child = self.pid.map_or_else(|| Term::atom("undefined"), Term::Pid);
+        let child_type = Term::atom(match self.spec.child_type {
+            ChildType::Worker => "worker",
+            ChildType::Supervisor => "supervisor",
+        });
+        let modules = match self.spec.start_mfa.as_tuple() {
+            Some([module, ..]) => Term::list(vec![module.clone()]),
+            _ => Term::list(vec![]),
+        };
+        Term::tuple(vec![id, child, child_type, modules])
+    }
+}
+
+/// `{'EXIT', Pid, _}` from `pid`.
+pub(super) fn is_exit_from(message: &Term, pid: Pid) -> bool {
+    matches!(message.as_tuple(), Some([Term::Atom(e), Term::Pid(from), _]) if *e == atoms::exit_tag() && *from == pid)
+}
+
+/// `normal`, `shutdown` or `{shutdown, _}`: an exit a transient child is not restarted after.
+pub(super) fn is_clean_exit(reason: &Term) -> bool {
+    match reason {
+        Term::Atom(a) => a.as_str() == "normal" || a.as_str() == "shutdown",
+        _ => matches!(reason.as_tuple(), Some([Term::Atom(a), _]) if a.as_str() == "shutdown"),
+    }
+}

@@ -1,0 +1,346 @@
+//! Supervisors on one node: each strategy and restart type with the exact order of stops and starts,
+//! intensity exceeded, shutdown timeouts that escalate to kill, dynamic children, `simple_one_for_one`,
+//! and a child that fails to start.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{WAIT, node, t, within};
+use erlnode::gen_server::{self, CallResult, Caller, Ctx, Flow, GenServer, InitError, StartError};
+use erlnode::supervisor::{self, ChildSpec, Flags, Restart, Shutdown, Start, Strategy};
+use erlnode::{Pid, Process, Term};
+
+/// A child that reports `{started, Id}` and `{stopped, Id, Reason}` to the test; `cast({crash, R})`
+/// stops it with `R`. Modes: `ok`, `fail` (init fails), `stubborn` (terminate takes 5 s).
+struct Worker {
+    id: Term,
+    watcher: Pid,
+    stubborn: bool,
+}
+
+impl GenServer for Worker {
+    type Args = (Term, Pid, Term);
+
+    async fn init(ctx: &mut Ctx<'_>, (id, watcher, mode): Self::Args) -> Result<Self, InitError> {
+        if mode == t("fail") {
+            return Err(InitError::Stop(t("cannot_start")));
+        }
+        ctx.trap_exit(true);
+        ctx.send(watcher, Term::tuple(vec![t("started"), id.clone()]));
+        Ok(Worker { id, watcher, stubborn: mode == t("stubborn") })
+    }
+
+    async fn handle_call(&mut self, ctx: &mut Ctx<'_>, _request: Term, _from: &Caller) -> CallResult {
+        CallResult::reply(ctx.self_pid())
+    }
+
+    async fn handle_cast(&mut self, _ctx: &mut Ctx<'_>, message: Term) -> Flow {
+        match message.as_tuple() {
+            Some([_, reason]) => Flow::Stop(reason.clone()),
+            _ => Flow::Continue,
+        }
+    }
+
+    async fn terminate(&mut self, ctx: &mut Ctx<'_>, reason: &Term) {
+        if self.stubborn {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        ctx.send(self.watcher, Term::tuple(vec![t("stopped"), self.id.clone(), reason.clone()]));
+    }
+}
+
+fn worker(id: &str, watcher: Pid) -> ChildSpec {
+    ChildSpec::gen_server::<Worker>(t(id), (t(id), watcher, t("ok")), None)
+}
+
+/// The child `id`'s pid, from `which_children`.
+async fn pid_of(p: &mut Process, sup: Pid, id: &str) -> Option<Pid> {
+    let children = supervisor::which_children(p, sup).await.ok()?.to_list()?;
+    children.iter().find_map(|c| match c.as_tuple() {
+        Some([cid, Term::Pid(pid), ..]) if *cid == t(id) => Some(*pid),
+        _ => None,
+    })
+}
+
+/// The next `n` messages (events), or fewer if they stop coming.
+async fn events(p: &mut Process, n: usize) -> Vec<Term> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        match p.recv_timeout(WAIT).await {
+            Some(m) => got.push(m),
+            None => break,
+        }
+    }
+    got
+}
+
+/// Nothing more within a short while.
+async fn quiet(p: &mut Process) -> Option<Term> {
+    p.recv_timeout(Duration::from_millis(100)).await
+}
+
+async fn crash_and_watch(strategy: Strategy) -> (Vec<Term>, Vec<Term>, Option<Term>, bool) {
+    let node = node();
+    within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let children = vec![worker("a", me), worker("b", me), worker("c", me)];
+        let sup = supervisor::start(p.node(), Flags::new(strategy), children, None).await.expect("the supervisor");
+        let started = events(&mut p, 3).await;
+        let b = pid_of(&mut p, sup, "b").await.expect("child b");
+        gen_server::cast(&p, b, t("{crash, boom}"));
+        let n = match strategy {
+            Strategy::OneForAll => 6,
+            Strategy::RestForOne => 4,
+            _ => 2,
+        };
+        let after = events(&mut p, n).await;
+        let more = quiet(&mut p).await;
+        let new_b = pid_of(&mut p, sup, "b").await;
+        (started, after, more, new_b.is_some_and(|nb| nb != b))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn one_for_one_restarts_only_the_child_that_died() {
+    let (started, after, more, restarted) = crash_and_watch(Strategy::OneForOne).await;
+    assert_eq!(started, vec![t("{started, a}"), t("{started, b}"), t("{started, c}")]);
+    assert_eq!(after, vec![t("{stopped, b, boom}"), t("{started, b}")]);
+    assert_eq!(more, None);
+    assert!(restarted);
+}
+
+#[tokio::test]
+async fn one_for_all_stops_the_others_in_reverse_and_starts_all_in_order() {
+    let (_, after, more, restarted) = crash_and_watch(Strategy::OneForAll).await;
+    assert_eq!(
+        after,
+        vec![
+            t("{stopped, b, boom}"),
+            t("{stopped, c, shutdown}"),
+            t("{stopped, a, shutdown}"),
+            t("{started, a}"),
+            t("{started, b}"),
+            t("{started, c}"),
+        ]
+    );
+    assert_eq!(more, None);
+    assert!(restarted);
+}
+
+#[tokio::test]
+async fn rest_for_one_restarts_the_child_and_those_after_it() {
+    let (_, after, more, restarted) = crash_and_watch(Strategy::RestForOne).await;
+    assert_eq!(after, vec![t("{stopped, b, boom}"), t("{stopped, c, shutdown}"), t("{started, b}"), t("{started, c}")]);
+    assert_eq!(more, None);
+    assert!(restarted);
+}
+
+#[tokio::test]
+async fn transient_and_temporary_children_follow_their_restart_type() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let children = vec![worker("tr", me).restart(Restart::Transient), worker("te", me).restart(Restart::Temporary)];
+        let sup = supervisor::start(p.node(), Flags::new(Strategy::OneForOne).intensity(5, WAIT), children, None)
+            .await
+            .unwrap();
+        events(&mut p, 2).await;
+        // A transient child that crashes comes back; one that ends normally does not.
+        let target = pid_of(&mut p, sup, "tr").await.unwrap();
+        gen_server::cast(&p, target, t("{crash, boom}"));
+        let crashed = events(&mut p, 2).await;
+        let target = pid_of(&mut p, sup, "tr").await.unwrap();
+        gen_server::cast(&p, target, t("{stop, normal}"));
+        let normal = events(&mut p, 1).await;
+        let normal_more = quiet(&mut p).await;
+        // A temporary child never comes back, and its spec goes.
+        let target = pid_of(&mut p, sup, "te").await.unwrap();
+        gen_server::cast(&p, target, t("{crash, boom}"));
+        let temporary = events(&mut p, 1).await;
+        let temporary_more = quiet(&mut p).await;
+        let which = supervisor::which_children(&mut p, sup).await.unwrap();
+        (crashed, normal, normal_more, temporary, temporary_more, which)
+    })
+    .await;
+    assert_eq!(got.0, vec![t("{stopped, tr, boom}"), t("{started, tr}")]);
+    assert_eq!(got.1, vec![t("{stopped, tr, normal}")]);
+    assert_eq!(got.2, None);
+    assert_eq!(got.3, vec![t("{stopped, te, boom}")]);
+    assert_eq!(got.4, None);
+    assert_eq!(got.5.to_list().map(|l| l.len()), Some(1), "{}", got.5);
+    assert!(got.5.to_string().contains("{tr,undefined,worker"), "{}", got.5);
+}
+
+#[tokio::test]
+async fn too_many_restarts_stop_every_child_in_reverse_and_the_supervisor_with_shutdown() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let children = vec![worker("a", me), worker("b", me), worker("c", me)];
+        let flags = Flags::new(Strategy::OneForOne).intensity(2, Duration::from_secs(10));
+        let sup = supervisor::start(p.node(), flags, children, None).await.unwrap();
+        let watch = p.monitor(sup);
+        events(&mut p, 3).await;
+        let mut log = Vec::new();
+        for _ in 0..2 {
+            let target = pid_of(&mut p, sup, "a").await.unwrap();
+            gen_server::cast(&p, target, t("{crash, boom}"));
+            log.extend(events(&mut p, 2).await);
+        }
+        // The third crash within the period is one too many.
+        let target = pid_of(&mut p, sup, "a").await.unwrap();
+        gen_server::cast(&p, target, t("{crash, boom}"));
+        log.extend(events(&mut p, 4).await);
+        (log, watch)
+    })
+    .await;
+    let (log, watch) = got;
+    assert_eq!(
+        log,
+        vec![
+            t("{stopped, a, boom}"),
+            t("{started, a}"),
+            t("{stopped, a, boom}"),
+            t("{started, a}"),
+            t("{stopped, a, boom}"),
+            t("{stopped, c, shutdown}"),
+            t("{stopped, b, shutdown}"),
+            common::down(watch, Term::Pid(log_sup_pid(&log)), t("shutdown")),
+        ]
+    );
+}
+
+/// The supervisor's pid, as the DOWN in `log` names it (the test does not keep it otherwise).
+fn log_sup_pid(log: &[Term]) -> Pid {
+    log.last().and_then(|m| m.as_tuple().and_then(|t| t[3].as_pid())).expect("a DOWN last")
+}
+
+#[tokio::test]
+async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout_and_brutal_kill_kills() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let stubborn = ChildSpec::gen_server::<Worker>(t("s"), (t("s"), me, t("stubborn")), None)
+            .shutdown(Shutdown::Timeout(Duration::from_millis(200)));
+        let brutal = worker("k", me).shutdown(Shutdown::BrutalKill);
+        let sup =
+            supervisor::start(p.node(), Flags::new(Strategy::OneForOne), vec![stubborn, brutal], None).await.unwrap();
+        events(&mut p, 2).await;
+        let s = pid_of(&mut p, sup, "s").await.unwrap();
+        let k = pid_of(&mut p, sup, "k").await.unwrap();
+        let (ws, wk) = (p.monitor(s), p.monitor(k));
+        let stopped_s = supervisor::terminate_child(&mut p, sup, t("s")).await;
+        let down_s = p.recv_timeout(WAIT).await;
+        let stopped_k = supervisor::terminate_child(&mut p, sup, t("k")).await;
+        let down_k = p.recv_timeout(WAIT).await;
+        // Neither ran terminate to its end: no {stopped, ...} event.
+        let more = quiet(&mut p).await;
+        (stopped_s, down_s, ws, s, stopped_k, down_k, wk, k, more)
+    })
+    .await;
+    assert_eq!(got.0, Ok(()));
+    assert_eq!(got.1, Some(common::down(got.2, Term::Pid(got.3), t("killed"))));
+    assert_eq!(got.4, Ok(()));
+    assert_eq!(got.5, Some(common::down(got.6, Term::Pid(got.7), t("killed"))));
+    assert_eq!(got.8, None);
+}
+
+#[tokio::test]
+async fn dynamic_children_start_stop_restart_and_delete() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let sup =
+            supervisor::start(p.node(), Flags::new(Strategy::OneForOne), vec![worker("a", me)], None).await.unwrap();
+        events(&mut p, 1).await;
+        let mut log = Vec::new();
+        let d = supervisor::start_child(&mut p, sup, worker("d", me)).await;
+        log.push(format!("start {}", d.as_ref().map(Option::is_some).unwrap_or(false)));
+        log.push(format!(
+            "again {:?}",
+            supervisor::start_child(&mut p, sup, worker("d", me)).await.map_err(|e| e.to_string())
+        ));
+        log.push(format!("count {}", supervisor::count_children(&mut p, sup).await.unwrap()));
+        log.push(format!("delete running {:?}", supervisor::delete_child(&mut p, sup, t("d")).await));
+        log.push(format!("terminate {:?}", supervisor::terminate_child(&mut p, sup, t("d")).await));
+        log.push(format!("which {}", supervisor::which_children(&mut p, sup).await.unwrap()));
+        log.push(format!(
+            "restart {}",
+            supervisor::restart_child(&mut p, sup, t("d")).await.is_ok_and(|x| x.is_some())
+        ));
+        log.push(format!("restart running {:?}", supervisor::restart_child(&mut p, sup, t("d")).await));
+        supervisor::terminate_child(&mut p, sup, t("d")).await.unwrap();
+        log.push(format!("delete {:?}", supervisor::delete_child(&mut p, sup, t("d")).await));
+        log.push(format!("missing {:?}", supervisor::terminate_child(&mut p, sup, t("d")).await));
+        log.push(format!("spec {}", supervisor::get_childspec(&mut p, sup, t("a")).await.unwrap()));
+        let events = events(&mut p, 4).await;
+        (d.ok().flatten(), log, events)
+    })
+    .await;
+    let (d, log, events) = got;
+    let d = d.unwrap();
+    assert_eq!(log[0], "start true");
+    assert_eq!(log[1], format!("again Err(\"{{already_started,{d}}}\")"));
+    assert_eq!(log[2], "count [{specs,2},{active,2},{supervisors,0},{workers,2}]");
+    assert_eq!(log[3], "delete running Err(Atom(running))".replace("Atom(running)", &format!("{:?}", t("running"))));
+    assert_eq!(log[4], "terminate Ok(())");
+    assert!(log[5].starts_with("which [{d,undefined,worker,"), "{}", log[5]);
+    assert_eq!(log[6], "restart true");
+    assert_eq!(log[7], format!("restart running Err({:?})", t("running")));
+    assert_eq!(log[8], "delete Ok(())");
+    assert_eq!(log[9], format!("missing Err({:?})", t("not_found")));
+    assert!(log[10].contains("id => a") && log[10].contains("restart => permanent"), "{}", log[10]);
+    assert_eq!(
+        events,
+        vec![t("{started, d}"), t("{stopped, d, shutdown}"), t("{started, d}"), t("{stopped, d, shutdown}")]
+    );
+}
+
+#[tokio::test]
+async fn simple_one_for_one_starts_children_from_a_template_with_arguments() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let template = ChildSpec::new("tmpl", move |s: Start| async move {
+            let id = s.args.first().cloned().unwrap_or_default();
+            s.gen_server::<Worker>((id, me, t("ok")), None).await
+        });
+        let sup =
+            supervisor::start(p.node(), Flags::new(Strategy::SimpleOneForOne), vec![template], None).await.unwrap();
+        let x = supervisor::start_child_with(&mut p, sup, vec![t("x")]).await.unwrap().unwrap();
+        let y = supervisor::start_child_with(&mut p, sup, vec![t("y")]).await.unwrap().unwrap();
+        let started = events(&mut p, 2).await;
+        let which = supervisor::which_children(&mut p, sup).await.unwrap();
+        gen_server::cast(&p, x, t("{crash, boom}"));
+        let restarted = events(&mut p, 2).await;
+        let stopped = supervisor::terminate_child(&mut p, sup, Term::Pid(y)).await;
+        let y_events = events(&mut p, 1).await;
+        let count = supervisor::count_children(&mut p, sup).await.unwrap();
+        (started, which, restarted, stopped, y_events, count, y)
+    })
+    .await;
+    assert_eq!(got.0, vec![t("{started, x}"), t("{started, y}")]);
+    assert!(got.1.to_string().starts_with(&format!("[{{undefined,{},worker,", got.6)), "{}", got.1);
+    assert_eq!(got.2, vec![t("{stopped, x, boom}"), t("{started, x}")]);
+    assert_eq!(got.3, Ok(()));
+    assert_eq!(got.4, vec![t("{stopped, y, shutdown}")]);
+    assert_eq!(got.5, t("[{specs, 1}, {active, 1}, {supervisors, 0}, {workers, 1}]"));
+}
+
+#[tokio::test]
+async fn a_child_that_fails_to_start_fails_the_supervisor_after_stopping_the_others() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let bad = ChildSpec::gen_server::<Worker>(t("bad"), (t("bad"), me, t("fail")), None);
+        let children = vec![worker("a", me), bad, worker("c", me)];
+        let result = supervisor::start(p.node(), Flags::new(Strategy::OneForOne), children, None).await;
+        (result, events(&mut p, 2).await, quiet(&mut p).await)
+    })
+    .await;
+    assert_eq!(got.0, Err(StartError::Init(t("{shutdown, {failed_to_start_child, bad, cannot_start}}"))));
+    assert_eq!(got.1, vec![t("{started, a}"), t("{stopped, a, shutdown}")]);
+    assert_eq!(got.2, None);
+}
