@@ -1,9 +1,15 @@
-//! The demo node: `echo` and `sink`, for Erlang to talk to.
+//! The demo node: a supervision tree for Erlang to talk to.
 //!
-//! - `echo` answers `gen_server:call({echo, Node}, Request)` with `Request`, and `{echo, Pid, Msg}` by
-//!   sending `Msg` to `Pid`.
-//! - `sink`, on `{sink, N, Pid}`, counts the next `N` messages and then sends `done` to `Pid`.
+//! `demo_sup` (one_for_one) supervises:
+//! - `echo`, a GenServer: `gen_server:call({echo, Node}, Request)` answers `Request`, and `{echo, Pid, Msg}`
+//!   sends `Msg` to `Pid`;
+//! - `counter`, a GenServer: `incr` answers the new value, `get` the value, `crash` crashes it, and the
+//!   supervisor starts it again at 0;
+//! - `sink`, a plain process: on `{sink, N, Pid}` it counts the next `N` messages and then sends `done` to
+//!   `Pid`.
 
+use erlnode::gen_server::{CallResult, Caller, Ctx, Flow, GenServer, InitError};
+use erlnode::supervisor::{self, ChildSpec, Flags, Start, Strategy};
 use erlnode::{Atom, Node, NodeOptions, Process, Term};
 
 /// Starts the demo node and runs until interrupted.
@@ -14,29 +20,71 @@ pub(crate) async fn run(name: &str, cookie: Option<String>, longnames: bool) -> 
         None => ensure_home_cookie()?,
     }
     let node = Node::start(options).await?;
-    node.register(Atom::new("echo"), node.spawn(echo)?)?;
-    node.register(Atom::new("sink"), node.spawn(sink)?)?;
+    let children = vec![
+        ChildSpec::gen_server::<Echo>(Term::atom("echo"), (), Some(Atom::new("echo"))),
+        ChildSpec::gen_server::<Counter>(Term::atom("counter"), (), Some(Atom::new("counter"))),
+        ChildSpec::new(Term::atom("sink"), |start: Start| async move { start.spawn_link(sink) }),
+    ];
+    let flags = Flags::new(Strategy::OneForOne).intensity(10, std::time::Duration::from_secs(10));
+    supervisor::start(&node, flags, children, Some(Atom::new("demo_sup"))).await.map_err(|e| e.to_string())?;
     println!("erlnode demo node {} ready", node.name());
     tokio::signal::ctrl_c().await?;
     Ok(())
 }
 
-async fn echo(mut p: Process) -> erlnode::ExitResult {
-    loop {
-        let message = p.recv().await;
-        match message.as_tuple() {
-            Some([tag, from, request]) if tag.as_atom().map(|a| a.as_str()) == Some("$gen_call") => {
-                p.reply(from, request.clone());
+/// Answers calls with the request; `{echo, Pid, Msg}` sends `Msg` to `Pid`.
+struct Echo;
+
+impl GenServer for Echo {
+    type Args = ();
+
+    async fn init(_ctx: &mut Ctx<'_>, (): ()) -> Result<Echo, InitError> {
+        Ok(Echo)
+    }
+
+    async fn handle_call(&mut self, _ctx: &mut Ctx<'_>, request: Term, _from: &Caller) -> CallResult {
+        CallResult::Reply(request)
+    }
+
+    async fn handle_info(&mut self, ctx: &mut Ctx<'_>, message: Term) -> Flow {
+        if let Some([tag, Term::Pid(to), msg]) = message.as_tuple() {
+            if tag.as_atom().map(|a| a.as_str()) == Some("echo") {
+                ctx.send(*to, msg.clone());
             }
-            Some([tag, Term::Pid(to), msg]) if tag.as_atom().map(|a| a.as_str()) == Some("echo") => {
-                p.send(*to, msg.clone());
-            }
-            _ => {}
         }
+        Flow::Continue
+    }
+}
+
+/// A counter that starts at 0: `incr`, `get`, and `crash`.
+struct Counter(i64);
+
+impl GenServer for Counter {
+    type Args = ();
+
+    async fn init(_ctx: &mut Ctx<'_>, (): ()) -> Result<Counter, InitError> {
+        Ok(Counter(0))
+    }
+
+    async fn handle_call(&mut self, _ctx: &mut Ctx<'_>, request: Term, _from: &Caller) -> CallResult {
+        match request.as_atom().map(|a| a.as_str()) {
+            Some("incr") => {
+                self.0 += 1;
+                CallResult::reply(self.0)
+            }
+            Some("get") => CallResult::reply(self.0),
+            Some("crash") => panic!("counter asked to crash"),
+            _ => CallResult::reply(Term::error(Term::atom("unknown_request"))),
+        }
+    }
+
+    fn state(&self) -> Term {
+        Term::from(self.0)
     }
 }
 
 async fn sink(mut p: Process) -> erlnode::ExitResult {
+    p.register(Atom::new("sink")).map_err(|e| Term::from(e.to_string()))?;
     loop {
         let message = p.recv().await;
         if let Some([tag, n, Term::Pid(to)]) = message.as_tuple() {

@@ -35,6 +35,12 @@ fn erlang_uses_the_demo_node_and_erlnode_pings_erlang() {
          {{echo, N}} ! {{echo, self(), hi}}, receive hi -> io:format(\"ECHO hi~n\") after 5000 -> io:format(\"ECHO none~n\") end, \
          {{sink, N}} ! {{sink, 1000, self()}}, [{{sink, N}} ! I || I <- lists:seq(1, 1000)], \
          receive done -> io:format(\"SINK done~n\") after 10000 -> io:format(\"SINK none~n\") end, \
+         C = {{counter, N}}, \
+         io:format(\"COUNTER ~p ~p ~p~n\", [gen_server:call(C, incr), gen_server:call(C, incr), gen_server:call(C, get)]), \
+         io:format(\"CRASH ~p~n\", [element(1, catch gen_server:call(C, crash))]), \
+         Get = fun Loop(0) -> gave_up; Loop(K) -> case catch gen_server:call(C, get) of 0 -> 0; _ -> timer:sleep(50), Loop(K - 1) end end, \
+         io:format(\"RESTARTED ~p~n\", [Get(100)]), \
+         io:format(\"CHILDREN ~p~n\", [lists:sort([Id || {{Id, _, worker, _}} <- supervisor:which_children({{demo_sup, N}})])]), \
          io:format(\"UP~n\"), timer:sleep(infinity)."
     );
     let erl_name = unique("erl_cli");
@@ -42,6 +48,10 @@ fn erlang_uses_the_demo_node_and_erlnode_pings_erlang() {
     peer.wait_for("CALL {hello,[1,2.5,<<\"bin\">>]}");
     peer.wait_for("ECHO hi");
     peer.wait_for("SINK done");
+    peer.wait_for("COUNTER 1 2 2");
+    peer.wait_for("CRASH 'EXIT'");
+    peer.wait_for("RESTARTED 0");
+    peer.wait_for("CHILDREN [counter,echo,sink]");
     peer.wait_for("UP");
 
     let host = node.split_once('@').map(|(_, h)| h).unwrap_or("localhost");

@@ -15,6 +15,8 @@
 //!   per second.
 //! - `gen_call`: N calls to a GenServer that answers with the request (`gen_server:call/2` on the Erlang
 //!   side); calls per second.
+//! - `restart`: N times, the one child of a one_for_one supervisor is killed and the bench waits until its
+//!   replacement has started; restarts per second.
 //! - `spawn`: N processes spawned, each waiting in a receive; the time of the spawn loop (best round), and
 //!   memory per process. Rust: the growth of the resident set (`VmRSS` in `/proc/self/status`) from before the
 //!   loop to after it plus a pause in which every new task gets polled, over N, in the first round only (the
@@ -32,7 +34,8 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use erlnode::gen_server::{self, CallResult, Caller, Ctx, GenServer, InitError};
-use erlnode::{Atom, Node, Pid, Term};
+use erlnode::supervisor::{self, ChildSpec, Flags, Strategy};
+use erlnode::{Atom, Node, Pid, Term, exit};
 use erlnode_erltest::TempDir;
 use erlnode_erltest::serve::{Reply, Serve, Server};
 
@@ -59,6 +62,10 @@ const SEND_TARGET: f64 = 3.0;
 const RTT_TARGET: f64 = 2.0;
 /// Issue 6: a GenServer call at least twice as fast as `gen_server:call`.
 const GEN_CALL_TARGET: f64 = 2.0;
+/// Issue 6: a crashed child restarted in less time than OTP's supervisor takes (any ratio above 1).
+const RESTART_TARGET: f64 = 1.0;
+/// Restarts in one `restart` run.
+const RESTART_N: u64 = 20_000;
 const SPAWN_BYTES_TARGET: f64 = 1024.0;
 
 const ERLANG_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/erlang/proc_bench.erl");
@@ -69,6 +76,7 @@ enum Case {
     Send,
     Rtt,
     GenCall,
+    Restart,
 }
 
 impl Case {
@@ -78,6 +86,7 @@ impl Case {
             Case::Send => "send",
             Case::Rtt => "rtt",
             Case::GenCall => "gen_call",
+            Case::Restart => "restart",
         }
     }
 
@@ -86,6 +95,7 @@ impl Case {
             Case::Spawn => SPAWN_N as u64,
             Case::Send => SEND_N,
             Case::Rtt | Case::GenCall => RTT_N,
+            Case::Restart => RESTART_N,
         }
     }
 }
@@ -133,7 +143,7 @@ fn main() {
     for round in 0..ROUNDS {
         eprintln!("vs_erlang: round {}/{ROUNDS}", round + 1);
         let erlang_first = round % 2 == 1;
-        for case in [Case::Spawn, Case::Send, Case::Rtt, Case::GenCall] {
+        for case in [Case::Spawn, Case::Send, Case::Rtt, Case::GenCall, Case::Restart] {
             if case == Case::Spawn && round >= SPAWN_ROUNDS {
                 continue;
             }
@@ -196,6 +206,7 @@ fn measure_rust(node: &Node, case: Case, first_round: bool) -> Run {
             Case::Send => Run { secs: send_case(&node, SEND_N).await, bytes: None },
             Case::Rtt => Run { secs: rtt_case(&node, RTT_N).await, bytes: None },
             Case::GenCall => Run { secs: gen_call_case(&node, RTT_N).await, bytes: None },
+            Case::Restart => Run { secs: restart_case(&node, RESTART_N).await, bytes: None },
             Case::Spawn => spawn_case(&node, SPAWN_N, first_round).await,
         }
     })
@@ -283,6 +294,42 @@ async fn gen_call_case(node: &Node, n: u64) -> f64 {
         }
         let secs = start.elapsed().as_secs_f64();
         let _ = gen_server::stop(&mut p, server, Term::atom("normal"), gen_server::DEFAULT_TIMEOUT).await;
+        tx.send(secs).ok();
+        Ok(())
+    })
+    .expect("spawn the client");
+    rx.await.expect("the client finished")
+}
+
+/// The worker of the restart case: tells the bench it has started.
+struct Restarted;
+
+impl GenServer for Restarted {
+    type Args = Pid;
+
+    async fn init(ctx: &mut Ctx<'_>, watcher: Pid) -> Result<Restarted, InitError> {
+        ctx.send(watcher, Term::Pid(ctx.self_pid()));
+        Ok(Restarted)
+    }
+}
+
+/// `n` times: kill the one child of a one_for_one supervisor and wait until its replacement has started;
+/// seconds.
+async fn restart_case(node: &Node, n: u64) -> f64 {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    node.spawn(move |mut p| async move {
+        let me = p.self_pid();
+        let flags = Flags::new(Strategy::OneForOne).intensity(n as u32 + 10, Duration::from_secs(3600));
+        let child = ChildSpec::gen_server::<Restarted>("worker", me, None);
+        let sup = supervisor::start(p.node(), flags, vec![child], None).await.expect("start the supervisor");
+        let mut current = p.recv().await.as_pid().expect("the first child");
+        let start = Instant::now();
+        for _ in 0..n {
+            p.exit(current, exit::kill());
+            current = p.recv().await.as_pid().expect("the restarted child");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        p.exit(sup, Term::atom("shutdown"));
         tx.send(secs).ok();
         Ok(())
     })
@@ -430,6 +477,7 @@ fn print_report(rust: &Samples, erlang: Result<(&Info, &Samples), &String>) {
         (Case::Send, format!("send 1->1, {SEND_N} integers"), "messages/s", SEND_TARGET),
         (Case::Rtt, format!("request/reply, {RTT_N} calls"), "round trips/s", RTT_TARGET),
         (Case::GenCall, format!("gen_server call, {RTT_N} calls"), "calls/s", GEN_CALL_TARGET),
+        (Case::Restart, format!("supervisor restart, {RESTART_N}x"), "restarts/s", RESTART_TARGET),
     ] {
         let r = rust.best_secs(case).map(|s| rate(case, s));
         let e = erl.and_then(|e| e.best_secs(case)).map(|s| rate(case, s));

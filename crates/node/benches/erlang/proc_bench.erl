@@ -10,6 +10,8 @@
 %%                   sender's spawn until the receiver has them all
 %%   run rtt <n>     n request/reply round trips: {self(), I} to an echo server, which replies I
 %%   run gen_call <n> n gen_server:call(Server, I) to a gen_server that replies I (this module)
+%%   run restart <n> n times: kill the one child of a one_for_one supervisor (this module) and wait for
+%%                   its replacement to have started
 %%   run spawn <n>   n processes spawned, each waiting in receive: the time of the spawn loop, and the
 %%                   growth of erlang:memory(processes) per process (without the spawner's own growth:
 %%                   it holds the list of pids); then they are stopped and their end awaited
@@ -19,13 +21,13 @@
 %%
 %%   PROC_BENCH_INFO <key> <value>
 %%   PROC_BENCH_READY
-%%   PROC_BENCH_RESULT <send|rtt|gen_call> <n> <seconds>
+%%   PROC_BENCH_RESULT <send|rtt|gen_call|restart> <n> <seconds>
 %%   PROC_BENCH_RESULT spawn <n> <seconds> <bytes per process> <process_info memory of one idle process>
 %%   PROC_BENCH_ERROR <text>
 -module(proc_bench).
 -export([main/0]).
 -behaviour(gen_server).
--export([init/1, handle_call/3, handle_cast/2]).
+-export([init/1, handle_call/3, handle_cast/2, start_worker/1]).
 
 main() ->
     info(otp_release, erlang:system_info(otp_release)),
@@ -55,7 +57,7 @@ serve() ->
             ok
     end.
 
-run(Case, N) when Case =:= send; Case =:= rtt; Case =:= gen_call; Case =:= spawn ->
+run(Case, N) when Case =:= send; Case =:= rtt; Case =:= gen_call; Case =:= restart; Case =:= spawn ->
     {Pid, Mon} = spawn_monitor(fun() -> exit({result, measure(Case, N)}) end),
     receive
         {'DOWN', Mon, process, Pid, {result, Fields}} ->
@@ -98,6 +100,17 @@ measure(gen_call, N) ->
     Secs = seconds(T0),
     gen_server:stop(Server),
     [Secs];
+%% A supervisor restarting its crashed child.
+measure(restart, N) ->
+    Self = self(),
+    {ok, Sup} = supervisor:start_link(?MODULE, {sup, N, Self}),
+    First = receive {started, P} -> P end,
+    T0 = now_ns(),
+    restart_loop(First, N),
+    Secs = seconds(T0),
+    unlink(Sup),
+    exit(Sup, shutdown),
+    [Secs];
 %% Spawning idle processes.
 measure(spawn, N) ->
     erlang:garbage_collect(),
@@ -139,6 +152,23 @@ gen_call_loop(Server, I, N) ->
     I = gen_server:call(Server, I),
     gen_call_loop(Server, I + 1, N).
 
+restart_loop(_Child, 0) -> ok;
+restart_loop(Child, N) ->
+    exit(Child, kill),
+    receive {started, Next} -> restart_loop(Next, N - 1) end.
+
+start_worker(Watcher) ->
+    gen_server:start_link(?MODULE, {worker, Watcher}, []).
+
+%% One init/1 for the three roles this module plays: the echo gen_server, the restart bench's supervisor
+%% and its worker.
+init({sup, N, Watcher}) ->
+    Flags = #{strategy => one_for_one, intensity => N + 10, period => 3600},
+    Child = #{id => worker, start => {?MODULE, start_worker, [Watcher]}},
+    {ok, {Flags, [Child]}};
+init({worker, Watcher}) ->
+    Watcher ! {started, self()},
+    {ok, Watcher};
 init([]) -> {ok, none}.
 handle_call(I, _From, State) -> {reply, I, State}.
 handle_cast(_Message, State) -> {noreply, State}.

@@ -145,6 +145,18 @@ impl Start {
         self.supervisor
     }
 
+    /// Spawns a plain process linked to the supervisor, for a child that is not a [`GenServer`].
+    pub fn spawn_link<F, Fut>(&self, body: F) -> Result<Option<Pid>, Term>
+    where
+        F: FnOnce(Process) -> Fut + Send + 'static,
+        Fut: Future<Output = crate::ExitResult> + Send + 'static,
+    {
+        let Some(entry) = self.node.lookup(self.supervisor) else { return Err(Term::atom("noproc")) };
+        crate::process::spawn(&self.node, body, crate::process::Parent::Link(&entry))
+            .map(Some)
+            .map_err(|e| Term::from(e.to_string()))
+    }
+
     /// Starts a [`GenServer`] linked to the supervisor (its parent), registered as `name` if given.
     pub async fn gen_server<S: GenServer>(&self, args: S::Args, name: Option<Atom>) -> Result<Option<Pid>, Term> {
         match gen_server::server_start_linked_to::<S>(&self.node, self.supervisor, args, name).await {
