@@ -122,8 +122,6 @@ impl Connection {
                         Ok(Some(message)) => match Control::from_term(&message.control) {
                             Ok(control) => {
                                 incoming::dispatch(&self.node, self.peer, control, message.payload);
-                                // An answer it sent (a DOWN for a missing name) must not hold the reader.
-                                crate::scheduler::cancel_hold();
                                 packets += 1;
                                 // A long burst lets the processes it feeds run now and then.
                                 if packets % DISPATCH_BUDGET == 0 {

@@ -4,12 +4,14 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use erlnode_etf::Term;
 
 use super::{ExitResult, ProcEntry, exit};
+use crate::scheduler::Gate;
 
 /// A future that completes with the exit reason of the process of `entry`: the outcome of its body, the
 /// reason of the exit signal that killed it, or `{panic, Message}` when the body panicked.
@@ -22,12 +24,14 @@ pub(crate) struct Body<'a, F> {
     entry: &'a ProcEntry,
     body: Pin<&'a mut F>,
     armed: bool,
+    /// The gates the process waits at before its body runs again (see [`crate::scheduler::hold`]).
+    held: Vec<Arc<Gate>>,
 }
 
 impl<'a, F: Future<Output = ExitResult>> Body<'a, F> {
     /// Runs `body` as the body of the process of `entry`.
     pub(crate) fn new(entry: &'a ProcEntry, body: Pin<&'a mut F>) -> Body<'a, F> {
-        Body { entry, body, armed: false }
+        Body { entry, body, armed: false, held: Vec::new() }
     }
 }
 
@@ -42,9 +46,19 @@ impl<F: Future<Output = ExitResult>> Future for Body<'_, F> {
                 return Poll::Ready(reason);
             }
         }
+        // Held at a gate (a peer that does not keep up): not a step further until it opens.
+        if !this.held.is_empty() {
+            if !this.held.iter().all(|gate| gate.pass(cx.waker())) {
+                return Poll::Pending;
+            }
+            this.held.clear();
+        }
         let body = this.body.as_mut();
         match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                this.held = crate::scheduler::take_holds();
+                Poll::Pending
+            }
             Ok(Poll::Ready(Ok(()))) => Poll::Ready(exit::normal()),
             Ok(Poll::Ready(Err(reason))) => Poll::Ready(reason),
             Err(payload) => Poll::Ready(exit::from_panic(payload.as_ref())),

@@ -68,7 +68,7 @@ thread_local! {
             slot: RefCell::new(None),
             budget: Cell::new(BUDGET),
             deferred: RefCell::new(Vec::new()),
-            hold: RefCell::new(None),
+            holds: RefCell::new(Vec::new()),
         }
     };
 }
@@ -83,8 +83,8 @@ struct Local {
     budget: Cell<u32>,
     /// What to run when the current poll ends (see [`defer`]).
     deferred: RefCell<Vec<Box<dyn FnOnce() + Send>>>,
-    /// The gate the running task is to wait at once its poll ends (see [`hold`]).
-    hold: RefCell<Option<Arc<Gate>>>,
+    /// The gates the running process is to wait at once its poll ends (see [`hold`]).
+    holds: RefCell<Vec<Arc<Gate>>>,
 }
 
 /// The scheduler threads, their shared queues, and the tokio runtime for timers and I/O.
@@ -201,25 +201,23 @@ pub(crate) fn defer(f: Box<dyn FnOnce() + Send>) -> bool {
     })
 }
 
-/// Holds the task running on this thread at `gate` once its current poll ends: it runs again only after
-/// the gate opens (wakes meanwhile are kept). Does nothing outside the schedulers.
+/// Holds the process running on this thread at `gate` once its current poll ends: its body is polled
+/// again only after the gate opens (exit signals still reach it). Does nothing outside the schedulers,
+/// nor for tasks that are not processes.
 pub(crate) fn hold(gate: &Arc<Gate>) {
     LOCAL.with(|local| {
         if local.index.get().is_some() {
-            *local.hold.borrow_mut() = Some(Arc::clone(gate));
+            let mut holds = local.holds.borrow_mut();
+            if !holds.iter().any(|g| Arc::ptr_eq(g, gate)) {
+                holds.push(Arc::clone(gate));
+            }
         }
     });
 }
 
-/// Forgets a [`hold`] asked during the current poll: for tasks that must never wait at a gate, such as a
-/// connection's reader (two nodes whose readers waited for each other's writers would wait for ever).
-pub(crate) fn cancel_hold() {
-    let _ = take_hold();
-}
-
-/// The gate the task just polled asked to wait at, if any.
-fn take_hold() -> Option<Arc<Gate>> {
-    LOCAL.with(|local| local.hold.borrow_mut().take())
+/// The gates the poll that just ended asked to wait at (taken by the process's body).
+pub(crate) fn take_holds() -> Vec<Arc<Gate>> {
+    LOCAL.with(|local| std::mem::take(&mut *local.holds.borrow_mut()))
 }
 
 /// The tokio runtime that process code runs in (for timers and I/O).
@@ -446,6 +444,8 @@ fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
     if task.poll(me) {
         schedulers.workers[me].push(task);
     }
+    // A task that is not a process (a connection's reader) never waits at a gate.
+    LOCAL.with(|local| local.holds.borrow_mut().clear());
     loop {
         let deferred = LOCAL.with(|local| std::mem::take(&mut *local.deferred.borrow_mut()));
         if deferred.is_empty() {

@@ -4,8 +4,7 @@
 //! the task is in a run queue, or will be put back there when its current poll ends), `RUNNING` and
 //! `DONE`. A wake sets `NOTIFIED` with one atomic operation and queues the task only when no other bit was
 //! set; the worker that polls it swaps `NOTIFIED` for `RUNNING` before the poll and, after it, goes back
-//! to idle unless a wake came meanwhile, in which case it queues the task again. A fourth bit, `HELD`,
-//! keeps a task that waits at a [`Gate`](super::gate::Gate) out of the queues until the gate opens. Every wake is an atomic
+//! to idle unless a wake came meanwhile, in which case it queues the task again. Every wake is an atomic
 //! read-modify-write on the state, so whatever the waker did before it is visible to the next poll.
 
 use std::future::Future;
@@ -24,8 +23,6 @@ const NOTIFIED: u8 = 1;
 const RUNNING: u8 = 2;
 /// The future has completed (or panicked); wakes are ignored.
 const DONE: u8 = 4;
-/// The task waits at a gate: a wake is kept (`NOTIFIED`) but does not queue it until the gate opens.
-const HELD: u8 = 8;
 
 /// One future and its scheduling state.
 pub(crate) struct Task {
@@ -73,16 +70,8 @@ impl Task {
             }
             done
         };
-        // Taken whatever the outcome, so it never applies to the next task.
-        let hold = super::take_hold();
         if done {
             self.state.store(DONE, Ordering::Release);
-            return false;
-        }
-        if let Some(gate) = hold {
-            // RUNNING becomes HELD; a wake that came during the poll stays noted.
-            let _ = self.state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| Some((s & NOTIFIED) | HELD));
-            gate.hold(Arc::clone(self));
             return false;
         }
         match self.state.compare_exchange(RUNNING, 0, Ordering::AcqRel, Ordering::Acquire) {
@@ -91,15 +80,6 @@ impl Task {
                 self.state.store(NOTIFIED, Ordering::Release);
                 true
             }
-        }
-    }
-}
-
-impl Task {
-    /// Lets a held task go on: queued if a wake came while it was held.
-    pub(super) fn release(self: Arc<Self>) {
-        if self.state.fetch_and(!HELD, Ordering::AcqRel) & NOTIFIED != 0 {
-            super::queue(self);
         }
     }
 }
