@@ -379,3 +379,39 @@ async fn typed_calls_go_through_serde() {
     .await;
     assert_eq!(got, (1, true));
 }
+
+#[tokio::test]
+async fn a_timeout_outlives_system_messages_and_a_suspended_server_still_obeys_its_parent() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let server = gen_server::start::<Probe>(p.node(), plain(), None).await.unwrap();
+        let from = Term::tuple(vec![Term::Pid(p.self_pid()), Term::atom("sys_tag")]);
+        gen_server::call(&mut p, server, t("timeout"), WAIT).await.unwrap();
+        p.send(server, Term::tuple(vec![Term::atom("system"), from.clone(), t("get_state")]));
+        let state = p.recv_timeout(WAIT).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The timeout still fired after the system message: handle_info(timeout) set the count to -1.
+        let fired = gen_server::call(&mut p, server, t("get"), WAIT).await;
+
+        // A trapping server whose parent exits while it is suspended stops with the parent's reason.
+        let watcher = p.self_pid();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        p.spawn(move |parent| async move {
+            let child = gen_server::start_link::<Probe>(&parent, (Some(watcher), t("trap")), None).await.unwrap();
+            let _ = tx.send(child);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(t("parent_gone"))
+        })
+        .unwrap();
+        let child = rx.await.unwrap();
+        p.send(child, Term::tuple(vec![Term::atom("system"), from, t("suspend")]));
+        let suspended = p.recv_timeout(WAIT).await;
+        let terminated = p.recv_timeout(WAIT).await;
+        (state, fired, suspended, terminated)
+    })
+    .await;
+    assert_eq!(got.0, Some(t("{sys_tag, {count, 0}}")));
+    assert_eq!(got.1, Ok(t("-1")));
+    assert_eq!(got.2, Some(t("{sys_tag, ok}")));
+    assert_eq!(got.3, Some(t("{terminated, parent_gone}")));
+}

@@ -123,8 +123,7 @@ pub async fn call(
     let answer = p
         .recv_match_timeout(
             |m| match m.as_tuple() {
-                // The tag is `[alias | Alias]`: comparing its tail is enough.
-                Some([Term::Improper(_, tail), _]) => **tail == Term::Ref(alias),
+                Some([_, _]) => is_reply(m, alias),
                 Some([Term::Atom(down), Term::Ref(r), _, _, _]) => *down == atoms::down_tag() && *r == monitor,
                 _ => false,
             },
@@ -144,9 +143,19 @@ pub async fn call(
         }),
         _ => {
             p.demonitor_flush(monitor);
-            Err(CallError::Timeout)
+            // A reply that came between the timeout and the unalias is taken, as OTP's gen:call does.
+            let late = p.recv_match_timeout(|m| is_reply(m, alias), Duration::ZERO).await;
+            match late.as_ref().and_then(Term::as_tuple) {
+                Some([_, reply]) => Ok(reply.clone()),
+                _ => Err(CallError::Timeout),
+            }
         }
     }
+}
+
+/// `{[alias | Alias], Reply}`: the tag's tail is enough to tell a reply.
+fn is_reply(message: &Term, alias: erlnode_etf::Ref) -> bool {
+    matches!(message.as_tuple(), Some([Term::Improper(_, tail), _]) if **tail == Term::Ref(alias))
 }
 
 /// [`call`] with a typed request and reply, converted through serde ([`to_term`](crate::to_term),

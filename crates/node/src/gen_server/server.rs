@@ -166,15 +166,27 @@ impl<S: GenServer> Loop<S> {
                         Err(reason) => return reason,
                     }
                 }
-                // A suspended server handles system messages only; the others wait, in order.
-                _ if self.suspended => p.recv_match(system::is_system_message).await,
+                // A suspended server handles system messages (and its parent's exit) only; the others
+                // wait, in order.
+                pending if self.suspended => {
+                    next = pending;
+                    let parent = self.parent;
+                    p.recv_match(|m| system::is_system_message(m) || is_exit_from(m, parent)).await
+                }
                 Some(Next::Timeout(timeout)) => match p.recv_timeout(timeout).await {
+                    // A system message leaves the timeout in force (it starts again), as in OTP.
+                    Some(message) if system::is_system_message(&message) => {
+                        next = Some(Next::Timeout(timeout));
+                        message
+                    }
                     Some(message) => message,
                     None => Term::atom("timeout"),
                 },
                 None => p.recv().await,
             };
+            let system = system::is_system_message(&message);
             match self.handle(p, message).await {
+                Ok(then) if system => next = then.or(next),
                 Ok(then) => next = then,
                 Err(reason) => return reason,
             }
@@ -255,6 +267,11 @@ impl<S: GenServer> Loop<S> {
             Err(panic) => panic,
         }
     }
+}
+
+/// `{'EXIT', Parent, _}` from `parent`.
+fn is_exit_from(message: &Term, parent: Option<Pid>) -> bool {
+    matches!(message.as_tuple(), Some([Term::Atom(e), Term::Pid(from), _]) if *e == atoms::exit_tag() && Some(*from) == parent)
 }
 
 /// What a message is to a server.
