@@ -344,3 +344,62 @@ async fn a_child_that_fails_to_start_fails_the_supervisor_after_stopping_the_oth
     assert_eq!(got.1, vec![t("{started, a}"), t("{stopped, a, shutdown}")]);
     assert_eq!(got.2, None);
 }
+
+#[tokio::test]
+async fn one_for_all_drops_temporary_children_and_a_failing_restart_is_tried_again_until_intensity() {
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let children = vec![worker("a", me), worker("t", me).restart(Restart::Temporary), worker("c", me)];
+        let flags = Flags::new(Strategy::OneForAll).intensity(3, Duration::from_secs(10));
+        let sup = supervisor::start(p.node(), flags, children, None).await.unwrap();
+        events(&mut p, 3).await;
+        let target = pid_of(&mut p, sup, "c").await.unwrap();
+        gen_server::cast(&p, target, t("{crash, boom}"));
+        let restart = events(&mut p, 5).await;
+        let which = supervisor::which_children(&mut p, sup).await.unwrap();
+        (restart, which)
+    })
+    .await;
+    // t was stopped for c's sake and, being temporary, not started again (and its spec is gone).
+    assert_eq!(
+        got.0,
+        vec![
+            t("{stopped, c, boom}"),
+            t("{stopped, t, shutdown}"),
+            t("{stopped, a, shutdown}"),
+            t("{started, a}"),
+            t("{started, c}")
+        ]
+    );
+    assert_eq!(got.1.to_list().map(|l| l.len()), Some(2), "{}", got.1);
+
+    // A child whose restart keeps failing: the supervisor tries again (answering calls meanwhile) until
+    // its intensity is spent, then stops with shutdown.
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let starts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let flaky = ChildSpec::new(t("flaky"), move |s: Start| {
+            let starts = std::sync::Arc::clone(&starts);
+            async move {
+                // The first start works; every later one fails.
+                if starts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    s.gen_server::<Worker>((t("flaky"), me, t("ok")), None).await
+                } else {
+                    Err(t("cannot_restart"))
+                }
+            }
+        });
+        let flags = Flags::new(Strategy::OneForOne).intensity(3, Duration::from_secs(10));
+        let sup = supervisor::start(p.node(), flags, vec![flaky], None).await.unwrap();
+        let watch = p.monitor(sup);
+        events(&mut p, 1).await;
+        let target = pid_of(&mut p, sup, "flaky").await.unwrap();
+        gen_server::cast(&p, target, t("{crash, boom}"));
+        let log = events(&mut p, 2).await;
+        (log, watch, sup)
+    })
+    .await;
+    assert_eq!(got.0[0], t("{stopped, flaky, boom}"));
+    assert_eq!(got.0[1], common::down(got.1, Term::Pid(got.2), t("shutdown")));
+}

@@ -82,7 +82,7 @@ async fn erlang_drives_a_rust_supervisor_with_the_supervisor_module() {
     peer.wait_for("DELETE {error,running}");
     peer.wait_for("MISSING {error,not_found}");
     peer.wait_for("ERLANG SPEC refused");
-    peer.wait_for("POOL [{specs,2},{active,2},{supervisors,0},{workers,2}]");
+    peer.wait_for("POOL [{specs,1},{active,2},{supervisors,0},{workers,2}]");
     peer.wait_for("POOL TERMINATE ok");
     peer.wait_for("POOL LEFT true");
 }

@@ -1,5 +1,6 @@
 //! One child of a supervisor: its spec, its process when running, and how it is started and stopped.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use erlnode_etf::{Pid, Term};
@@ -14,11 +15,14 @@ pub(super) struct Child {
     pub(super) pid: Option<Pid>,
     /// The extra arguments of a `simple_one_for_one` child, for its restarts.
     pub(super) args: Vec<Term>,
+    /// Names this child for the supervisor's messages to itself (unique in the OS process).
+    pub(super) key: u64,
 }
 
 impl Child {
     pub(super) fn new(spec: ChildSpec) -> Child {
-        Child { spec, pid: None, args: Vec::new() }
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Child { spec, pid: None, args: Vec::new(), key: NEXT.fetch_add(1, Ordering::Relaxed) }
     }
 
     /// Starts the child, linked to the supervisor `p`: its pid, `None` when its start said ignore.

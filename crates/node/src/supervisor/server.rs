@@ -10,6 +10,9 @@ use super::{ChildSpec, ChildType, Flags, Restart, Strategy, take_handoff};
 use crate::atoms;
 use crate::gen_server::{CallResult, Caller, Ctx, Flow, GenServer, InitError};
 
+/// The message a supervisor sends itself to try a failed restart again.
+const TRY_AGAIN: &str = "$erlnode_try_again_restart";
+
 /// A supervisor's state; start one with [`start`](super::start) or [`start_link`](super::start_link), or
 /// as a child with [`ChildSpec::supervisor`].
 pub struct Supervisor {
@@ -81,6 +84,9 @@ impl GenServer for Supervisor {
         match message.as_tuple() {
             Some([Term::Atom(e), Term::Pid(pid), reason]) if *e == atoms::exit_tag() => {
                 self.child_exited(ctx, *pid, reason).await
+            }
+            Some([Term::Atom(tag), Term::Int(key)]) if tag.as_str() == TRY_AGAIN => {
+                self.try_again(ctx, *key as u64).await
             }
             _ => {
                 tracing::warn!(supervisor = %ctx.self_pid(), %message, "supervisor got an unexpected message");
@@ -157,47 +163,51 @@ impl Supervisor {
         self.restart(p, index).await
     }
 
-    /// Restarts after child `index` ended, as the strategy says, until a start works or the intensity
-    /// is exceeded (then the supervisor stops with `shutdown`, its `terminate` stopping the rest).
+    /// Restarts after child `index` ended, as the strategy says. If a start fails, the children started
+    /// in this round stop again and the supervisor tries again through a message to itself (as OTP's
+    /// does), so calls and exits are seen between tries; each try counts against the intensity, past
+    /// which the supervisor stops with `shutdown` (its `terminate` stops the rest).
     async fn restart(&mut self, p: &mut crate::Process, index: usize) -> Flow {
-        loop {
-            if !self.add_restart() {
-                tracing::error!(supervisor = %p.self_pid(), "reached_max_restart_intensity; shutting down");
-                return Flow::Stop(Term::atom("shutdown"));
+        if !self.add_restart() {
+            tracing::error!(supervisor = %p.self_pid(), "reached_max_restart_intensity; shutting down");
+            return Flow::Stop(Term::atom("shutdown"));
+        }
+        let (first, last) = match self.flags.strategy {
+            Strategy::OneForOne | Strategy::SimpleOneForOne => (index, index + 1),
+            Strategy::OneForAll => (0, self.children.len()),
+            Strategy::RestForOne => (index, self.children.len()),
+        };
+        let key = self.children[index].key;
+        if last > index + 1 || first < index {
+            self.stop_from(p, first).await;
+            // Temporary children that were stopped for the others' sake are not started again.
+            let mut position = 0;
+            self.children.retain(|c| {
+                let keep = position < first || c.spec.restart != Restart::Temporary || c.key == key;
+                position += 1;
+                keep
+            });
+        }
+        let last = last.min(self.children.len());
+        for i in first..last {
+            if let Err(reason) = self.children[i].start(p).await {
+                tracing::error!(supervisor = %p.self_pid(), child = %self.children[i].spec.id, %reason, "restart failed; trying again");
+                for child in self.children[first..i].iter_mut().rev() {
+                    child.stop(p).await;
+                }
+                let again = Term::tuple(vec![Term::atom(TRY_AGAIN), Term::from(key as i64)]);
+                p.send(p.self_pid(), again);
+                return Flow::Continue;
             }
-            let first = match self.flags.strategy {
-                Strategy::OneForOne | Strategy::SimpleOneForOne => index,
-                Strategy::OneForAll => {
-                    self.stop_from(p, 0).await;
-                    0
-                }
-                Strategy::RestForOne => {
-                    self.stop_from(p, index).await;
-                    index
-                }
-            };
-            let last = if matches!(self.flags.strategy, Strategy::OneForOne | Strategy::SimpleOneForOne) {
-                index + 1
-            } else {
-                self.children.len()
-            };
-            let mut failed = None;
-            for i in first..last {
-                if let Err(reason) = self.children[i].start(p).await {
-                    failed = Some((i, reason));
-                    break;
-                }
-            }
-            match failed {
-                None => return Flow::Continue,
-                Some((i, reason)) => {
-                    tracing::error!(supervisor = %p.self_pid(), child = %self.children[i].spec.id, %reason, "restart failed; trying again");
-                    // Those restarted in this round stop again before the next try.
-                    for child in self.children[first..i].iter_mut().rev() {
-                        child.stop(p).await;
-                    }
-                }
-            }
+        }
+        Flow::Continue
+    }
+
+    /// A restart that failed is tried again, if the child is still there and stopped.
+    async fn try_again(&mut self, p: &mut crate::Process, key: u64) -> Flow {
+        match self.children.iter().position(|c| c.key == key && c.pid.is_none()) {
+            Some(index) => self.restart(p, index).await,
+            None => Flow::Continue,
         }
     }
 
@@ -214,8 +224,10 @@ impl Supervisor {
     fn count_children(&self) -> Term {
         let count = |f: &dyn Fn(&Child) -> bool| Term::from(self.children.iter().filter(|c| f(c)).count() as i64);
         let pair = |key: &str, n: Term| Term::tuple(vec![Term::atom(key), n]);
+        // A simple_one_for_one supervisor has one spec, its template, however many children.
+        let specs = if self.simple() { Term::from(1) } else { count(&|_| true) };
         Term::list(vec![
-            pair("specs", count(&|_| true)),
+            pair("specs", specs),
             pair("active", count(&|c| c.pid.is_some())),
             pair("supervisors", count(&|c| c.spec.child_type == ChildType::Supervisor)),
             pair("workers", count(&|c| c.spec.child_type == ChildType::Worker)),
