@@ -232,7 +232,8 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, es
     let (read, write) = match stream.split(dist.options.busy_poll) {
         Ok(halves) => halves,
         Err(e) => {
-            tracing::warn!(%peer, error = %e, "connection dropped: its socket cannot be shared");
+            // As a failed connect: what was queued is dropped and a later send tries again.
+            give_up(node, dist, peer, &format!("its socket cannot be shared: {e}"));
             return;
         }
     };

@@ -128,7 +128,10 @@ impl TcpReader {
 
     /// One non-blocking read straight from the socket.
     fn read_now(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        let result = if self.chunk <= SCRATCH {
+        // Only a read that follows a full one is offered more than the scratch buffer: a look that finds
+        // little or nothing (most of busy polling) zeroes nothing.
+        let offered = if self.full { self.chunk.max(SCRATCH) } else { SCRATCH };
+        let result = if offered == SCRATCH {
             let result = (&self.raw).read(&mut self.scratch);
             if let Ok(n) = result {
                 buf.extend_from_slice(&self.scratch[..n]);
@@ -136,14 +139,13 @@ impl TcpReader {
             result
         } else {
             let start = buf.len();
-            buf.resize(start + self.chunk, 0);
+            buf.resize(start + offered, 0);
             let result = (&self.raw).read(&mut buf[start..]);
             buf.truncate(start + *result.as_ref().unwrap_or(&0));
             result
         };
         if let Ok(n) = result {
             self.last_data = Instant::now();
-            let offered = self.chunk.max(SCRATCH);
             self.full = n == offered;
             if self.full {
                 self.chunk = (offered * 2).min(MAX_CHUNK);

@@ -143,7 +143,8 @@ impl Stream {
                 // Out of tokio's reactor: reader and writer register only while they wait.
                 let socket = stream.into_std()?;
                 let read = super::tcp_read::TcpReader::new(socket.try_clone()?, busy_poll)?;
-                (Reader::Tcp(read), super::writer::Transport::Tcp(socket))
+                let spare = std::sync::Mutex::new(Some(socket.try_clone()?));
+                (Reader::Tcp(read), super::writer::Transport::Tcp(socket, spare))
             }
             Stream::Tls(stream) => {
                 let (read, write) = tokio::io::split(stream);

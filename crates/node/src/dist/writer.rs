@@ -11,6 +11,8 @@
 //!
 //! A peer that takes less than is sent to it holds up only its own senders: past [`BUSY_LIMIT`] queued
 //! bytes, a process that sends to it waits, once its poll ends, until the queue is under the limit again.
+//! `send` itself does not wait (it is not async), so a process that sends in a loop without ever
+//! awaiting queues everything it sends in that poll before it is held.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -56,9 +58,10 @@ pub(crate) struct Writer {
 
 /// Where the bytes go.
 pub(crate) enum Transport {
-    /// A TCP socket (non-blocking), which any thread can write to without waiting; registered with
-    /// tokio's reactor only by the flusher, once the socket has been full.
-    Tcp(std::net::TcpStream),
+    /// A TCP socket (non-blocking), which any thread can write to without waiting, and a second handle
+    /// on it that the flusher registers with tokio's reactor only while the socket is full (made once,
+    /// so a full socket never needs a new file descriptor).
+    Tcp(std::net::TcpStream, Mutex<Option<std::net::TcpStream>>),
     /// Any other stream (TLS): written by the flusher only.
     Stream(tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>),
 }
@@ -66,7 +69,7 @@ pub(crate) enum Transport {
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Transport::Tcp(_) => "Tcp",
+            Transport::Tcp(..) => "Tcp",
             Transport::Stream(_) => "Stream",
         })
     }
@@ -75,7 +78,7 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
         match self {
-            Transport::Tcp(stream) => loop {
+            Transport::Tcp(stream, _) => loop {
                 match (&*stream).write(bytes) {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     written => return written,
@@ -222,7 +225,7 @@ impl Writer {
     pub(crate) fn close(&self) {
         self.lock().closed = true;
         // The peer sees the end at once, whoever still holds this writer.
-        if let Transport::Tcp(stream) = &self.stream {
+        if let Transport::Tcp(stream, _) = &self.stream {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
         self.busy.open();
@@ -244,8 +247,8 @@ impl Writer {
     /// Writes all of `bytes`. A TCP socket is registered with tokio's reactor only while it is full
     /// (registered, every packet from the peer would wake the reactor's thread).
     async fn write_all(&self, mut bytes: &[u8]) -> std::io::Result<()> {
-        let stream = match &self.stream {
-            Transport::Tcp(stream) => stream,
+        let spare = match &self.stream {
+            Transport::Tcp(_, spare) => spare,
             Transport::Stream(stream) => {
                 let mut stream = stream.lock().await;
                 stream.write_all(bytes).await?;
@@ -253,22 +256,34 @@ impl Writer {
             }
         };
         let mut waiter: Option<tokio::net::TcpStream> = None;
-        while !bytes.is_empty() {
+        let result = loop {
+            if bytes.is_empty() {
+                break Ok(());
+            }
             match self.stream.try_write(bytes) {
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    let waiter = match &mut waiter {
-                        Some(waiter) => waiter,
-                        None => waiter.insert(tokio::net::TcpStream::from_std(stream.try_clone()?)?),
-                    };
-                    waiter.writable().await?;
+                    if waiter.is_none() {
+                        let handle = spare.lock().unwrap_or_else(PoisonError::into_inner).take();
+                        let handle =
+                            handle.ok_or_else(|| std::io::Error::other("the writer's socket handle is gone"))?;
+                        waiter = Some(tokio::net::TcpStream::from_std(handle)?);
+                    }
+                    let Some(waiter) = waiter.as_ref() else { continue };
+                    if let Err(e) = waiter.writable().await {
+                        break Err(e);
+                    }
                     // Cleared before the next try: space freed after it sets readiness again.
                     let _ = waiter.try_io(Interest::WRITABLE, || Err::<(), _>(std::io::ErrorKind::WouldBlock.into()));
                 }
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
             }
+        };
+        // Out of the reactor again, kept for the next time the socket is full.
+        if let Some(Ok(handle)) = waiter.map(tokio::net::TcpStream::into_std) {
+            *spare.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         }
-        Ok(())
+        result
     }
 
     /// Writes what senders could not, and ticks when idle for `tick`; returns when the connection closes or
