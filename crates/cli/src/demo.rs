@@ -1,6 +1,6 @@
-//! The demo node: a supervision tree for Erlang to talk to.
+//! The demo node: an application, `demo`, for Erlang to talk to.
 //!
-//! `demo_sup` (one_for_one) supervises:
+//! Its top supervisor, `demo_sup` (one_for_one), supervises:
 //! - `echo`, a GenServer: `gen_server:call({echo, Node}, Request)` answers `Request`, and `{echo, Pid, Msg}`
 //!   sends `Msg` to `Pid`;
 //! - `counter`, a GenServer: `incr` answers the new value, `get` the value, `crash` crashes it, and the
@@ -8,6 +8,7 @@
 //! - `sink`, a plain process: on `{sink, N, Pid}` it counts the next `N` messages and then sends `done` to
 //!   `Pid`.
 
+use erlnode::application::{self, AppSpec, StartType};
 use erlnode::gen_server::{CallResult, Caller, Ctx, Flow, GenServer, InitError};
 use erlnode::supervisor::{self, ChildSpec, Flags, Start, Strategy};
 use erlnode::{Atom, Node, NodeOptions, Process, Term};
@@ -20,15 +21,24 @@ pub(crate) async fn run(name: &str, cookie: Option<String>, longnames: bool) -> 
         None => ensure_home_cookie()?,
     }
     let node = Node::start(options).await?;
-    let children = vec![
-        ChildSpec::gen_server::<Echo>(Term::atom("echo"), (), Some(Atom::new("echo"))),
-        ChildSpec::gen_server::<Counter>(Term::atom("counter"), (), Some(Atom::new("counter"))),
-        ChildSpec::new(Term::atom("sink"), |start: Start| async move { start.spawn_link(sink) }),
-    ];
-    let flags = Flags::new(Strategy::OneForOne).intensity(10, std::time::Duration::from_secs(10));
-    supervisor::start(&node, flags, children, Some(Atom::new("demo_sup"))).await.map_err(|e| e.to_string())?;
+    let demo = AppSpec::new("demo", |node: Node| async move {
+        let children = vec![
+            ChildSpec::gen_server::<Echo>(Term::atom("echo"), (), Some(Atom::new("echo"))),
+            ChildSpec::gen_server::<Counter>(Term::atom("counter"), (), Some(Atom::new("counter"))),
+            ChildSpec::new(Term::atom("sink"), |start: Start| async move { start.spawn_link(sink) }),
+        ];
+        let flags = Flags::new(Strategy::OneForOne).intensity(10, std::time::Duration::from_secs(10));
+        supervisor::start(&node, flags, children, Some(Atom::new("demo_sup"))).await.map_err(|e| e.to_term())
+    })
+    .description("erlnode's demo")
+    .version(env!("CARGO_PKG_VERSION"));
+    application::load(&node, demo)?;
+    application::start(&node, Atom::new("demo"), StartType::Permanent).await?;
     println!("erlnode demo node {} ready", node.name());
-    tokio::signal::ctrl_c().await?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted?,
+        reason = application::stopped(&node) => return Err(format!("the node stopped: {reason}").into()),
+    }
     Ok(())
 }
 

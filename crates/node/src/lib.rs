@@ -68,6 +68,7 @@
 //! - [`scheduler`]: where processes run (one scheduler thread per core, a tokio runtime thread for timers
 //!   and I/O) and why a process woken by another stays on its core.
 
+pub mod application;
 mod atoms;
 pub mod dist;
 pub mod gen_server;

@@ -45,6 +45,7 @@ struct Inner {
     refs: RefAlloc,
     aliases: AliasTable,
     timers: TimerTable,
+    applications: crate::application::Controller,
 }
 
 impl Node {
@@ -62,6 +63,7 @@ impl Node {
                 refs: RefAlloc::new(atom, creation),
                 aliases: AliasTable::default(),
                 timers: TimerTable::default(),
+                applications: crate::application::Controller::default(),
             }),
         })
     }
@@ -129,6 +131,11 @@ impl Node {
     /// The port this node accepts distribution connections on, if it was started with [`Node::start`].
     pub fn dist_port(&self) -> Option<u16> {
         self.distribution().map(|d| d.port())
+    }
+
+    /// The node's applications (see [`crate::application`]).
+    pub(crate) fn applications(&self) -> &crate::application::Controller {
+        &self.inner.applications
     }
 
     pub(crate) fn set_distribution(&self, dist: Arc<Distribution>) {
