@@ -24,14 +24,15 @@ pub(crate) struct Body<'a, F> {
     entry: &'a ProcEntry,
     body: Pin<&'a mut F>,
     armed: bool,
-    /// The gates the process waits at before its body runs again (see [`crate::scheduler::hold`]).
-    held: Vec<Arc<Gate>>,
+    /// The gates the process waits at before its body runs again (see [`crate::scheduler::hold`]); a boxed
+    /// slice, the smallest field for what most processes never use.
+    held: Box<[Arc<Gate>]>,
 }
 
 impl<'a, F: Future<Output = ExitResult>> Body<'a, F> {
     /// Runs `body` as the body of the process of `entry`.
     pub(crate) fn new(entry: &'a ProcEntry, body: Pin<&'a mut F>) -> Body<'a, F> {
-        Body { entry, body, armed: false, held: Vec::new() }
+        Body { entry, body, armed: false, held: Box::default() }
     }
 }
 
@@ -51,12 +52,15 @@ impl<F: Future<Output = ExitResult>> Future for Body<'_, F> {
             if !this.held.iter().all(|gate| gate.pass(cx.waker())) {
                 return Poll::Pending;
             }
-            this.held.clear();
+            this.held = Box::default();
         }
         let body = this.body.as_mut();
         match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
             Ok(Poll::Pending) => {
-                this.held = crate::scheduler::take_holds();
+                let holds = crate::scheduler::take_holds();
+                if !holds.is_empty() {
+                    this.held = holds.into_boxed_slice();
+                }
                 Poll::Pending
             }
             Ok(Poll::Ready(Ok(()))) => Poll::Ready(exit::normal()),
