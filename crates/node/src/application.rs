@@ -296,6 +296,8 @@ pub async fn stop(node: &Node, app: Atom) -> Result<(), AppError> {
         sup
     };
     shut_down(node, sup).await;
+    // Off the list now, not when its watcher gets round to it, so that what comes next sees it stopped.
+    node.applications().lock().running.retain(|(n, ..)| *n != app);
     tracing::info!(application = %app, "application stopped");
     Ok(())
 }

@@ -283,7 +283,8 @@ async fn a_callback_timeout_delivers_timeout_unless_a_message_comes() {
     let server = gen_server::start::<Probe>(&node, plain(), None).await.unwrap();
     let got = within(&node, move |mut p| async move {
         let armed = gen_server::call(&mut p, server, t("timeout"), WAIT).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Well past the 50 ms timeout, even on a loaded machine.
+        tokio::time::sleep(Duration::from_millis(500)).await;
         let fired = gen_server::call(&mut p, server, t("get"), WAIT).await;
         gen_server::call(&mut p, server, t("timeout"), WAIT).await.unwrap();
         // A message within the timeout cancels it.
@@ -389,7 +390,7 @@ async fn a_timeout_outlives_system_messages_and_a_suspended_server_still_obeys_i
         gen_server::call(&mut p, server, t("timeout"), WAIT).await.unwrap();
         p.send(server, Term::tuple(vec![Term::atom("system"), from.clone(), t("get_state")]));
         let state = p.recv_timeout(WAIT).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         // The timeout still fired after the system message: handle_info(timeout) set the count to -1.
         let fired = gen_server::call(&mut p, server, t("get"), WAIT).await;
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::WAIT;
 use erlnode::gen_server::{self, CallError, CallResult, Caller, Ctx, Flow, GenServer, InitError};
-use erlnode::{Atom, Node, NodeOptions, Pid, Term};
-use erlnode_erltest::node::{ERL_HOST, ErlNode, free_port, unique};
+use erlnode::{Atom, Node, Pid, Term};
+use erlnode_erltest::node::{ERL_HOST, ErlNode, unique};
 use erlnode_erltest::{Erlang, TempDir};
 
 const COOKIE: &str = "erlnode_gen_server_test";
@@ -58,15 +58,7 @@ impl GenServer for Counter {
 }
 
 async fn rust_node(label: &str) -> (Node, u16) {
-    let mut last = None;
-    for _ in 0..5 {
-        let epmd = free_port();
-        match Node::start(NodeOptions::new(unique(label)).cookie(COOKIE).epmd_port(epmd)).await {
-            Ok(node) => return (node, epmd),
-            Err(e) => last = Some(e),
-        }
-    }
-    panic!("the Rust node does not start: {last:?}");
+    common::dist_node(label, COOKIE).await
 }
 
 fn t(text: &str) -> Term {

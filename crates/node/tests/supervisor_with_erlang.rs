@@ -1,10 +1,12 @@
 //! A Rust supervisor driven from a real Erlang node with Erlang's `supervisor` module.
 
+mod common;
+
 use erlnode::gen_server::{Ctx, GenServer, InitError};
 use erlnode::supervisor::{self, ChildSpec, Flags, Start, Strategy};
-use erlnode::{Atom, Node, NodeOptions, Term};
+use erlnode::{Atom, Node, Term};
 use erlnode_erltest::Erlang;
-use erlnode_erltest::node::{ERL_HOST, ErlNode, free_port, unique};
+use erlnode_erltest::node::{ERL_HOST, ErlNode, unique};
 
 const COOKIE: &str = "erlnode_supervisor_test";
 
@@ -20,15 +22,7 @@ impl GenServer for Worker {
 }
 
 async fn rust_node(label: &str) -> (Node, u16) {
-    let mut last = None;
-    for _ in 0..5 {
-        let epmd = free_port();
-        match Node::start(NodeOptions::new(unique(label)).cookie(COOKIE).epmd_port(epmd)).await {
-            Ok(node) => return (node, epmd),
-            Err(e) => last = Some(e),
-        }
-    }
-    panic!("the Rust node does not start: {last:?}");
+    common::dist_node(label, COOKIE).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,46 +9,50 @@ use super::Process;
 
 /// Sends `reply` to the caller of a call whose `From` is `from` (`gen_server:reply/2`).
 pub(crate) fn reply(p: &Process, from: &Term, reply: Term) {
-    let Some([Term::Pid(caller), tag]) = from.as_tuple() else {
-        tracing::debug!(%from, "reply to a malformed From dropped");
-        return;
-    };
-    let message = Term::tuple(vec![tag.clone(), reply]);
-    match alias_of(tag) {
-        Some(alias) => p.send_alias(alias, message),
-        None => p.send(*caller, message),
-    }
+    reply_owned(p, from.clone(), reply);
 }
 
 /// [`reply`], taking `from` apart instead of copying its tag (a server that is done with it).
 pub(crate) fn reply_owned(p: &Process, from: Term, reply: Term) {
-    let Term::Tuple(mut parts) = from else {
-        tracing::debug!(%from, "reply to a malformed From dropped");
-        return;
-    };
-    let (Some(tag), Some(Term::Pid(caller)), true) = (parts.pop(), parts.pop(), parts.is_empty()) else {
-        tracing::debug!("reply to a malformed From dropped");
-        return;
-    };
-    let alias = alias_of(&tag);
-    let message = Term::tuple(vec![tag, reply]);
-    match alias {
-        Some(alias) => p.send_alias(alias, message),
-        None => p.send(caller, message),
+    match answer(from, reply) {
+        Some((To::Alias(alias), message)) => p.send_alias(alias, message),
+        Some((To::Pid(pid), message)) => p.send(pid, message),
+        None => {}
     }
 }
 
 /// [`reply`] from the node rather than a process: for replies made outside any process's code.
 pub(crate) fn reply_from(node: &crate::Node, from: &Term, reply: Term) {
-    let Some([Term::Pid(caller), tag]) = from.as_tuple() else {
-        tracing::debug!(%from, "reply to a malformed From dropped");
-        return;
-    };
-    let message = Term::tuple(vec![tag.clone(), reply]);
-    match alias_of(tag) {
-        Some(alias) => node.send_alias(alias, message),
-        None => node.send(*caller, message),
+    match answer(from.clone(), reply) {
+        Some((To::Alias(alias), message)) => node.send_alias(alias, message),
+        Some((To::Pid(pid), message)) => node.send(pid, message),
+        None => {}
     }
+}
+
+/// Where an answer goes.
+enum To {
+    Alias(Ref),
+    Pid(erlnode_etf::Pid),
+}
+
+/// The answer `{Tag, Reply}` to the call whose `From` is `from`, and where it goes: the alias in the tag
+/// if it carries one (OTP 24+ callers), else the caller's pid. `None` (logged) for a malformed `From`.
+fn answer(from: Term, reply: Term) -> Option<(To, Term)> {
+    let parts = match from {
+        Term::Tuple(parts) if parts.len() == 2 => parts,
+        other => {
+            tracing::debug!(from = %other, "reply to a malformed From dropped");
+            return None;
+        }
+    };
+    let mut parts = parts.into_iter();
+    let (Some(Term::Pid(caller)), Some(tag)) = (parts.next(), parts.next()) else {
+        tracing::debug!("reply to a From without a pid dropped");
+        return None;
+    };
+    let to = alias_of(&tag).map_or(To::Pid(caller), To::Alias);
+    Some((to, Term::tuple(vec![tag, reply])))
 }
 
 /// The alias in a call tag of the form `[alias | Ref]` (or `[[alias | Ref] | _]`).

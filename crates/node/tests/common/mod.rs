@@ -68,3 +68,19 @@ pub fn a(name: &str) -> Atom {
 pub async fn forever(_p: Process) -> erlnode::ExitResult {
     std::future::pending().await
 }
+
+/// A distributed node named after `label` with `cookie`, whose embedded EPMD listens on a free port; and
+/// that port. A port found free can be taken by another test before the EPMD binds it, so a failed start
+/// is tried again on another port.
+pub async fn dist_node(label: &str, cookie: &str) -> (Node, u16) {
+    let mut last = None;
+    for _ in 0..5 {
+        let epmd = erlnode_erltest::node::free_port();
+        let options = erlnode::NodeOptions::new(erlnode_erltest::node::unique(label)).cookie(cookie).epmd_port(epmd);
+        match Node::start(options).await {
+            Ok(node) => return (node, epmd),
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("the Rust node does not start: {last:?}");
+}
