@@ -12,7 +12,7 @@ use crate::Atom;
 /// let pid = Pid::new(Atom::new("demo@localhost"), 42, 0, 1);
 /// assert_eq!(pid.to_string(), "<demo@localhost.42.0>");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pid {
     /// The node the process runs on.
     pub node: Atom,
@@ -22,6 +22,15 @@ pub struct Pid {
     pub serial: u32,
     /// The node's creation (its incarnation number, from EPMD).
     pub creation: u32,
+}
+
+/// Hashes number and serial in one word, and the node: pids are map keys on hot paths (links, monitors),
+/// and equal pids still hash alike (the creation, left out, only tells apart pids that are unequal).
+impl std::hash::Hash for Pid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.id) | (u64::from(self.serial) << 32));
+        self.node.hash(state);
+    }
 }
 
 impl Pid {

@@ -16,7 +16,7 @@ pub const MAX_REF_WORDS: usize = 5;
 /// assert_eq!(r.ids(), &[1, 2, 3]);
 /// assert_eq!(r.to_string(), "#Ref<a@h.3.2.1>");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ref {
     /// The node that made the reference.
     pub node: Atom,
@@ -24,6 +24,16 @@ pub struct Ref {
     pub creation: u32,
     len: u8,
     words: [u32; MAX_REF_WORDS],
+}
+
+/// Hashes the two low id words and the node: references are map keys on hot paths (monitors, aliases,
+/// timers), the low words are where references of one node differ, and equal references still hash
+/// alike.
+impl std::hash::Hash for Ref {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.words[0]) | (u64::from(self.words[1]) << 32));
+        self.node.hash(state);
+    }
 }
 
 impl Ref {

@@ -59,7 +59,7 @@ fn answer(from: Term, reply: Term) -> Option<(To, Term)> {
 pub(crate) fn alias_of(tag: &Term) -> Option<Ref> {
     match tag {
         Term::Improper(items, tail) => match (items.as_slice(), tail.as_ref()) {
-            ([Term::Atom(a)], Term::Ref(r)) if a.as_str() == "alias" => Some(*r),
+            ([Term::Atom(a)], Term::Ref(r)) if *a == crate::atoms::alias() => Some(*r),
             ([inner], _) => alias_of(inner),
             _ => None,
         },

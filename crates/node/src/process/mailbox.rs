@@ -236,7 +236,7 @@ impl Mailbox {
 
     /// The oldest message, or `None` if none arrives within `timeout` (a zero timeout only looks).
     pub(crate) async fn recv_timeout(&mut self, timeout: Duration) -> Option<Term> {
-        tokio::time::timeout(timeout, self.recv()).await.ok()
+        self.recv_match_timeout(|_| true, timeout).await
     }
 
     /// The oldest message for which `matches` is true, waiting for one; the others stay, in order.
@@ -254,12 +254,32 @@ impl Mailbox {
     }
 
     /// [`Mailbox::recv_match`] that gives up with `None` after `timeout`.
+    ///
+    /// A timer costs as much as the rest of a local request and reply, and the reply usually comes
+    /// without one: the server, woken by the request, runs on this scheduler before this process does
+    /// again. So the process first lets others run once and looks again; only then does it arm a timer,
+    /// for what is left of `timeout`.
     pub(crate) async fn recv_match_timeout(
         &mut self,
-        matches: impl FnMut(&Term) -> bool,
+        mut matches: impl FnMut(&Term) -> bool,
         timeout: Duration,
     ) -> Option<Term> {
-        tokio::time::timeout(timeout, self.recv_match(matches)).await.ok()
+        if let Some(message) = self.take_delivered(&mut matches) {
+            return Some(message);
+        }
+        if timeout.is_zero() {
+            return None;
+        }
+        // A timeout too long to count is no timeout at all.
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        tokio::task::yield_now().await;
+        if let Some(message) = self.take_delivered(&mut matches) {
+            return Some(message);
+        }
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, self.recv_match(matches)).await.ok(),
+            None => Some(self.recv_match(matches).await),
+        }
     }
 
     /// Removes and returns the oldest message already delivered for which `matches` is true, without waiting.
@@ -342,6 +362,22 @@ mod tests {
         assert_eq!(mb.take_delivered(|t| t.as_i64() == Some(4)), Some(Term::from(4)));
         assert_eq!(mb.recv().await, Term::from(2));
         assert_eq!(mb.recv_timeout(Duration::ZERO).await, None);
+    }
+
+    #[tokio::test]
+    async fn timed_receives_find_what_comes_and_an_endless_timeout_just_waits() {
+        let (entry, mut mb) = mailbox_with(&[]);
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            entry.deliver(Term::from(1));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            entry.deliver(Term::from(2));
+            entry
+        });
+        assert_eq!(mb.recv_timeout(Duration::MAX).await, Some(Term::from(1)));
+        assert_eq!(mb.recv_match_timeout(|t| t.as_i64() == Some(2), Duration::from_secs(5)).await, Some(Term::from(2)));
+        assert_eq!(mb.recv_timeout(Duration::from_millis(10)).await, None);
+        drop(sender.await.unwrap());
     }
 
     #[tokio::test]
