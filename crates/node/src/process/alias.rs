@@ -13,6 +13,7 @@
 //! (so that they die with it) is changed after the table on creation and before it on removal, and a process
 //! found ending on creation takes its fresh alias back out of the table.
 
+use std::collections::hash_map::Entry;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use erlnode_etf::{Pid, Ref, Term};
@@ -86,13 +87,10 @@ pub(crate) fn unalias(node: &Node, me: &ProcEntry, alias: Ref) -> bool {
 pub(crate) fn send(node: &Node, alias: Ref, message: Term) {
     let target = {
         let mut aliases = node.aliases().lock();
-        match aliases.get(&alias).copied() {
-            Some((pid, Mode::Reply)) => {
-                aliases.remove(&alias);
-                Some((pid, true))
-            }
-            Some((pid, Mode::Explicit)) => Some((pid, false)),
-            None => None,
+        match aliases.entry(alias) {
+            Entry::Occupied(found) if found.get().1 == Mode::Reply => Some((found.remove().0, true)),
+            Entry::Occupied(found) => Some((found.get().0, false)),
+            Entry::Vacant(_) => None,
         }
     };
     let Some((pid, used_up)) = target else {

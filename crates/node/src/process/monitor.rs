@@ -83,13 +83,21 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
 
 /// Removes the monitor `monitor` held by `me`; `true` if it was still active.
 pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
-    let remote_name = me.lock().ties_if_any().and_then(|ties| ties.remote_names.remove(&monitor));
+    // One look at this process's ties: a monitor of a pid, or of a name on another node.
+    let (target, remote_name) = {
+        let mut state = me.lock();
+        let Some(ties) = state.ties_if_any() else { return false };
+        match ties.monitors.remove(&monitor) {
+            Some(target) => (Some(target), None),
+            None => (None, ties.remote_names.remove(&monitor)),
+        }
+    };
     if let Some((name, on)) = remote_name {
         let control = Control::DemonitorP { from: me.pid, to: Proc::Name(name), reference: monitor };
         crate::dist::send(node, on, control, None);
         return true;
     }
-    let Some(target) = me.lock().ties_if_any().and_then(|ties| ties.monitors.remove(&monitor)) else { return false };
+    let Some(target) = target else { return false };
     if !node.is_local(target) {
         let control = Control::DemonitorP { from: me.pid, to: Proc::Pid(target), reference: monitor };
         crate::dist::send(node, target.node, control, None);
