@@ -252,8 +252,7 @@ async fn watch_top_supervisor(node: &Node, app: Atom, start_type: StartType, sup
     let spawned = node.spawn(move |mut p| async move {
         let monitor = p.monitor(sup);
         let _ = watching.send(());
-        let down =
-            p.recv_match(|m| matches!(m.as_tuple(), Some([_, erlnode_etf::Term::Ref(r), ..]) if *r == monitor)).await;
+        let down = p.recv_match(|m| crate::exit::is_down_of(m, &monitor)).await;
         let reason = down.as_tuple().and_then(|t| t.get(4).cloned()).unwrap_or_default();
         let node = p.node().clone();
         let requested = {

@@ -93,6 +93,15 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The error for a monitor's DOWN with `reason` on a server of `node`.
+    fn from_down(reason: &Term, node: Atom) -> CallError {
+        match reason.as_atom().map(|a| a.as_str()) {
+            Some("noproc") => CallError::NoProc,
+            Some("noconnection") => CallError::NodeDown(node),
+            _ => CallError::Exit(reason.clone()),
+        }
+    }
+
     /// The reason part of Erlang's `{Reason, {gen_server, call, [...]}}` exit for this error.
     pub fn to_exit_reason(&self) -> Term {
         match self {
@@ -124,7 +133,7 @@ pub async fn call(
         .recv_match_timeout(
             |m| match m.as_tuple() {
                 Some([_, _]) => is_reply(m, alias),
-                Some([Term::Atom(down), Term::Ref(r), _, _, _]) => *down == atoms::down_tag() && *r == monitor,
+                Some([_, _, _, _, _]) => crate::exit::is_down_of(m, &monitor),
                 _ => false,
             },
             timeout,
@@ -136,11 +145,7 @@ pub async fn call(
             p.demonitor_flush(monitor);
             Ok(reply.clone())
         }
-        Some([_, _, _, _, reason]) => Err(match reason.as_atom().map(|a| a.as_str()) {
-            Some("noproc") => CallError::NoProc,
-            Some("noconnection") => CallError::NodeDown(server.node(p)),
-            _ => CallError::Exit(reason.clone()),
-        }),
+        Some([_, _, _, _, reason]) => Err(CallError::from_down(reason, server.node(p))),
         _ => {
             p.demonitor_flush(monitor);
             // A reply that came between the timeout and the unalias is taken, as OTP's gen:call does.
@@ -196,21 +201,12 @@ pub async fn stop(
     let from = Term::tuple(vec![Term::Pid(p.self_pid()), tag.clone()]);
     let request = Term::tuple(vec![Term::atom("terminate"), reason.clone()]);
     server.send(p, Term::tuple(vec![Term::atom("system"), from, request]));
-    let down = p
-        .recv_match_timeout(
-            |m| matches!(m.as_tuple(), Some([Term::Atom(d), Term::Ref(r), ..]) if d.as_str() == "DOWN" && *r == monitor),
-            timeout,
-        )
-        .await;
+    let down = p.recv_match_timeout(|m| crate::exit::is_down_of(m, &monitor), timeout).await;
     p.unalias(alias);
     let _ = p.recv_match_timeout(|m| matches!(m.as_tuple(), Some([t, _]) if *t == tag), Duration::ZERO).await;
     match down.as_ref().and_then(Term::as_tuple) {
         Some([_, _, _, _, exited]) if *exited == reason => Ok(()),
-        Some([_, _, _, _, exited]) => Err(match exited.as_atom().map(|a| a.as_str()) {
-            Some("noproc") => CallError::NoProc,
-            Some("noconnection") => CallError::NodeDown(server.node(p)),
-            _ => CallError::Exit(exited.clone()),
-        }),
+        Some([_, _, _, _, exited]) => Err(CallError::from_down(exited, server.node(p))),
         _ => {
             p.demonitor_flush(monitor);
             Err(CallError::Timeout)

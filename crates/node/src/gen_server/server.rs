@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::system::{self, System};
 use super::{CallResult, Caller, Ctx, Flow, GenServer, InitError, Next};
-use crate::{ExitResult, Node, Process, SpawnError, atoms};
+use crate::{ExitResult, Node, Process, SpawnError, atoms, exit};
 
 /// Why [`start`] or [`start_link`] returned no server.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -171,7 +171,10 @@ impl<S: GenServer> Loop<S> {
                 pending if self.suspended => {
                     next = pending;
                     let parent = self.parent;
-                    p.recv_match(|m| system::is_system_message(m) || is_exit_from(m, parent)).await
+                    p.recv_match(|m| {
+                        system::is_system_message(m) || parent.is_some_and(|parent| exit::is_exit_from(m, parent))
+                    })
+                    .await
                 }
                 Some(Next::Timeout(timeout)) => match p.recv_timeout(timeout).await {
                     // A system message leaves the timeout in force (it starts again), as in OTP.
@@ -269,11 +272,6 @@ impl<S: GenServer> Loop<S> {
     }
 }
 
-/// `{'EXIT', Parent, _}` from `parent`.
-fn is_exit_from(message: &Term, parent: Option<Pid>) -> bool {
-    matches!(message.as_tuple(), Some([Term::Atom(e), Term::Pid(from), _]) if *e == atoms::exit_tag() && Some(*from) == parent)
-}
-
 /// What a message is to a server.
 enum Kind {
     /// `{'$gen_call', From, Request}`.
@@ -291,23 +289,25 @@ enum Kind {
 impl Kind {
     /// Sorts `message`, taking it apart without copying.
     fn of(message: Term, parent: Option<Pid>) -> Kind {
-        let Term::Tuple(mut elements) = message else { return Kind::Info(message) };
-        let kind = match elements.as_slice() {
-            [Term::Atom(t), Term::Tuple(from), _] if *t == atoms::gen_call() && from.len() == 2 => 1,
-            [Term::Atom(t), _] if *t == atoms::gen_cast() => 2,
-            [Term::Atom(t), _, _] if *t == atoms::system() => 3,
-            [Term::Atom(t), Term::Pid(from), _] if *t == atoms::exit_tag() && Some(*from) == parent => 4,
-            _ => 0,
+        let Term::Tuple(elements) = message else { return Kind::Info(message) };
+        let tag = match elements.first() {
+            Some(Term::Atom(tag)) => *tag,
+            _ => return Kind::Info(Term::Tuple(elements)),
         };
-        let mut last = || elements.pop().unwrap_or_default();
-        match kind {
-            1 | 3 => {
-                let (second, first) = (last(), last());
-                if kind == 1 { Kind::Call(first, second) } else { Kind::System(first, second) }
+        match <[Term; 3]>::try_from(elements) {
+            Ok([_, from, request]) if tag == atoms::gen_call() && from.as_tuple().is_some_and(|f| f.len() == 2) => {
+                Kind::Call(from, request)
             }
-            2 => Kind::Cast(last()),
-            4 => Kind::ParentExit(last()),
-            _ => Kind::Info(Term::Tuple(elements)),
+            Ok([_, from, request]) if tag == atoms::system() => Kind::System(from, request),
+            Ok([_, Term::Pid(from), reason]) if tag == atoms::exit_tag() && Some(from) == parent => {
+                Kind::ParentExit(reason)
+            }
+            Ok(three) => Kind::Info(Term::Tuple(three.into())),
+            Err(elements) => match <[Term; 2]>::try_from(elements) {
+                Ok([_, message]) if tag == atoms::gen_cast() => Kind::Cast(message),
+                Ok(two) => Kind::Info(Term::Tuple(two.into())),
+                Err(elements) => Kind::Info(Term::Tuple(elements)),
+            },
         }
     }
 }

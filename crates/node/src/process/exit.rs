@@ -74,6 +74,11 @@ pub(crate) fn exit_message(from: Pid, reason: Term) -> Term {
     Term::tuple(vec![Term::Atom(atoms::exit_tag()), Term::Pid(from), reason])
 }
 
+/// `true` for an `{'EXIT', From, _}` message from `from`.
+pub(crate) fn is_exit_from(message: &Term, from: Pid) -> bool {
+    matches!(message.as_tuple(), Some([Term::Atom(tag), Term::Pid(pid), _]) if *tag == atoms::exit_tag() && *pid == from)
+}
+
 /// `{'DOWN', Ref, process, Object, Reason}`, the message a monitor delivers.
 pub(crate) fn down_message(monitor: Ref, object: Term, reason: Term) -> Term {
     Term::tuple(vec![Term::Atom(atoms::down_tag()), Term::Ref(monitor), Term::Atom(atoms::process()), object, reason])

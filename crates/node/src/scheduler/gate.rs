@@ -114,9 +114,7 @@ mod tests {
         node.spawn(move |mut w| async move {
             let monitor = w.monitor(held);
             w.exit(held, crate::exit::kill());
-            let down = w
-                .recv_match(|m| matches!(m.as_tuple(), Some([_, erlnode_etf::Term::Ref(r), ..]) if *r == monitor))
-                .await;
+            let down = w.recv_match(|m| crate::exit::is_down_of(m, &monitor)).await;
             let _ = tx.send(down);
             Ok(())
         })

@@ -6,7 +6,7 @@ use std::time::Duration;
 use erlnode_etf::{Pid, Term};
 
 use super::{ChildSpec, ChildType, Shutdown, Start};
-use crate::{Process, atoms};
+use crate::{Process, exit};
 
 /// A child: its spec and, while it runs, its pid.
 #[derive(Debug, Clone)]
@@ -40,18 +40,18 @@ impl Child {
         let monitor = p.monitor(pid);
         p.unlink(pid);
         // An exit that came before the unlink is this stop's business, not a restart's.
-        let _ = p.recv_match_timeout(|m| is_exit_from(m, pid), Duration::ZERO).await;
-        let is_down = move |m: &Term| matches!(m.as_tuple(), Some([Term::Atom(d), Term::Ref(r), ..]) if *d == atoms::down_tag() && *r == monitor);
+        let _ = p.recv_match_timeout(|m| exit::is_exit_from(m, pid), Duration::ZERO).await;
+        let is_down = move |m: &Term| exit::is_down_of(m, &monitor);
         match self.spec.shutdown {
             Shutdown::BrutalKill => {
-                p.exit(pid, crate::exit::kill());
+                p.exit(pid, exit::kill());
                 p.recv_match(is_down).await;
             }
             Shutdown::Timeout(timeout) => {
                 p.exit(pid, Term::atom("shutdown"));
                 if p.recv_match_timeout(is_down, timeout).await.is_none() {
                     tracing::warn!(child = %self.spec.id, ?timeout, "child did not stop in time; killed");
-                    p.exit(pid, crate::exit::kill());
+                    p.exit(pid, exit::kill());
                     p.recv_match(is_down).await;
                 }
             }
@@ -75,11 +75,6 @@ impl Child {
         };
         Term::tuple(vec![id, child, child_type, modules])
     }
-}
-
-/// `{'EXIT', Pid, _}` from `pid`.
-pub(super) fn is_exit_from(message: &Term, pid: Pid) -> bool {
-    matches!(message.as_tuple(), Some([Term::Atom(e), Term::Pid(from), _]) if *e == atoms::exit_tag() && *from == pid)
 }
 
 /// `normal`, `shutdown` or `{shutdown, _}`: an exit a transient child is not restarted after.
