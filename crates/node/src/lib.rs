@@ -65,6 +65,8 @@
 //!   introspection.
 //! - [`dist`]: joining a cluster ([`NodeOptions`], TLS with [`TlsOptions`]), connections, and what
 //!   remote messages and signals do.
+//! - [`rpc`]: Rust functions Erlang calls (`rpc:call`, `erpc:call`, `spawn/4`), and
+//!   [`Process::rpc_call`] / [`Process::spawn_remote`] to call and spawn on other nodes.
 //! - [`scheduler`]: where processes run (one scheduler thread per core, a tokio runtime thread for timers
 //!   and I/O) and why a process woken by another stays on its core.
 
@@ -75,6 +77,7 @@ pub mod gen_server;
 mod hash;
 mod node;
 pub mod process;
+pub mod rpc;
 pub mod scheduler;
 mod services;
 pub mod supervisor;

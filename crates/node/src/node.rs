@@ -46,6 +46,7 @@ struct Inner {
     aliases: AliasTable,
     timers: TimerTable,
     applications: crate::application::Controller,
+    rpc: crate::rpc::Rpc,
 }
 
 impl Node {
@@ -64,6 +65,7 @@ impl Node {
                 aliases: AliasTable::default(),
                 timers: TimerTable::default(),
                 applications: crate::application::Controller::default(),
+                rpc: crate::rpc::Rpc::new(),
             }),
         })
     }
@@ -131,6 +133,11 @@ impl Node {
     /// The port this node accepts distribution connections on, if it was started with [`Node::start`].
     pub fn dist_port(&self) -> Option<u16> {
         self.distribution().map(|d| d.port())
+    }
+
+    /// The functions other nodes may call and spawn here (see [`crate::rpc`]).
+    pub fn rpc(&self) -> &crate::rpc::Rpc {
+        &self.inner.rpc
     }
 
     /// The node's applications (see [`crate::application`]).

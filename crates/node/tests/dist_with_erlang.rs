@@ -795,24 +795,6 @@ async fn exit_signals_unlink_and_demonitor_cross_to_erlang() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn rpc_from_erlang_is_refused_at_once_until_rpc_exists() {
-    let Some(erlang) = Erlang::find("rpc_from_erlang_is_refused_at_once_until_rpc_exists") else { return };
-    let rust = rust_node("rust_rpc", |o| o).await;
-    // rpc:call goes through rex (answered {badrpc, notsup}); erpc:call sends SPAWN_REQUEST (answered with an
-    // error at once). Neither waits for its timeout.
-    let eval = "T0 = erlang:monotonic_time(millisecond), \
-        R1 = rpc:call(RUST, erlang, node, [], 5000), \
-        R2 = try erpc:call(RUST, erlang, node, [], 5000) catch C:E -> {C, E} end, \
-        io:format(\"RPC ~p ERPC ~p FAST ~p~n\", [R1, R2, erlang:monotonic_time(millisecond) - T0 < 4000]), \
-        timer:sleep(infinity).";
-    let (peer, _) = erl(&erlang, &rust, "erl_rpc", COOKIE, eval);
-    let line = peer.wait_for("RPC");
-    assert!(line.contains("FAST true"), "{line}");
-    assert!(line.contains("RPC {badrpc,notsup}"), "{line}");
-    assert!(line.contains("ERPC {error,{erpc,notsup}}"), "{line}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_peer_that_does_not_read_holds_up_only_its_own_senders() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -13,6 +13,7 @@ use erlnode_etf::{Atom, Pid, Ref, Term};
 use crate::Node;
 use crate::process::exit;
 use crate::process::{self, Watcher};
+use crate::rpc::spawn;
 
 /// Acts on one control message from `peer`.
 pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Option<Term>) {
@@ -35,7 +36,7 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
             process::remote_unlink(node, to, from);
             super::send(node, peer, Control::UnlinkIdAck { id, from: to, to: from }, None);
         }
-        Control::UnlinkIdAck { .. } | Control::GroupLeader { .. } | Control::SpawnReply { .. } => {}
+        Control::UnlinkIdAck { .. } | Control::GroupLeader { .. } => {}
         Control::Exit { from, to, reason } => process::remote_exit(node, to, from, reason, true),
         Control::PayloadExit { from, to } => process::remote_exit(node, to, from, payload, true),
         Control::Exit2 { from, to, reason } => process::remote_exit(node, to, from, reason, false),
@@ -48,11 +49,12 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
         }
         Control::MonitorPExit { from, to, reference, reason } => down(node, peer, from, to, reference, reason),
         Control::PayloadMonitorPExit { from, to, reference } => down(node, peer, from, to, reference, payload),
-        Control::SpawnRequest { req_id, from, .. } => {
-            // Remote spawn comes with RPC; until then the request is refused at once, never left hanging.
-            let reply = Control::SpawnReply { req_id, to: from, flags: 0, result: Err(Atom::new("notsup")) };
-            super::send(node, peer, reply, None);
+        Control::SpawnRequest { req_id, from, module, function, arity, opts, .. } => {
+            let request = spawn::Request { req_id, from, module, function, arity, opts, args: payload };
+            spawn::from_peer(node, peer, request);
         }
+        Control::SpawnReply { req_id, to, flags, result } if here(&to) => spawn::reply(node, req_id, to, flags, result),
+        Control::SpawnReply { .. } => {}
     }
 }
 

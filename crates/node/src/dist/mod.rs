@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use erlnode_dist::control::Control;
+use erlnode_dist::flags::DistFlags;
 use erlnode_dist::handshake::{self, Admission, Local};
 use erlnode_epmd::{KeepRegistered, KeepRegisteredOptions, NodeEntry, NodeType};
 use erlnode_etf::{Atom, Pid, Term};
@@ -76,6 +77,8 @@ pub(crate) struct Outgoing {
 pub(crate) struct Link {
     pub(crate) id: u64,
     pub(crate) writer: Arc<writer::Writer>,
+    /// What the peer and this node agreed on in the handshake.
+    pub(crate) flags: DistFlags,
 }
 
 /// An entry of the connection table.
@@ -259,7 +262,9 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, es
     {
         // Queued messages go out before anything sent after the connection is in the table.
         let mut table = dist.table();
-        if let Some(Slot::Connecting(queued)) = table.insert(peer, Slot::Up(Link { id, writer: Arc::clone(&writer) })) {
+        if let Some(Slot::Connecting(queued)) =
+            table.insert(peer, Slot::Up(Link { id, writer: Arc::clone(&writer), flags: established.flags }))
+        {
             for out in queued {
                 let _ = writer.push(out);
             }
@@ -398,6 +403,14 @@ pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Te
                 return;
             }
         }
+    }
+}
+
+/// The flags agreed with `peer`, while a connection to it is up.
+pub(crate) fn peer_flags(node: &Node, peer: Atom) -> Option<DistFlags> {
+    match node.distribution()?.table().get(&peer) {
+        Some(Slot::Up(link)) => Some(link.flags),
+        _ => None,
     }
 }
 

@@ -1,16 +1,12 @@
 //! The server's side: starting (with `init` done before the starter goes on, as `proc_lib` does) and the
 //! loop that hands each message to its callback.
 
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use erlnode_etf::{Atom, Pid, Term};
 use tokio::sync::oneshot;
 
 use super::system::{self, System};
 use super::{CallResult, Caller, Ctx, Flow, GenServer, InitError, Next};
+use crate::exit::catch_panic as catch;
 use crate::{ExitResult, Node, Process, SpawnError, atoms, exit};
 
 /// Why [`start`] or [`start_link`] returned no server.
@@ -308,29 +304,6 @@ impl Kind {
                 Ok(two) => Kind::Info(Term::Tuple(two.into())),
                 Err(elements) => Kind::Info(Term::Tuple(elements)),
             },
-        }
-    }
-}
-
-/// `future`'s output, or the panic it raised as an exit reason (`{panic, Message}`), so a panicking
-/// callback still lets `terminate` run.
-async fn catch<F: Future>(future: F) -> Result<F::Output, Term> {
-    CatchUnwind { future: std::pin::pin!(future) }.await
-}
-
-struct CatchUnwind<'a, F> {
-    future: Pin<&'a mut F>,
-}
-
-impl<F: Future> Future for CatchUnwind<'_, F> {
-    type Output = Result<F::Output, Term>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let future = self.future.as_mut();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Err(payload) => Poll::Ready(Err(crate::process::exit::from_panic(payload.as_ref()))),
         }
     }
 }

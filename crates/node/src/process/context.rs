@@ -31,7 +31,7 @@ impl Process {
     }
 
     /// This process's entry in the node's table.
-    fn entry(&self) -> &Arc<ProcEntry> {
+    pub(crate) fn entry(&self) -> &Arc<ProcEntry> {
         self.mailbox.entry()
     }
 

@@ -11,6 +11,10 @@
 //! [`Process::exit`]: crate::Process::exit
 
 use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use erlnode_etf::{Pid, Ref, Term};
 
@@ -54,6 +58,11 @@ pub fn is_normal(reason: &Term) -> bool {
     reason.as_atom() == Some(atoms::normal())
 }
 
+/// The reason `system_limit`: a limit of the node was reached (no room for another process).
+pub fn system_limit() -> Term {
+    Term::Atom(atoms::system_limit())
+}
+
 /// `true` for the reason `kill`.
 pub(crate) fn is_kill(reason: &Term) -> bool {
     reason.as_atom() == Some(atoms::kill())
@@ -67,6 +76,29 @@ pub(crate) fn from_panic(payload: &(dyn Any + Send)) -> Term {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default();
     Term::tuple(vec![Term::Atom(atoms::panic()), Term::from(text)])
+}
+
+/// `future`'s output, or the panic it raised as an exit reason (`{panic, Message}`): for code that must
+/// go on after a callback panics (a gen_server's `terminate`, an RPC's error result).
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Term> {
+    CatchUnwind { future: std::pin::pin!(future) }.await
+}
+
+struct CatchUnwind<'a, F> {
+    future: Pin<&'a mut F>,
+}
+
+impl<F: Future> Future for CatchUnwind<'_, F> {
+    type Output = Result<F::Output, Term>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.future.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(from_panic(payload.as_ref()))),
+        }
+    }
 }
 
 /// `{'EXIT', From, Reason}`, the message a trapping process gets for an exit signal.

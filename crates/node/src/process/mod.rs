@@ -107,6 +107,9 @@ pub(crate) struct Ties {
     pub(crate) aliases: NumberSet<Ref>,
     /// Pending timers aimed at this process.
     pub(crate) timers: NumberSet<Ref>,
+    /// Spawn requests this process made that are not answered yet: the node asked, and which answers the
+    /// process wants as messages.
+    pub(crate) spawn_requests: NumberMap<Ref, (Atom, crate::rpc::spawn::Reply)>,
     /// True once the process has called `monitor_node` or `monitor_nodes` (its end must forget them).
     pub(crate) node_monitors: bool,
 }
@@ -239,11 +242,20 @@ pub(crate) enum Parent<'a> {
     Link(&'a ProcEntry),
     /// Monitored by it, with this reference.
     Monitor(&'a ProcEntry, Ref),
+    /// Asked for by a spawn request of `pid` (usually on another node): linked to it if `link`, watched
+    /// by it with the monitor `monitor`; `announce` tells the requester the new pid before the process
+    /// first runs, so the answer goes out ahead of anything the process sends.
+    Requester { pid: Pid, link: bool, monitor: Option<Ref>, announce: &'a dyn Fn(Pid) },
 }
 
 /// Sends the exit signal `reason` from `from` to `to`, as `exit(To, Reason)` does.
 pub(crate) fn exit_signal(node: &Node, to: Pid, from: Pid, reason: Term) {
     link::exit_signal(node, to, from, reason, link::Origin::Exit);
+}
+
+/// Sends the exit signal `reason` from `from` to `to` through their link.
+pub(crate) fn exit_signal_via_link(node: &Node, to: Pid, from: Pid, reason: Term) {
+    link::exit_signal(node, to, from, reason, link::Origin::Link);
 }
 
 /// Spawns a process on `node` running `body`, tied to `parent` before it first runs.
@@ -263,6 +275,14 @@ where
             Parent::Monitor(p, r) => {
                 state.ties().watchers.insert(*r, Watcher { pid: p.pid, object: Term::Pid(pid) });
             }
+            Parent::Requester { pid: requester, link, monitor, .. } => {
+                if *link {
+                    state.ties().links.insert(*requester);
+                }
+                if let Some(r) = monitor {
+                    state.ties().watchers.insert(*r, Watcher { pid: *requester, object: Term::Pid(pid) });
+                }
+            }
         }
         Arc::new(ProcEntry::new(pid, state, future_size))
     })?;
@@ -276,6 +296,7 @@ where
         Parent::Monitor(p, r) => {
             p.lock().ties().monitors.insert(r, pid);
         }
+        Parent::Requester { announce, .. } => announce(pid),
     }
     let process = Process::new(node.clone(), Mailbox::new(Arc::clone(&entry)));
     crate::scheduler::spawn(run(node.clone(), entry, async move { body(process).await }));
@@ -300,7 +321,7 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
         state.kill = Kill::Done;
         (state.name.take(), state.ties.take().map(|ties| *ties).unwrap_or_default())
     };
-    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors } = ties;
+    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors, spawn_requests: _ } = ties;
     if node_monitors {
         crate::dist::forget_node_monitors(node, pid);
     }

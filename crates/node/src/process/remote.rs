@@ -13,6 +13,7 @@ use super::link::{self, Origin};
 use super::{Watcher, exit};
 use crate::Node;
 use crate::dist;
+use crate::rpc::spawn::Reply;
 
 /// `LINK` from the remote `from` to the local `to`; a `to` that does not exist answers `noproc`.
 pub(crate) fn remote_link(node: &Node, to: Pid, from: Pid) {
@@ -84,13 +85,21 @@ pub(crate) fn remote_down(node: &Node, peer: Atom, to: Pid, reference: Ref, obje
 }
 
 /// The connection to `peer` is gone: the local `pid`'s links to processes there get `noconnection`, its
-/// monitors on them fire with `noconnection`, and their monitors on it are dropped.
+/// monitors on them fire with `noconnection`, their monitors on it are dropped, and its spawn requests
+/// to `peer` are answered `noconnection`.
 pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
     let Some(entry) = node.lookup(pid) else { return };
-    let (links, monitors) = {
+    let (links, monitors, requests) = {
         let mut state = entry.lock();
         let Some(ties) = state.ties_if_any() else { return };
         ties.watchers.retain(|_, watcher| watcher.pid.node != peer);
+        let mut requests = Vec::new();
+        ties.spawn_requests.retain(|req_id, (on, reply)| {
+            if *on == peer && *reply != Reply::No {
+                requests.push(*req_id);
+            }
+            *on != peer
+        });
         let links: Vec<Pid> = ties.links.iter().filter(|p| p.node == peer).copied().collect();
         let mut monitors: Vec<(Ref, Term)> =
             ties.monitors.iter().filter(|(_, target)| target.node == peer).map(|(r, p)| (*r, Term::Pid(*p))).collect();
@@ -100,8 +109,12 @@ pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
                 .filter(|(_, (_, on))| *on == peer)
                 .map(|(r, (name, on))| (*r, Term::tuple(vec![Term::Atom(*name), Term::Atom(*on)]))),
         );
-        (links, monitors)
+        (links, monitors, requests)
     };
+    for req_id in requests {
+        let answer = [Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error"), exit::noconnection()];
+        entry.deliver(Term::tuple(answer.to_vec()));
+    }
     for remote in links {
         link::exit_signal(node, pid, remote, exit::noconnection(), Origin::Link);
     }

@@ -1,21 +1,20 @@
 //! Built-in named processes that Erlang peers expect on every node.
 //!
 //! - `net_kernel` ([`net_kernel`]): answers `net_adm:ping` (`is_auth`) with `yes`.
-//! - `rex` ([`rex`]): answers the features request a published OTP node sends on `nodeup`.
+//! - `rex` ([`crate::rpc::rex`]): `rpc`'s server.
 //! - `global_name_server` and `pg`: accept the messages OTP sends on `nodeup` and drop them, so the
 //!   connection stays healthy (their protocols are not implemented).
 
 pub(crate) mod net_kernel;
-pub(crate) mod rex;
 
-use erlnode_etf::{Atom, Pid, Term};
+use erlnode_etf::Atom;
 
 use crate::Node;
 
 /// Starts the built-in processes of a distributed node.
 pub(crate) fn start(node: &Node) {
     net_kernel::start(node);
-    rex::start(node);
+    crate::rpc::rex::start(node);
     for name in ["global_name_server", "pg"] {
         sink(node, name);
     }
@@ -33,13 +32,5 @@ fn sink(node: &Node, name: &str) {
         if node.register(Atom::new(name), pid).is_err() {
             node.exit(pid, crate::exit::kill());
         }
-    }
-}
-
-/// The pid in a `{Pid, Tag}` call `From`.
-pub(crate) fn caller(from: &Term) -> Option<Pid> {
-    match from.as_tuple() {
-        Some([Term::Pid(pid), _]) => Some(*pid),
-        _ => None,
     }
 }

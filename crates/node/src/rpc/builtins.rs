@@ -1,0 +1,261 @@
+//! The functions Erlang tools call on any node (`observer`, `rpc:call(N, erlang, node, [])`, `etop`,
+//! `application:which_applications/0` from a shell), answered from the runtime's own state.
+//!
+//! | function | answer |
+//! |---|---|
+//! | `erlang:node/0`, `nodes/0,1` | the node's name; the connected nodes (`nodes/1` takes `visible`, `hidden`, `connected`, `this`, `known` or a list of them; connections are not told apart as hidden here, so `hidden` is `[]`) |
+//! | `erlang:processes/0`, `registered/0`, `whereis/1`, `is_process_alive/1` | from the process table and the name registry |
+//! | `erlang:process_info/1,2` | the items of [`ProcessInfo`](crate::ProcessInfo): `registered_name`, `message_queue_len`, `links`, `monitors`, `monitored_by`, `trap_exit`, `status`, `memory`; any other item raises `badarg` |
+//! | `erlang:system_info/1` | `otp_release` (`"25"`, the release whose distribution protocol erlnode speaks), `version`, `system_version`, `machine` (`"erlnode"`), `process_count`, `process_limit`, `schedulers`, `schedulers_online`, `logical_processors`, `atom_count`, `wordsize`, `port_count` and `ets_count` (0: erlnode has neither), `creation`; any other key raises `badarg` |
+//! | `erlang:memory/0,1` | `total` (the OS process's resident memory on Linux), `processes` (the sum of the processes' estimates), `system` (the rest), `atom`; `binary`, `code` and `ets` are 0 (not tracked, or not there) |
+//! | `erlang:function_exported/3`, `module_loaded/1`, `code:ensure_loaded/1`, `code:is_loaded/1` | a module is loaded when a function of it is registered |
+//! | `erlang:apply/3` | calls the registered function |
+//! | `application:which_applications/0,1`, `get_env/2` | from the node's applications |
+
+use erlnode_etf::{Atom, Pid, Term};
+
+use super::{Exception, Rpc, RpcResult, execute};
+use crate::{Node, Status};
+
+pub(super) fn register(rpc: &Rpc) {
+    rpc.register_process("erlang", "node", 0, |p, _| async move { Ok(Term::Atom(p.node().name())) })
+        .register_process("erlang", "nodes", 0, |p, _| async move { Ok(nodes(p.node())) })
+        .register_process("erlang", "nodes", 1, |p, args| async move { nodes_of(p.node(), &args[0]) })
+        .register_process("erlang", "processes", 0, |p, _| async move {
+            let mut pids = p.node().processes();
+            pids.sort();
+            Ok(Term::list(pids.into_iter().map(Term::Pid).collect::<Vec<_>>()))
+        })
+        .register_process("erlang", "registered", 0, |p, _| async move {
+            Ok(Term::list(p.node().registered().into_iter().map(Term::Atom).collect::<Vec<_>>()))
+        })
+        .register_process("erlang", "whereis", 1, |p, args| async move {
+            let name = args[0].as_atom().ok_or_else(badarg)?;
+            Ok(p.node().whereis(name).map_or(Term::atom("undefined"), Term::Pid))
+        })
+        .register_process("erlang", "is_process_alive", 1, |p, args| async move {
+            let pid = local_pid(p.node(), &args[0])?;
+            Ok(Term::bool(p.node().is_alive(pid)))
+        })
+        .register_process("erlang", "process_info", 1, |p, args| async move {
+            let pid = local_pid(p.node(), &args[0])?;
+            let items = ITEMS.iter().map(|i| Term::atom(i)).collect::<Vec<_>>();
+            process_info(p.node(), pid, &Term::list(items))
+        })
+        .register_process("erlang", "process_info", 2, |p, args| async move {
+            let pid = local_pid(p.node(), &args[0])?;
+            process_info(p.node(), pid, &args[1])
+        })
+        .register_process("erlang", "system_info", 1, |p, args| async move { system_info(p.node(), &args[0]) })
+        .register_process("erlang", "memory", 0, |p, _| async move { Ok(memory(p.node())) })
+        .register_process("erlang", "memory", 1, |p, args| async move { memory_of(p.node(), &args[0]) })
+        .register_process("erlang", "function_exported", 3, |p, args| async move {
+            match args.as_slice() {
+                [Term::Atom(m), Term::Atom(f), Term::Int(a)] => {
+                    let arity = usize::try_from(*a).map_err(|_| badarg())?;
+                    Ok(Term::bool(p.node().rpc().is_registered(*m, *f, arity)))
+                }
+                _ => Err(badarg()),
+            }
+        })
+        .register_process("erlang", "module_loaded", 1, |p, args| async move {
+            Ok(Term::bool(p.node().rpc().has_module(args[0].as_atom().ok_or_else(badarg)?)))
+        })
+        .register_process("code", "ensure_loaded", 1, |p, args| async move {
+            let module = args[0].as_atom().ok_or_else(|| Exception::error(Term::atom("function_clause")))?;
+            Ok(if p.node().rpc().has_module(module) {
+                Term::tuple(vec![Term::atom("module"), Term::Atom(module)])
+            } else {
+                Term::tuple(vec![Term::atom("error"), Term::atom("nofile")])
+            })
+        })
+        .register_process("code", "is_loaded", 1, |p, args| async move {
+            let module = args[0].as_atom().ok_or_else(|| Exception::error(Term::atom("function_clause")))?;
+            Ok(if p.node().rpc().has_module(module) {
+                Term::tuple(vec![Term::atom("file"), Term::charlist("erlnode")])
+            } else {
+                Term::atom("false")
+            })
+        })
+        .register_process("erlang", "apply", 3, |p, args| async move {
+            let [Term::Atom(m), Term::Atom(f), a] = args.as_slice() else { return Err(badarg()) };
+            let (m, f, a) = (*m, *f, a.to_list().ok_or_else(badarg)?);
+            match execute::apply(p, m, f, a).await {
+                execute::Outcome::Return(value) => Ok(value),
+                execute::Outcome::Throw(value) => Err(Exception::Throw(value)),
+                execute::Outcome::Exit(reason) => Err(Exception::Exit(reason)),
+                execute::Outcome::Error(reason, _) => Err(Exception::Error(reason)),
+            }
+        })
+        .register_process("application", "which_applications", 0, |p, _| async move {
+            Ok(crate::application::which_applications(p.node()))
+        })
+        .register_process("application", "which_applications", 1, |p, _| async move {
+            Ok(crate::application::which_applications(p.node()))
+        })
+        .register_process("application", "get_env", 2, |p, args| async move {
+            let (Some(app), Some(key)) = (args[0].as_atom(), args[1].as_atom()) else {
+                return Ok(Term::atom("undefined"));
+            };
+            Ok(crate::application::get_env(p.node(), app, key)
+                .map_or(Term::atom("undefined"), |v| Term::tuple(vec![Term::atom("ok"), v])))
+        });
+}
+
+fn badarg() -> Exception {
+    Exception::Error(crate::exit::badarg())
+}
+
+/// A pid of this node, or `badarg` (as `process_info/2` raises for a pid of another node).
+fn local_pid(node: &Node, term: &Term) -> Result<Pid, Exception> {
+    match term {
+        Term::Pid(pid) if pid.node == node.name() => Ok(*pid),
+        _ => Err(badarg()),
+    }
+}
+
+fn atoms(list: Vec<Atom>) -> Term {
+    Term::list(list.into_iter().map(Term::Atom).collect::<Vec<_>>())
+}
+
+fn nodes(node: &Node) -> Term {
+    let mut nodes = node.nodes();
+    nodes.sort_by_key(|a| a.as_str());
+    atoms(nodes)
+}
+
+fn nodes_of(node: &Node, arg: &Term) -> RpcResult {
+    let kinds = match arg {
+        Term::Atom(a) => vec![*a],
+        other => other
+            .to_list()
+            .ok_or_else(badarg)?
+            .iter()
+            .map(|t| t.as_atom().ok_or_else(badarg))
+            .collect::<Result<_, _>>()?,
+    };
+    let mut out = Vec::new();
+    for kind in kinds {
+        match kind.as_str() {
+            "this" => out.push(node.name()),
+            "visible" | "connected" | "known" => out.extend(node.nodes()),
+            "hidden" => {}
+            _ => return Err(badarg()),
+        }
+    }
+    Ok(atoms(out))
+}
+
+/// The `process_info` items this node answers, in the order `process_info/1` lists them.
+const ITEMS: [&str; 8] =
+    ["registered_name", "status", "message_queue_len", "links", "monitors", "monitored_by", "trap_exit", "memory"];
+
+fn process_info(node: &Node, pid: Pid, spec: &Term) -> RpcResult {
+    let Some(info) = node.process_info(pid) else { return Ok(Term::atom("undefined")) };
+    let item = |name: Atom| -> Result<Term, Exception> {
+        let value = match name.as_str() {
+            "registered_name" => match info.registered_name {
+                Some(n) => Term::Atom(n),
+                // Erlang answers `[]`, not a pair, for a process without a name.
+                None => return Ok(Term::NIL),
+            },
+            "status" => Term::atom(match info.status {
+                Status::Waiting => "waiting",
+                Status::Running => "running",
+                Status::Exiting => "exiting",
+            }),
+            "message_queue_len" => Term::from(info.message_queue_len as u64),
+            "links" => Term::list(info.links.iter().copied().map(Term::Pid).collect::<Vec<_>>()),
+            "monitors" => Term::list(
+                info.monitors
+                    .iter()
+                    .map(|(_, pid)| Term::tuple(vec![Term::atom("process"), Term::Pid(*pid)]))
+                    .collect::<Vec<_>>(),
+            ),
+            "monitored_by" => Term::list(info.monitored_by.iter().copied().map(Term::Pid).collect::<Vec<_>>()),
+            "trap_exit" => Term::bool(info.trap_exit),
+            "memory" => Term::from(info.memory as u64),
+            _ => return Err(badarg()),
+        };
+        Ok(Term::tuple(vec![Term::Atom(name), value]))
+    };
+    match spec {
+        Term::Atom(name) => item(*name),
+        list => {
+            let names = list.to_list().ok_or_else(badarg)?;
+            let mut out = Vec::with_capacity(names.len());
+            for name in names {
+                let name = name.as_atom().ok_or_else(badarg)?;
+                match item(name)? {
+                    // In the list form an unnamed process's `registered_name` is `{registered_name, []}`.
+                    Term::List(l) if l.is_empty() => out.push(Term::tuple(vec![Term::Atom(name), Term::NIL])),
+                    pair => out.push(pair),
+                }
+            }
+            Ok(Term::list(out))
+        }
+    }
+}
+
+fn system_info(node: &Node, key: &Term) -> RpcResult {
+    let key = key.as_atom().ok_or_else(badarg)?;
+    let schedulers = crate::scheduler::count() as u64;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let version = env!("CARGO_PKG_VERSION");
+    Ok(match key.as_str() {
+        "otp_release" => Term::charlist("25"),
+        "version" => Term::charlist(version),
+        "system_version" => {
+            Term::charlist(&format!("erlnode {version} (Rust) [smp:{schedulers}:{schedulers}] [ds:{schedulers}]\n"))
+        }
+        "machine" => Term::charlist("erlnode"),
+        "process_count" => Term::from(node.processes().len() as u64),
+        "process_limit" => Term::from(crate::MAX_PROCESSES as u64),
+        "schedulers" | "schedulers_online" => Term::from(schedulers),
+        "logical_processors" | "logical_processors_online" | "logical_processors_available" => Term::from(cpus),
+        "atom_count" => Term::from(Atom::count() as u64),
+        "wordsize" => Term::from(std::mem::size_of::<usize>() as u64),
+        "port_count" | "ets_count" => Term::from(0u64),
+        "creation" => Term::from(u64::from(node.creation())),
+        _ => return Err(badarg()),
+    })
+}
+
+/// `erlang:memory/0`'s pairs.
+fn memory(node: &Node) -> Term {
+    let processes: usize =
+        node.processes().into_iter().filter_map(|pid| node.process_info(pid)).map(|i| i.memory).sum();
+    // An atom costs its text and its two encodings, plus table overhead: about 64 bytes.
+    let atom = Atom::count() * 64;
+    let total = resident_bytes().unwrap_or(processes + atom).max(processes + atom);
+    let pairs = [
+        ("total", total),
+        ("processes", processes),
+        ("processes_used", processes),
+        ("system", total - processes),
+        ("atom", atom),
+        ("atom_used", atom),
+        ("binary", 0),
+        ("code", 0),
+        ("ets", 0),
+    ];
+    Term::list(pairs.iter().map(|(k, v)| Term::tuple(vec![Term::atom(k), Term::from(*v as u64)])).collect::<Vec<_>>())
+}
+
+fn memory_of(node: &Node, arg: &Term) -> RpcResult {
+    let all = memory(node).to_list().unwrap_or_default();
+    let find = |key: &Term| -> Result<Term, Exception> {
+        all.iter().find(|pair| pair.as_tuple().is_some_and(|p| &p[0] == key)).cloned().ok_or_else(badarg)
+    };
+    match arg {
+        Term::Atom(_) => find(arg).map(|pair| pair.as_tuple().map(|p| p[1].clone()).unwrap_or_default()),
+        list => Ok(Term::list(list.to_list().ok_or_else(badarg)?.iter().map(find).collect::<Result<Vec<_>, _>>()?)),
+    }
+}
+
+/// The resident memory of this OS process, from `/proc/self/statm` (Linux only).
+fn resident_bytes() -> Option<usize> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}

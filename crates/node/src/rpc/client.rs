@@ -1,0 +1,309 @@
+//! The calling side: a process calls, casts to and spawns on another node (or its own).
+
+use std::time::Duration;
+
+use erlnode_dist::control::Control;
+use erlnode_dist::flags::DistFlags;
+use erlnode_etf::{Atom, Pid, Ref, Term};
+
+use super::RpcError;
+use super::spawn::{self, Reply, Request};
+use crate::gen_server::{self, CallError};
+use crate::{Node, Process, exit};
+
+/// How [`Process::spawn_request`] ties the new process to the requester, and which answer it wants as
+/// a message (Erlang's `spawn_request/5` options `link`, `monitor` and `{reply, ...}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpawnOptions {
+    /// Link the new process to the requester.
+    pub link: bool,
+    /// The requester monitors the new process; the monitor's reference is the request id.
+    pub monitor: bool,
+    /// Which of `{spawn_reply, ReqId, ok, Pid}` and `{spawn_reply, ReqId, error, Reason}` to deliver.
+    pub reply: Reply,
+}
+
+impl Default for SpawnOptions {
+    /// No link, no monitor, every answer delivered (`spawn_request/5` with `[]`).
+    fn default() -> SpawnOptions {
+        SpawnOptions { link: false, monitor: false, reply: Reply::Yes }
+    }
+}
+
+impl SpawnOptions {
+    fn wire(&self) -> Vec<Term> {
+        let mut opts = Vec::new();
+        if self.link {
+            opts.push(Term::atom("link"));
+        }
+        if self.monitor {
+            opts.push(Term::atom("monitor"));
+        }
+        opts
+    }
+}
+
+/// The flags of the connection to `peer`, connecting first if need be; `None` when it cannot be reached.
+async fn peer_flags(node: &Node, peer: Atom) -> Option<DistFlags> {
+    if let Some(flags) = crate::dist::peer_flags(node, peer) {
+        return Some(flags);
+    }
+    if !node.connect(peer).await {
+        return None;
+    }
+    crate::dist::peer_flags(node, peer)
+}
+
+fn atoms3(module: &str, function: &str) -> (Atom, Atom) {
+    (Atom::new(module), Atom::new(function))
+}
+
+impl Process {
+    /// Asks `node` to spawn `module:function(args)` (Erlang's `erlang:spawn_request/5`) and returns the
+    /// request id at once. The answer comes as the message `{spawn_reply, ReqId, ok, Pid}` or
+    /// `{spawn_reply, ReqId, error, Reason}` (as `options.reply` says); with `options.monitor` the
+    /// request id is also the monitor's reference. A node that cannot be reached answers `noconnection`.
+    pub fn spawn_request(
+        &self,
+        node: Atom,
+        module: &str,
+        function: &str,
+        args: Vec<Term>,
+        options: SpawnOptions,
+    ) -> Ref {
+        let (module, function) = atoms3(module, function);
+        let req_id = self.make_ref();
+        let from = self.self_pid();
+        let Ok(arity) = u8::try_from(args.len()) else {
+            if options.reply != Reply::No {
+                let reply = Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error")]);
+                self.send(from, reply);
+            }
+            return req_id;
+        };
+        self.entry().lock().ties().spawn_requests.insert(req_id, (node, options.reply));
+        let opts = options.wire();
+        let here = self.node().clone();
+        if node == here.name() {
+            let request = Request { req_id, from, module, function, arity, opts, args: Term::List(args) };
+            spawn::serve(&here, request, &|flags, result| spawn::reply(&here, req_id, from, flags, result));
+        } else {
+            let group_leader = here.whereis(Atom::new("user")).unwrap_or(from);
+            let control = Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts };
+            crate::dist::send(&here, node, control, Some(Term::List(args)));
+        }
+        req_id
+    }
+
+    /// Gives up a spawn request not answered yet (Erlang's `spawn_request_abandon/1`): `true` if it was
+    /// pending. Its answer is then never delivered; a process it started anyway is sent the exit signal
+    /// `abandoned` if it was to be linked, and is not monitored.
+    pub fn spawn_request_abandon(&self, req_id: Ref) -> bool {
+        self.entry().lock().ties_if_any().is_some_and(|ties| ties.spawn_requests.remove(&req_id).is_some())
+    }
+
+    /// Spawns `module:function(args)` on `node` and waits for the answer: the new pid, and the monitor's
+    /// reference when `monitor` is asked (Erlang's `spawn_link/4` and `spawn_monitor/4` with a node). The
+    /// error is the node's refusal (`badarg`, `system_limit`, `notsup`, `noconnection`, ...).
+    pub async fn spawn_remote(
+        &mut self,
+        node: Atom,
+        module: &str,
+        function: &str,
+        args: Vec<Term>,
+        link: bool,
+        monitor: bool,
+    ) -> Result<(Pid, Option<Ref>), Term> {
+        let options = SpawnOptions { link, monitor, reply: Reply::Yes };
+        let req_id = self.spawn_request(node, module, function, args, options);
+        let answer = self.recv_match(|m| is_spawn_reply(m, &req_id, None)).await;
+        match answer.as_tuple() {
+            Some([_, _, ok, Term::Pid(pid)]) if ok.as_atom().is_some_and(|a| a.as_str() == "ok") => {
+                Ok((*pid, monitor.then_some(req_id)))
+            }
+            Some([_, _, _, reason]) => Err(reason.clone()),
+            _ => Err(crate::exit::badarg()),
+        }
+    }
+
+    /// Calls `module:function(args)` on `node` and waits up to `timeout` for the result (Erlang's
+    /// `erpc:call/5`; `Duration::MAX` waits for ever). The call runs in a process of its own, which this
+    /// one monitors: the process's end carries the result, so a lost connection or a killed process is
+    /// an error at once. A peer that cannot spawn on request is called through its `rex` server, as
+    /// `rpc:call` does. After a timeout the function may still run; its result never reaches this
+    /// process's mailbox.
+    ///
+    /// ```no_run
+    /// # async fn demo(p: &mut erlnode::Process) {
+    /// use std::time::Duration;
+    /// use erlnode::{Atom, Term};
+    /// let reversed = p
+    ///     .rpc_call(Atom::new("erl@host"), "lists", "reverse", vec!["[1,2,3]".parse().unwrap()], Duration::from_secs(5))
+    ///     .await;
+    /// assert_eq!(reversed, Ok("[3,2,1]".parse().unwrap()));
+    /// # }
+    /// ```
+    pub async fn rpc_call(
+        &mut self,
+        node: Atom,
+        module: &str,
+        function: &str,
+        args: Vec<Term>,
+        timeout: Duration,
+    ) -> Result<Term, RpcError> {
+        if node != self.node().name() {
+            match peer_flags(self.node(), node).await {
+                None => return Err(RpcError::NoConnection),
+                Some(flags) if !flags.contains(DistFlags::SPAWN) => {
+                    return self.rex_call(node, module, function, args, timeout).await;
+                }
+                Some(_) => {}
+            }
+        }
+        let res = self.make_ref();
+        let (m, f) = atoms3(module, function);
+        let call_args = vec![Term::Ref(res), Term::Atom(m), Term::Atom(f), Term::List(args)];
+        let options = SpawnOptions { link: false, monitor: true, reply: Reply::ErrorOnly };
+        let req_id = self.spawn_request(node, "erpc", "execute_call", call_args, options);
+        let is_answer = |m: &Term| is_spawn_reply(m, &req_id, Some("error")) || exit::is_down_of(m, &req_id);
+        if let Some(answer) = self.recv_match_timeout(is_answer, timeout).await {
+            return erpc_result(answer, &res);
+        }
+        // As erpc: give up the request, or the monitor if it was answered; if the result came meanwhile,
+        // it is the answer.
+        if self.spawn_request_abandon(req_id) || self.demonitor(req_id) {
+            return Err(RpcError::Timeout);
+        }
+        match self.recv_match_timeout(is_answer, Duration::ZERO).await {
+            Some(answer) => erpc_result(answer, &res),
+            None => Err(RpcError::Timeout),
+        }
+    }
+
+    /// Runs `module:function(args)` on `node` without waiting for it (Erlang's `erpc:cast/4`, and
+    /// `rpc:cast/4` for a peer without spawn support). Nothing comes back, failures included.
+    pub async fn rpc_cast(&self, node: Atom, module: &str, function: &str, args: Vec<Term>) {
+        if node != self.node().name() {
+            match peer_flags(self.node(), node).await {
+                None => return,
+                Some(flags) if !flags.contains(DistFlags::SPAWN) => {
+                    let (m, f) = atoms3(module, function);
+                    let request = Term::tuple(vec![
+                        Term::atom("cast"),
+                        Term::Atom(m),
+                        Term::Atom(f),
+                        Term::List(args),
+                        Term::atom("user"),
+                    ]);
+                    gen_server::cast(self, (Atom::new("rex"), node), request);
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        let (m, f) = atoms3(module, function);
+        let options = SpawnOptions { link: false, monitor: false, reply: Reply::No };
+        self.spawn_request(node, "erpc", "execute_cast", vec![Term::Atom(m), Term::Atom(f), Term::List(args)], options);
+    }
+
+    /// Calls `module:function(args)` on `node` through its `rex` server (`gen_server:call({rex, Node},
+    /// {call, M, F, A, user})`, `rpc:call`'s way before OTP 23). The answer is `rex`'s: the value (a
+    /// thrown value counts as one), or [`RpcError::BadRpc`] with the reason of `{badrpc, Reason}`.
+    pub async fn rex_call(
+        &mut self,
+        node: Atom,
+        module: &str,
+        function: &str,
+        args: Vec<Term>,
+        timeout: Duration,
+    ) -> Result<Term, RpcError> {
+        let (m, f) = atoms3(module, function);
+        let request =
+            Term::tuple(vec![Term::atom("call"), Term::Atom(m), Term::Atom(f), Term::List(args), Term::atom("user")]);
+        match gen_server::call(self, (Atom::new("rex"), node), request, timeout).await {
+            Ok(answer) => match answer.as_tuple() {
+                Some([tag, reason]) if tag.as_atom().is_some_and(|a| a.as_str() == "badrpc") => {
+                    Err(RpcError::BadRpc(reason.clone()))
+                }
+                _ => Ok(answer),
+            },
+            Err(CallError::Timeout) => Err(RpcError::Timeout),
+            Err(CallError::NodeDown(_)) => Err(RpcError::NoConnection),
+            Err(e) => Err(RpcError::BadRpc(Term::tuple(vec![Term::atom("EXIT"), e.to_exit_reason()]))),
+        }
+    }
+}
+
+impl Node {
+    /// [`Process::rpc_call`] from outside any process: the call is made by a short-lived process.
+    pub async fn rpc_call(
+        &self,
+        node: Atom,
+        module: &str,
+        function: &str,
+        args: Vec<Term>,
+        timeout: Duration,
+    ) -> Result<Term, RpcError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (module, function) = (module.to_owned(), function.to_owned());
+        let spawned = self.spawn(move |mut p| async move {
+            tx.send(p.rpc_call(node, &module, &function, args, timeout).await).ok();
+            Ok(())
+        });
+        if spawned.is_err() {
+            return Err(RpcError::Refused(crate::exit::system_limit()));
+        }
+        rx.await.unwrap_or(Err(RpcError::Signal(crate::exit::killed())))
+    }
+
+    /// [`Process::rpc_cast`] from outside any process.
+    pub fn rpc_cast(&self, node: Atom, module: &str, function: &str, args: Vec<Term>) {
+        let (module, function) = (module.to_owned(), function.to_owned());
+        let _ = self.spawn(move |p| async move {
+            p.rpc_cast(node, &module, &function, args).await;
+            Ok(())
+        });
+    }
+}
+
+/// `{spawn_reply, ReqId, Status, _}`, with `Status` as given when one is.
+fn is_spawn_reply(message: &Term, req_id: &Ref, status: Option<&str>) -> bool {
+    matches!(message.as_tuple(), Some([tag, Term::Ref(r), s, _])
+        if r == req_id
+            && tag.as_atom().is_some_and(|a| a.as_str() == "spawn_reply")
+            && status.is_none_or(|want| s.as_atom().is_some_and(|a| a.as_str() == want)))
+}
+
+/// The result of an erpc call from its answer: a refused spawn, or the `DOWN` of the process that ran it.
+fn erpc_result(answer: Term, res: &Ref) -> Result<Term, RpcError> {
+    let Term::Tuple(parts) = answer else { return Err(RpcError::Refused(crate::exit::badarg())) };
+    let mut parts = parts.into_iter();
+    let tag = parts.next().and_then(|t| t.as_atom());
+    let reason = parts.last().unwrap_or_default();
+    if tag.is_some_and(|a| a.as_str() == "spawn_reply") {
+        return Err(match reason.as_atom() {
+            Some(a) if a.as_str() == "noconnection" => RpcError::NoConnection,
+            _ => RpcError::Refused(reason),
+        });
+    }
+    let Term::Tuple(result) = reason else {
+        return Err(match reason.as_atom() {
+            Some(a) if a.as_str() == "noconnection" => RpcError::NoConnection,
+            _ => RpcError::Signal(reason),
+        });
+    };
+    let ours = matches!(result.first(), Some(Term::Ref(r)) if r == res);
+    let class = result.get(1).and_then(|c| c.as_atom());
+    let mut rest = result.clone().into_iter().skip(2);
+    match (ours, class.as_ref().map(|a| a.as_str()), result.len()) {
+        (true, Some("return"), 3) => Ok(rest.next().unwrap_or_default()),
+        (true, Some("throw"), 3) => Err(RpcError::Throw(rest.next().unwrap_or_default())),
+        (true, Some("exit"), 3) => Err(RpcError::Exit(rest.next().unwrap_or_default())),
+        (true, Some("error"), 4) => {
+            Err(RpcError::Error { reason: rest.next().unwrap_or_default(), stack: rest.next().unwrap_or_default() })
+        }
+        // {Res, error, {erpc, Reason}}: the node could not apply the function at all.
+        (true, Some("error"), 3) => Err(RpcError::Refused(rest.next().unwrap_or_default())),
+        _ => Err(RpcError::Signal(Term::Tuple(result))),
+    }
+}

@@ -1,0 +1,88 @@
+//! Running a registered function in a process, and the shapes its outcome takes for each caller:
+//! `erpc:execute_call`'s exit reason, `rex`'s reply, a spawned process's exit reason.
+
+use erlnode_etf::{Atom, Term};
+
+use super::Exception;
+use crate::Process;
+use crate::exit::{self, catch_panic};
+
+/// How a function call ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Return(Term),
+    Throw(Term),
+    Exit(Term),
+    /// An error with its stack.
+    Error(Term, Term),
+}
+
+/// Runs `module:function(args)` in the process `p`: a registered function, or `undef`.
+pub(crate) async fn apply(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> Outcome {
+    let arity = args.len();
+    let Some(f) = p.node().rpc().get(module, function, arity) else {
+        return undef(module, function, args);
+    };
+    let frame = || stack(module, function, Term::from(arity as u64));
+    match catch_panic(f(p, args)).await {
+        Ok(Ok(value)) => Outcome::Return(value),
+        Ok(Err(Exception::Throw(value))) => Outcome::Throw(value),
+        Ok(Err(Exception::Exit(reason))) => Outcome::Exit(reason),
+        Ok(Err(Exception::Error(reason))) => Outcome::Error(reason, frame()),
+        Err(panic) => {
+            tracing::warn!(%module, %function, arity, reason = %panic, "RPC function panicked");
+            Outcome::Error(panic, frame())
+        }
+    }
+}
+
+/// Erlang's error for a function that does not exist: `undef`, with the arguments in the stack.
+pub(crate) fn undef(module: Atom, function: Atom, args: Vec<Term>) -> Outcome {
+    Outcome::Error(Term::atom("undef"), stack(module, function, Term::List(args)))
+}
+
+/// `[{Module, Function, ArityOrArgs, []}]`.
+fn stack(module: Atom, function: Atom, arity_or_args: Term) -> Term {
+    Term::list(vec![Term::tuple(vec![Term::Atom(module), Term::Atom(function), arity_or_args, Term::NIL])])
+}
+
+impl Outcome {
+    /// The exit reason of `erpc:execute_call/4`'s process: `{Res, return, V}`, `{Res, throw, V}`,
+    /// `{Res, exit, R}` or `{Res, error, R, Stack}`.
+    pub(crate) fn erpc(self, res: Term) -> Term {
+        let class = |c: &str| Term::atom(c);
+        match self {
+            Outcome::Return(value) => Term::tuple(vec![res, class("return"), value]),
+            Outcome::Throw(value) => Term::tuple(vec![res, class("throw"), value]),
+            Outcome::Exit(reason) => Term::tuple(vec![res, class("exit"), reason]),
+            Outcome::Error(reason, stack) => Term::tuple(vec![res, class("error"), reason, stack]),
+        }
+    }
+
+    /// `rex`'s reply to `{call, M, F, A, GL}`: the value (a thrown value counts as one), or
+    /// `{badrpc, {'EXIT', Reason}}` (`Reason` is `{Error, Stack}` for an error).
+    pub(crate) fn rex(self) -> Term {
+        let badrpc =
+            |reason: Term| Term::tuple(vec![Term::atom("badrpc"), Term::tuple(vec![Term::atom("EXIT"), reason])]);
+        match self {
+            Outcome::Return(value) | Outcome::Throw(value) => value,
+            Outcome::Exit(reason) => badrpc(reason),
+            Outcome::Error(reason, stack) => badrpc(Term::tuple(vec![reason, stack])),
+        }
+    }
+
+    /// The exit reason of a process spawned to run the function: `normal` when it returns, else what
+    /// the BEAM gives an uncaught exception: `R` for `exit(R)`, `{R, Stack}` for an error,
+    /// `{{nocatch, V}, Stack}` for a throw.
+    pub(crate) fn exit_reason(self, module: Atom, function: Atom, arity: usize) -> Term {
+        match self {
+            Outcome::Return(_) => exit::normal(),
+            Outcome::Exit(reason) => reason,
+            Outcome::Error(reason, stack) => Term::tuple(vec![reason, stack]),
+            Outcome::Throw(value) => Term::tuple(vec![
+                Term::tuple(vec![Term::atom("nocatch"), value]),
+                stack(module, function, Term::from(arity as u64)),
+            ]),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! RPC: Rust functions that Erlang nodes call, Erlang functions that Rust calls, and remote spawn.
+//!
+//! # Functions Erlang can call
+//! A node's [`Rpc`] registry ([`Node::rpc`]) maps `Module:Function/Arity` to a Rust function. Erlang
+//! reaches a registered function with every form it has: `rpc:call` (with or without a timeout),
+//! `rpc:block_call`, `rpc:cast`, `rpc:multicall`, `erpc:call`, `erpc:cast`, `erpc:multicall`, and
+//! `spawn(Node, M, F, A)` with `spawn_link/4`, `spawn_monitor/4` or `erlang:spawn_request`.
+//!
+//! ```
+//! use erlnode::rpc::Exception;
+//! use erlnode::{Node, Term};
+//!
+//! let node = Node::new("demo@localhost", 1)?;
+//! node.rpc().register("demo", "add", 2, |args| async move {
+//!     match args.as_slice() {
+//!         [a, b] => match (a.as_i64(), b.as_i64()) {
+//!             (Some(a), Some(b)) => Ok(Term::from(a + b)),
+//!             _ => Err(Exception::error("badarith")),
+//!         },
+//!         _ => unreachable!("called with its arity"),
+//!     }
+//! });
+//! // With serde: the argument list decodes into a tuple, the result encodes back.
+//! node.rpc().register_typed("demo", "greet", 1, |(name,): (String,)| async move {
+//!     Ok::<_, Exception>(format!("hello, {name}"))
+//! });
+//! # Ok::<(), erlnode::NodeError>(())
+//! ```
+//!
+//! Each call runs in a process of its own, as in Erlang; [`Rpc::register_process`] gives the function
+//! that process, for functions that receive messages or link. What comes back is what an Erlang
+//! function would give: a value, or an [`Exception`] (a throw, an exit, an error with the stack
+//! `[{Module, Function, Arity, []}]`). A panic is an error with the reason `{panic, <<"message">>}`; the
+//! node lives on. A function that is not registered raises `undef`, with Erlang's stack
+//! `[{Module, Function, Args, []}]`.
+//!
+//! The node also answers the functions Erlang tools call on every node (`erlang:node/0`,
+//! `erlang:processes/0`, `erlang:process_info/2`, `erlang:system_info/1`, `erlang:memory/0`,
+//! `application:which_applications/0`, `code:ensure_loaded/1`, ...): see the `builtins` list in
+//! [`Rpc::registered`].
+//!
+//! # Calling Erlang
+//! [`Process::rpc_call`] calls a function on another node the way `erpc:call` does: a `SPAWN_REQUEST`
+//! of `erpc:execute_call/4` with a monitor, whose `DOWN` carries the result. A peer without spawn support
+//! is called through its `rex` server instead. [`Process::rpc_cast`] is `erpc:cast`;
+//! [`Process::spawn_remote`] starts a process on another node, linked or monitored.
+//!
+//! [`Node::rpc`]: crate::Node::rpc
+//! [`Process::rpc_call`]: crate::Process::rpc_call
+//! [`Process::rpc_cast`]: crate::Process::rpc_cast
+//! [`Process::spawn_remote`]: crate::Process::spawn_remote
+
+mod builtins;
+mod client;
+mod exception;
+mod execute;
+pub(crate) mod rex;
+pub(crate) mod spawn;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use erlnode_etf::{Atom, Term};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use client::SpawnOptions;
+pub use exception::{Exception, RpcError};
+
+use crate::Process;
+
+/// What a registered function returns: its value, or the exception it raises.
+pub type RpcResult = Result<Term, Exception>;
+
+/// A registered function, as stored: it gets the process it runs in and the argument list.
+type Function = Arc<dyn Fn(Process, Vec<Term>) -> Pin<Box<dyn Future<Output = RpcResult> + Send>> + Send + Sync>;
+
+/// `Module:Function/Arity`.
+type Mfa = (Atom, Atom, usize);
+
+/// The functions of a node that other nodes may call or spawn (see the [module documentation](self)).
+#[derive(Default)]
+pub struct Rpc {
+    functions: RwLock<HashMap<Mfa, Function>>,
+}
+
+impl std::fmt::Debug for Rpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rpc").field("functions", &self.read().len()).finish()
+    }
+}
+
+impl Rpc {
+    /// A registry holding the built-in functions.
+    pub(crate) fn new() -> Rpc {
+        let rpc = Rpc::default();
+        builtins::register(&rpc);
+        rpc
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Mfa, Function>> {
+        self.functions.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers `module:function/arity` (replacing what was registered under it). `function` gets the
+    /// argument list, whose length is always `arity`, and returns the value or raises an [`Exception`].
+    pub fn register<F, Fut>(&self, module: &str, function: &str, arity: u8, f: F) -> &Rpc
+    where
+        F: Fn(Vec<Term>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = RpcResult> + Send + 'static,
+    {
+        self.insert(module, function, arity, Arc::new(move |_process, args| Box::pin(f(args))))
+    }
+
+    /// [`Rpc::register`] for a function that needs the process it runs in: to receive messages, link,
+    /// monitor, or call other nodes. A function spawned with `spawn(Node, M, F, A)` is usually one of
+    /// these; the process ends when the function returns.
+    pub fn register_process<F, Fut>(&self, module: &str, function: &str, arity: u8, f: F) -> &Rpc
+    where
+        F: Fn(Process, Vec<Term>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = RpcResult> + Send + 'static,
+    {
+        self.insert(module, function, arity, Arc::new(move |process, args| Box::pin(f(process, args))))
+    }
+
+    /// [`Rpc::register`] with typed arguments and result through serde: the argument list decodes into
+    /// `A` (a tuple of `arity` elements, such as `(i64, String)`) and the result encodes back. Arguments
+    /// that do not decode raise `function_clause`, as an Erlang function whose clauses do not match.
+    pub fn register_typed<A, R, F, Fut>(&self, module: &str, function: &str, arity: u8, f: F) -> &Rpc
+    where
+        A: DeserializeOwned + Send + 'static,
+        R: Serialize,
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, Exception>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        self.register(module, function, arity, move |args| {
+            let f = Arc::clone(&f);
+            async move {
+                let args = erlnode_etf::from_term::<A>(&Term::List(args))
+                    .map_err(|_| Exception::error(Term::atom("function_clause")))?;
+                let value = f(args).await?;
+                erlnode_etf::to_term(&value).map_err(|e| {
+                    Exception::error(Term::tuple(vec![Term::atom("badreturn"), Term::from(e.to_string())]))
+                })
+            }
+        })
+    }
+
+    fn insert(&self, module: &str, function: &str, arity: u8, f: Function) -> &Rpc {
+        let key = (Atom::new(module), Atom::new(function), usize::from(arity));
+        self.functions.write().unwrap_or_else(PoisonError::into_inner).insert(key, f);
+        self
+    }
+
+    /// Removes `module:function/arity`; `true` if it was registered.
+    pub fn unregister(&self, module: &str, function: &str, arity: u8) -> bool {
+        let key = (Atom::new(module), Atom::new(function), usize::from(arity));
+        self.functions.write().unwrap_or_else(PoisonError::into_inner).remove(&key).is_some()
+    }
+
+    /// Every registered `(Module, Function, Arity)`, built-ins included, in no particular order.
+    pub fn registered(&self) -> Vec<(Atom, Atom, usize)> {
+        self.read().keys().copied().collect()
+    }
+
+    /// `true` when `module:function/arity` is registered (Erlang's `erlang:function_exported/3`).
+    pub fn is_registered(&self, module: Atom, function: Atom, arity: usize) -> bool {
+        self.read().contains_key(&(module, function, arity))
+    }
+
+    /// `true` when some function of `module` is registered: the module counts as loaded.
+    pub fn has_module(&self, module: Atom) -> bool {
+        self.read().keys().any(|(m, _, _)| *m == module)
+    }
+
+    fn get(&self, module: Atom, function: Atom, arity: usize) -> Option<Function> {
+        self.read().get(&(module, function, arity)).cloned()
+    }
+}

@@ -1,0 +1,168 @@
+//! Remote spawn, both ends: a peer's `SPAWN_REQUEST` starts a process here, and the `SPAWN_REPLY` to a
+//! request made here ties the requester to the new process.
+//!
+//! A request names `{Module, Function, Arity}`, carries the argument list and options (`link`,
+//! `monitor`), and is answered with `SPAWN_REPLY`: the new pid and whether it was linked or monitored, or
+//! an error atom. The answer goes out before the new process runs, so it reaches the requester ahead of
+//! anything the process sends. `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since
+//! OTP 23, `rpc` send) run the function they name and end with its result; any other `{M, F, Arity}` is
+//! run as a spawned function, and one that is not registered ends its process with `undef`, as on the
+//! BEAM, where the spawn succeeds and the process fails.
+
+use erlnode_dist::control::{Control, Proc, SPAWN_REPLY_LINK, SPAWN_REPLY_MONITOR};
+use erlnode_etf::{Atom, Pid, Ref, Term};
+
+use super::execute::{self, Outcome};
+use crate::process::{self, Parent, SpawnError};
+use crate::{Node, Process};
+
+/// Which answers to a spawn request its requester wants as messages (Erlang's `{reply, ...}` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// `{spawn_reply, ReqId, ok, Pid}` and `{spawn_reply, ReqId, error, Reason}`.
+    Yes,
+    /// Only `{spawn_reply, ReqId, error, Reason}`.
+    ErrorOnly,
+    /// Neither.
+    No,
+}
+
+/// A spawn request from `from`, to be answered through `answer` (over the connection it came on, or
+/// locally for a request of this node's own).
+pub(crate) struct Request {
+    pub(crate) req_id: Ref,
+    pub(crate) from: Pid,
+    pub(crate) module: Atom,
+    pub(crate) function: Atom,
+    pub(crate) arity: u8,
+    pub(crate) opts: Vec<Term>,
+    pub(crate) args: Term,
+}
+
+/// Serves a peer's `SPAWN_REQUEST`.
+pub(crate) fn from_peer(node: &Node, peer: Atom, request: Request) {
+    let (req_id, to) = (request.req_id, request.from);
+    let answer = |flags: u32, result: Result<Pid, Atom>| {
+        crate::dist::send(node, peer, Control::SpawnReply { req_id, to, flags, result }, None);
+    };
+    serve(node, request, &answer);
+}
+
+/// Serves a spawn request and answers it through `answer`.
+pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<Pid, Atom>)) {
+    let Request { req_id, from, module, function, arity, opts, args } = request;
+    let Some((link, monitor)) = options(&opts) else {
+        return answer(0, Err(Atom::new("badopt")));
+    };
+    let args = match args.to_list() {
+        Some(args) if args.len() == usize::from(arity) => args,
+        _ => return answer(0, Err(crate::atoms::badarg())),
+    };
+    let flags = if link { SPAWN_REPLY_LINK } else { 0 } | if monitor { SPAWN_REPLY_MONITOR } else { 0 };
+    let announce = |pid: Pid| answer(flags, Ok(pid));
+    let parent = Parent::Requester { pid: from, link, monitor: monitor.then_some(req_id), announce: &announce };
+    let spawned = process::spawn(node, move |p| run(p, module, function, args), parent);
+    if let Err(SpawnError::SystemLimit(_)) = spawned {
+        answer(0, Err(crate::atoms::system_limit()));
+    }
+}
+
+/// `link` and `monitor` from a request's options; other well-formed options (priority, heap sizes, ...)
+/// mean nothing here and are accepted. `None` for an option list that is not a list of options.
+fn options(opts: &[Term]) -> Option<(bool, bool)> {
+    let (mut link, mut monitor) = (false, false);
+    for opt in opts {
+        match opt {
+            Term::Atom(a) if a.as_str() == "link" => link = true,
+            Term::Atom(a) if a.as_str() == "monitor" => monitor = true,
+            Term::Atom(_) => {}
+            Term::Tuple(t) if t.len() == 2 && t[0].as_atom().is_some_and(|a| a.as_str() == "monitor") => monitor = true,
+            Term::Tuple(t) if t.len() == 2 && t[0].as_atom().is_some() => {}
+            _ => return None,
+        }
+    }
+    Some((link, monitor))
+}
+
+/// The body of a spawned process: `erpc`'s call and cast wrappers, or the function itself.
+async fn run(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> crate::ExitResult {
+    match (module.as_str(), function.as_str(), args.as_slice()) {
+        ("erpc", "execute_call", [_, Term::Atom(m), Term::Atom(f), a]) if a.to_list().is_some() => {
+            let (m, f) = (*m, *f);
+            let mut args = args.into_iter();
+            let res = args.next().unwrap_or_default();
+            let call_args = args.nth(2).and_then(|a| a.to_list()).unwrap_or_default();
+            Err(execute::apply(p, m, f, call_args).await.erpc(res))
+        }
+        ("erpc", "execute_cast", [Term::Atom(m), Term::Atom(f), a]) if a.to_list().is_some() => {
+            let (m, f, call_args) = (*m, *f, a.to_list().unwrap_or_default());
+            match execute::apply(p, m, f, call_args).await {
+                // As erpc: an error is raised again as {exception, {Reason, Stack}}; nobody waits for it.
+                Outcome::Error(reason, stack) => {
+                    tracing::warn!(module = %m, function = %f, %reason, "erpc:cast of a function failed");
+                    let exception = Term::tuple(vec![Term::atom("exception"), Term::tuple(vec![reason, stack])]);
+                    Err(Term::tuple(vec![exception, Term::NIL]))
+                }
+                Outcome::Exit(reason) => Err(reason),
+                _ => Ok(()),
+            }
+        }
+        _ => {
+            let arity = args.len();
+            let reason = execute::apply(p, module, function, args).await.exit_reason(module, function, arity);
+            if crate::exit::is_normal(&reason) { Ok(()) } else { Err(reason) }
+        }
+    }
+}
+
+/// A `SPAWN_REPLY` to the local process `to`: ties it to the new process as the flags say and tells it,
+/// if it asked to be told. A requester that has ended or abandoned the request is not tied: the new
+/// process gets the exit signal `abandoned` through its link and the monitor is taken down.
+pub(crate) fn reply(node: &Node, req_id: Ref, to: Pid, flags: u32, result: Result<Pid, Atom>) {
+    let (link, monitor) = (flags & SPAWN_REPLY_LINK != 0, flags & SPAWN_REPLY_MONITOR != 0);
+    let entry = node.lookup(to);
+    let wanted = entry.as_ref().and_then(|entry| {
+        let mut state = entry.lock();
+        if !state.alive {
+            return None;
+        }
+        let ties = state.ties_if_any()?;
+        let (_, wanted) = ties.spawn_requests.remove(&req_id)?;
+        if let Ok(pid) = result {
+            if link {
+                ties.links.insert(pid);
+            }
+            if monitor {
+                ties.monitors.insert(req_id, pid);
+            }
+        }
+        Some(wanted)
+    });
+    let tag = Term::atom("spawn_reply");
+    match (wanted, result) {
+        (Some(Reply::Yes), Ok(pid)) => {
+            deliver(entry, Term::tuple(vec![tag, Term::Ref(req_id), Term::atom("ok"), Term::Pid(pid)]))
+        }
+        (Some(Reply::Yes | Reply::ErrorOnly), Err(reason)) => {
+            deliver(entry, Term::tuple(vec![tag, Term::Ref(req_id), Term::atom("error"), Term::Atom(reason)]))
+        }
+        (None, Ok(pid)) => {
+            if link {
+                process::exit_signal_via_link(node, pid, to, Term::atom("abandoned"));
+            }
+            if monitor && !node.is_local(pid) {
+                let control = Control::DemonitorP { from: to, to: Proc::Pid(pid), reference: req_id };
+                crate::dist::send(node, pid.node, control, None);
+            } else if monitor {
+                process::remote_demonitor(node, pid, req_id);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn deliver(entry: Option<std::sync::Arc<process::ProcEntry>>, message: Term) {
+    if let Some(entry) = entry {
+        entry.deliver(message);
+    }
+}
