@@ -206,6 +206,8 @@ async fn rust_calls_erlang_functions() {
         let left = p.mailbox_len();
         seen.push(p.rex_call(erl, "rpc_demo", "add", vec![t("1"), t("1")], WAIT).await);
         seen.push(p.rex_call(erl, "rpc_demo", "fail", vec![t("oops")], WAIT).await);
+        // Output of the called function goes to this node's `user`, which answers it.
+        seen.push(p.rpc_call(erl, "io", "format", vec![t("\"output from erl~n\"")], WAIT).await);
         let _ = tx.send((seen, left));
         Ok(())
     })

@@ -2,10 +2,12 @@
 //!
 //! - `net_kernel` ([`net_kernel`]): answers `net_adm:ping` (`is_auth`) with `yes`.
 //! - `rex` ([`crate::rpc::rex`]): `rpc`'s server.
+//! - `user` ([`user`]): the group leader of the processes this node spawns on others; prints their output.
 //! - `global_name_server` and `pg`: accept the messages OTP sends on `nodeup` and drop them, so the
 //!   connection stays healthy (their protocols are not implemented).
 
 pub(crate) mod net_kernel;
+pub(crate) mod user;
 
 use erlnode_etf::Atom;
 
@@ -15,6 +17,7 @@ use crate::Node;
 pub(crate) fn start(node: &Node) {
     net_kernel::start(node);
     crate::rpc::rex::start(node);
+    user::start(node);
     for name in ["global_name_server", "pg"] {
         sink(node, name);
     }
