@@ -7,9 +7,13 @@
 //!   supervisor starts it again at 0;
 //! - `sink`, a plain process: on `{sink, N, Pid}` it counts the next `N` messages and then sends `done` to
 //!   `Pid`.
+//!
+//! It also registers functions for `rpc:call` and `erpc:call`: `demo:add/2` adds two integers,
+//! `demo:echo/1` returns its argument, and `demo:fail/1` raises an error with the given reason.
 
 use erlnode::application::{self, AppSpec, StartType};
 use erlnode::gen_server::{CallResult, Caller, Ctx, Flow, GenServer, InitError};
+use erlnode::rpc::Exception;
 use erlnode::supervisor::{self, ChildSpec, Flags, Start, Strategy};
 use erlnode::{Atom, Node, NodeOptions, Process, Term};
 
@@ -21,6 +25,7 @@ pub(crate) async fn run(name: &str, cookie: Option<String>, longnames: bool) -> 
         None => ensure_home_cookie()?,
     }
     let node = Node::start(options).await?;
+    register_functions(&node);
     let demo = AppSpec::new("demo", |node: Node| async move {
         let children = vec![
             ChildSpec::gen_server::<Echo>(Term::atom("echo"), (), Some(Atom::new("echo"))),
@@ -40,6 +45,21 @@ pub(crate) async fn run(name: &str, cookie: Option<String>, longnames: bool) -> 
         reason = application::stopped(&node) => return Err(format!("the node stopped: {reason}").into()),
     }
     Ok(())
+}
+
+/// Registers `demo:add/2`, `demo:echo/1` and `demo:fail/1` for other nodes to call.
+fn register_functions(node: &Node) {
+    node.rpc()
+        .register("demo", "add", 2, |args| async move {
+            // Integers only: anything else is `badarith`, as Erlang's `+` on non-numbers. The sum of two
+            // 64-bit integers fits in 128 bits, and a wide one goes out as an Erlang bignum.
+            match (args[0].as_i64(), args[1].as_i64()) {
+                (Some(a), Some(b)) => Ok(Term::from(i128::from(a) + i128::from(b))),
+                _ => Err(Exception::error(Term::atom("badarith"))),
+            }
+        })
+        .register("demo", "echo", 1, |mut args| async move { Ok(args.remove(0)) })
+        .register("demo", "fail", 1, |mut args| async move { Err(Exception::Error(args.remove(0))) });
 }
 
 /// Answers calls with the request; `{echo, Pid, Msg}` sends `Msg` to `Pid`.
