@@ -11,6 +11,8 @@
 //! - `send`: `{sink, N, self()}` then the integers 1..N to `{sink, Node}`, until `sink` answers `done`;
 //!   messages per second.
 //! - `call`: N `gen_server:call({echo, Node}, I)` in a row; microseconds per call.
+//! - `rpc`: N `rpc:call(Node, M, add, [I, 1])` in a row (`demo:add/2` on erlnode, the same function in
+//!   Erlang on the Erlang receiver); microseconds per call. erlnode calls with `Process::rpc_call`.
 //!
 //! A last line measures the floor under any call here: a bare TCP round trip between two threads that
 //! never sleep.
@@ -33,6 +35,7 @@ use erlnode_erltest::{Proc, TempDir};
 const ROUNDS: usize = 5;
 const SEND_N: u64 = 200_000;
 const CALL_N: u64 = 20_000;
+const RPC_N: u64 = 10_000;
 const COOKIE: &str = "erlnode_dist_bench";
 const ERLNODE: &str = env!("CARGO_BIN_EXE_erlnode");
 const ERLANG_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/erlang/dist_bench.erl");
@@ -41,6 +44,7 @@ const ERLANG_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/erlang
 const RUST_RUST_SEND: f64 = 10.0;
 const RUST_RUST_CALL: f64 = 0.25;
 const ERL_RUST_SEND: f64 = 2.0;
+const RUST_RUST_RPC: f64 = 1.0 / 3.0;
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
@@ -63,7 +67,10 @@ fn main() {
     if !bench {
         let secs = rust_send(&driver, rust_dst, 1000);
         let call = rust_call(&driver, rust_dst, 100);
-        println!("dist_vs_erlang: smoke run done ({secs:.3} s, {call:.3} s); run with `cargo bench` to measure");
+        let rpc = rust_rpc(&driver, rust_dst, 100);
+        println!(
+            "dist_vs_erlang: smoke run done ({secs:.3} s, {call:.3} s, {rpc:.3} s); run with `cargo bench` to measure"
+        );
         return;
     }
 
@@ -87,7 +94,14 @@ fn main() {
                 ("erl->erl call", "call", erl_dst, CALL_N),
                 ("erl->rust call", "call", rust_dst, CALL_N),
             ] {
-                match measure_erlang(src, case, target, n) {
+                match measure_erlang(src, &format!("{case} {} {n}", target.as_str())) {
+                    Ok(secs) => record(name, secs),
+                    Err(why) => eprintln!("dist_vs_erlang: {name} failed: {why}"),
+                }
+            }
+            for (name, target, module) in [("erl->erl rpc", erl_dst, "dist_bench"), ("erl->rust rpc", rust_dst, "demo")]
+            {
+                match measure_erlang(src, &format!("rpc {} {RPC_N} {module}", target.as_str())) {
                     Ok(secs) => record(name, secs),
                     Err(why) => eprintln!("dist_vs_erlang: {name} failed: {why}"),
                 }
@@ -95,6 +109,7 @@ fn main() {
         }
         record("rust->rust send", rust_send(&driver, rust_dst, SEND_N));
         record("rust->rust call", rust_call(&driver, rust_dst, CALL_N));
+        record("rust->rust rpc", rust_rpc(&driver, rust_dst, RPC_N));
         record("tcp floor", tcp_round_trips(CALL_N));
     }
     if let Some((src, dst, _)) = erlang {
@@ -136,9 +151,9 @@ fn ok(fields: &[&str], _line: &str) -> Result<Reply<()>, String> {
     }
 }
 
-/// One Erlang measurement: seconds.
-fn measure_erlang(src: &mut Server, case: &str, target: Atom, n: u64) -> Result<f64, String> {
-    src.request(&format!("{case} {} {n}", target.as_str()), |fields, _| match fields {
+/// One Erlang measurement (a request line of dist_bench.erl): seconds.
+fn measure_erlang(src: &mut Server, request: &str) -> Result<f64, String> {
+    src.request(request, |fields, _| match fields {
         ["DIST_BENCH_RESULT", _, _, secs] => secs.parse::<f64>().map(Reply::Done).map_err(|e| e.to_string()),
         ["DIST_BENCH_ERROR", ..] => Err(fields.join(" ")),
         _ => Ok(Reply::Other),
@@ -200,6 +215,19 @@ fn rust_call(node: &Node, target: Atom, n: u64) -> f64 {
     })
 }
 
+/// erlnode to erlnode `rpc`: seconds for `n` calls of `demo:add(I, 1)`.
+fn rust_rpc(node: &Node, target: Atom, n: u64) -> f64 {
+    coordinate(node, move |mut p| async move {
+        let start = Instant::now();
+        for i in 1..=n as i64 {
+            let sum =
+                p.rpc_call(target, "demo", "add", vec![Term::from(i), Term::from(1)], Duration::from_secs(60)).await;
+            assert_eq!(sum, Ok(Term::from(i + 1)));
+        }
+        start.elapsed().as_secs_f64()
+    })
+}
+
 /// The floor under any distributed call on this machine: `n` round trips of 8 bytes between two threads
 /// over loopback TCP, both reading without ever sleeping (as erlnode's busy poll does at best); seconds.
 fn tcp_round_trips(n: u64) -> f64 {
@@ -247,16 +275,20 @@ fn tcp_round_trips(n: u64) -> f64 {
 fn report(best: &[(&str, f64)]) {
     let get = |name: &str| best.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
     println!();
-    println!("erlnode distribution vs Erlang/OTP (best of {ROUNDS} rounds; {SEND_N} messages, {CALL_N} calls)");
-    println!("{:<22} {:>16} {:>14}", "pairing", "messages/s", "us per call");
+    println!(
+        "erlnode distribution vs Erlang/OTP (best of {ROUNDS} rounds; {SEND_N} messages, {CALL_N} calls, {RPC_N} rpcs)"
+    );
+    println!("{:<22} {:>16} {:>14} {:>14}", "pairing", "messages/s", "us per call", "us per rpc");
     for pair in ["erl->erl", "erl->rust", "rust->rust"] {
         let send = get(&format!("{pair} send")).map(|s| SEND_N as f64 / s);
         let call = get(&format!("{pair} call")).map(|s| s / CALL_N as f64 * 1e6);
+        let rpc = get(&format!("{pair} rpc")).map(|s| s / RPC_N as f64 * 1e6);
         let cell = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("n/a".to_string(), f);
         println!(
-            "{pair:<22} {:>16} {:>14}",
+            "{pair:<22} {:>16} {:>14} {:>14}",
             cell(send, &|v| format!("{:.0}k", v / 1e3)),
-            cell(call, &|v| format!("{v:.1}"))
+            cell(call, &|v| format!("{v:.1}")),
+            cell(rpc, &|v| format!("{v:.1}"))
         );
     }
     let floor = get("tcp floor").map(|s| s / CALL_N as f64 * 1e6);
@@ -296,5 +328,15 @@ fn report(best: &[(&str, f64)]) {
         let r = er / ee_call;
         check("Erlang->erlnode call round trip < Erlang's (ratio shown)", r, r < 1.0);
     }
-    println!("  => {met} of 4 targets met");
+    println!("  => {met} of 4 distribution targets met");
+    let (Some(ee_rpc), Some(er_rpc), Some(rr_rpc)) = (get("erl->erl rpc"), get("erl->rust rpc"), get("rust->rust rpc"))
+    else {
+        return;
+    };
+    println!("\nRPC targets from the issue:");
+    let r = er_rpc / ee_rpc;
+    println!("  {:<58} {r:>6.2}x  {}", "Erlang->erlnode rpc:call < Erlang->Erlang's (ratio shown)", verdict(r < 1.0));
+    let r = rr_rpc / ee_rpc;
+    let ok = r <= RUST_RUST_RPC;
+    println!("  {:<58} {r:>6.2}x  {}", "erlnode->erlnode RPC round trip <= 1/3 of Erlang's (ratio shown)", verdict(ok));
 }

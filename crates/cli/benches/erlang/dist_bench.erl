@@ -8,15 +8,16 @@
 %%   serve              register `sink` and `echo` here (the same protocol as `erlnode demo`'s)
 %%   send <node> <n>    {sink, N, self()} then the integers 1..n to {sink, Node}; wait for `done`
 %%   call <node> <n>    n gen_server:call({echo, Node}, I) in a row
+%%   rpc <node> <n> <m> n rpc:call(Node, M, add, [I, 1]) in a row
 %%   quit               (or end of input)
 %%
 %% and answers each with one line:
 %%
 %%   DIST_BENCH_OK
-%%   DIST_BENCH_RESULT <send|call> <n> <seconds>
+%%   DIST_BENCH_RESULT <send|call|rpc> <n> <seconds>
 %%   DIST_BENCH_ERROR <text>
 -module(dist_bench).
--export([main/0]).
+-export([main/0, add/2]).
 
 main() ->
     io:format("DIST_BENCH_OK~n"),
@@ -34,6 +35,9 @@ serve() ->
                 [Case, Node, N] when Case =:= "send"; Case =:= "call" ->
                     run(list_to_atom(Case), list_to_atom(Node), list_to_integer(N)),
                     serve();
+                ["rpc", Node, N, Module] ->
+                    run({rpc, list_to_atom(Module)}, list_to_atom(Node), list_to_integer(N)),
+                    serve();
                 ["quit"] ->
                     ok;
                 Other ->
@@ -46,9 +50,10 @@ serve() ->
 
 run(Case, Node, N) ->
     {Pid, Mon} = spawn_monitor(fun() -> exit({result, measure(Case, Node, N)}) end),
+    Name = case Case of {rpc, _} -> rpc; _ -> Case end,
     receive
         {'DOWN', Mon, process, Pid, {result, Secs}} ->
-            io:format("DIST_BENCH_RESULT ~s ~b ~.6f~n", [Case, N, Secs]);
+            io:format("DIST_BENCH_RESULT ~s ~b ~.6f~n", [Name, N, Secs]);
         {'DOWN', Mon, process, Pid, Other} ->
             io:format("DIST_BENCH_ERROR ~p failed: ~p~n", [Case, Other])
     end.
@@ -64,7 +69,20 @@ measure(send, Node, N) ->
 measure(call, Node, N) ->
     T0 = now_ns(),
     call_loop({echo, Node}, 1, N),
+    (now_ns() - T0) / 1.0e9;
+measure({rpc, Module}, Node, N) ->
+    T0 = now_ns(),
+    rpc_loop(Node, Module, 1, N),
     (now_ns() - T0) / 1.0e9.
+
+%% The function the `rpc` case calls on an Erlang node (erlnode demo's is demo:add/2).
+add(A, B) -> A + B.
+
+rpc_loop(_Node, _Module, I, N) when I > N -> ok;
+rpc_loop(Node, Module, I, N) ->
+    Sum = I + 1,
+    Sum = rpc:call(Node, Module, add, [I, 1]),
+    rpc_loop(Node, Module, I + 1, N).
 
 send_loop(_To, I, N) when I > N -> ok;
 send_loop(To, I, N) ->
