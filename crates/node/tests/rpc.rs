@@ -21,6 +21,15 @@ fn register(node: &Node) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         Ok(Term::atom("late"))
     });
+    // Traps exits and reports the first message to the given process.
+    rpc.register_process("m", "trap", 1, |mut p, args| async move {
+        p.trap_exit(true);
+        let message = p.recv().await;
+        if let Term::Pid(to) = args[0] {
+            p.send(to, message);
+        }
+        Ok(Term::atom("ok"))
+    });
     rpc.register_process("m", "wait", 0, |mut p, _| async move {
         let message = p.recv().await;
         Err(Exception::exit(message))
@@ -100,4 +109,50 @@ async fn rust_nodes_call_and_spawn_on_each_other() {
     assert_eq!(linked_exit.as_tuple().map(|m| m[2].clone()), Some(t("stop_linked")));
     assert_eq!(down, t("stop_monitored"));
     assert!(reply, "spawn_request answers {{spawn_reply, ReqId, ok, Pid}}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spawn_requests_refused_at_once_and_a_requester_that_ends_first() {
+    // Not distributed: another node cannot be reached.
+    let lonely = common::node();
+    let answers = within(&lonely, |mut p| async move {
+        let req = p.spawn_request(a("other@localhost"), "m", "wait", vec![], SpawnOptions::default());
+        let first = common::next(&mut p).await;
+        let too_many = vec![Term::from(1); 256];
+        let req2 = p.spawn_request(lonely_name(&p), "m", "wait", too_many, SpawnOptions::default());
+        let second = common::next(&mut p).await;
+        (req, first, req2, second)
+    })
+    .await;
+    let (req, first, req2, second) = answers;
+    let refusal =
+        |r, why: &str| Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(r), Term::atom("error"), t(why)]);
+    assert_eq!(first, refusal(req, "noconnection"));
+    assert_eq!(second, refusal(req2, "badarg"));
+
+    // A requester that ends before the answer: the new process, linked, gets the requester's reason.
+    let (server, epmd) = common::dist_node("rpc_orphan_server", "erlnode_rpc_rust").await;
+    let options = NodeOptions::new(unique("rpc_orphan_client")).cookie("erlnode_rpc_rust").epmd_port(epmd);
+    let client = Node::start(options).await.expect("the client node starts");
+    register(&server);
+    let other = server.name();
+    let report = within(&client, move |mut p| async move {
+        let me = p.self_pid();
+        let requester = p
+            .spawn(move |r| async move {
+                let options = SpawnOptions { link: true, ..SpawnOptions::default() };
+                r.spawn_request(other, "m", "trap", vec![Term::Pid(me)], options);
+                Err(t("{gone, early}"))
+            })
+            .expect("the requester starts");
+        let report = common::next(&mut p).await;
+        (requester, report)
+    })
+    .await;
+    let (requester, report) = report;
+    assert_eq!(report, common::exit_msg(requester, t("{gone, early}")));
+}
+
+fn lonely_name(p: &erlnode::Process) -> erlnode::Atom {
+    p.node().name()
 }

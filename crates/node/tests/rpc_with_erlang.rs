@@ -207,7 +207,10 @@ async fn rust_calls_erlang_functions() {
         seen.push(p.rex_call(erl, "rpc_demo", "add", vec![t("1"), t("1")], WAIT).await);
         seen.push(p.rex_call(erl, "rpc_demo", "fail", vec![t("oops")], WAIT).await);
         // Output of the called function goes to this node's `user`, which answers it.
-        seen.push(p.rpc_call(erl, "io", "format", vec![t("\"output from erl~n\"")], WAIT).await);
+        seen.push(
+            p.rpc_call(erl, "io", "format", vec![t("\"output from erl ~p ~s~n\""), t("[{a, 1}, \"text\"]")], WAIT)
+                .await,
+        );
         let _ = tx.send((seen, left));
         Ok(())
     })
@@ -246,6 +249,7 @@ async fn rust_calls_erlang_functions() {
             .map(|t| t.to_string().starts_with("{badrpc,{'EXIT',{{bad,thing},")),
         Some(true)
     );
+    assert_eq!(seen[10], Ok(t("ok")), "io:format on the Erlang node printed through this node's user");
 
     // The node goes away during a call: the caller hears at once, not after the timeout.
     let (tx, rx) = tokio::sync::oneshot::channel();

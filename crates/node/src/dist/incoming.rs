@@ -53,7 +53,9 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
             let request = spawn::Request { req_id, from, module, function, arity, opts, args: payload };
             spawn::from_peer(node, peer, request);
         }
-        Control::SpawnReply { req_id, to, flags, result } if here(&to) => spawn::reply(node, req_id, to, flags, result),
+        Control::SpawnReply { req_id, to, flags, result } if here(&to) => {
+            spawn::reply(node, peer, req_id, to, flags, result)
+        }
         Control::SpawnReply { .. } => {}
     }
 }
@@ -92,6 +94,7 @@ fn down(node: &Node, peer: Atom, from: Proc, to: Pid, reference: Ref, reason: Te
 
 /// The connection to `peer` is gone: `noconnection` to every link and monitor across it.
 pub(crate) fn connection_lost(node: &Node, peer: Atom) {
+    node.rpc().forget_orphans(peer);
     for pid in node.processes() {
         process::lose_peer(node, pid, peer);
     }

@@ -109,7 +109,7 @@ pub(crate) struct Ties {
     pub(crate) timers: NumberSet<Ref>,
     /// Spawn requests this process made that are not answered yet: the node asked, and which answers the
     /// process wants as messages.
-    pub(crate) spawn_requests: NumberMap<Ref, (Atom, crate::rpc::spawn::Reply)>,
+    pub(crate) spawn_requests: NumberMap<Ref, crate::rpc::spawn::Pending>,
     /// True once the process has called `monitor_node` or `monitor_nodes` (its end must forget them).
     pub(crate) node_monitors: bool,
 }
@@ -321,7 +321,8 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
         state.kill = Kill::Done;
         (state.name.take(), state.ties.take().map(|ties| *ties).unwrap_or_default())
     };
-    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors, spawn_requests: _ } = ties;
+    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors, spawn_requests } = ties;
+    crate::rpc::spawn::requester_ended(node, spawn_requests, &reason);
     if node_monitors {
         crate::dist::forget_node_monitors(node, pid);
     }

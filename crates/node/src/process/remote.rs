@@ -94,11 +94,11 @@ pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
         let Some(ties) = state.ties_if_any() else { return };
         ties.watchers.retain(|_, watcher| watcher.pid.node != peer);
         let mut requests = Vec::new();
-        ties.spawn_requests.retain(|req_id, (on, reply)| {
-            if *on == peer && *reply != Reply::No {
+        ties.spawn_requests.retain(|req_id, pending| {
+            if pending.node == peer && pending.reply != Reply::No {
                 requests.push(*req_id);
             }
-            *on != peer
+            pending.node != peer
         });
         let links: Vec<Pid> = ties.links.iter().filter(|p| p.node == peer).copied().collect();
         let mut monitors: Vec<(Ref, Term)> =

@@ -7,7 +7,7 @@ use erlnode_dist::flags::DistFlags;
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use super::RpcError;
-use super::spawn::{self, Reply, Request};
+use super::spawn::{self, Pending, Reply, Request};
 use crate::gen_server::{self, CallError};
 use crate::{Node, Process, exit};
 
@@ -43,12 +43,17 @@ impl SpawnOptions {
     }
 }
 
-/// The flags of the connection to `peer`, connecting first if need be; `None` when it cannot be reached.
-async fn peer_flags(node: &Node, peer: Atom) -> Option<DistFlags> {
+/// The flags of the connection to `peer`, connecting first if need be; `None` when it cannot be reached
+/// before `deadline`.
+async fn peer_flags(node: &Node, peer: Atom, deadline: Option<tokio::time::Instant>) -> Option<DistFlags> {
     if let Some(flags) = crate::dist::peer_flags(node, peer) {
         return Some(flags);
     }
-    if !node.connect(peer).await {
+    let connected = match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, node.connect(peer)).await.unwrap_or(false),
+        None => node.connect(peer).await,
+    };
+    if !connected {
         return None;
     }
     crate::dist::peer_flags(node, peer)
@@ -74,19 +79,34 @@ impl Process {
         let (module, function) = atoms3(module, function);
         let req_id = self.make_ref();
         let from = self.self_pid();
-        let Ok(arity) = u8::try_from(args.len()) else {
+        // Refusals known at once are answered at once, as the BEAM does.
+        let refused = |reason: Term| {
             if options.reply != Reply::No {
-                let reply = Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error")]);
-                self.send(from, reply);
+                self.send(
+                    from,
+                    Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error"), reason]),
+                );
             }
-            return req_id;
+            req_id
         };
-        self.entry().lock().ties().spawn_requests.insert(req_id, (node, options.reply));
-        let opts = options.wire();
+        let Ok(arity) = u8::try_from(args.len()) else { return refused(crate::exit::badarg()) };
         let here = self.node().clone();
+        if node != here.name() {
+            if here.distribution().is_none() {
+                return refused(crate::exit::noconnection());
+            }
+            if crate::dist::peer_flags(&here, node).is_some_and(|flags| !flags.contains(DistFlags::SPAWN)) {
+                return refused(Term::atom("notsup"));
+            }
+        }
+        let pending = Pending { node, reply: options.reply, link: options.link };
+        self.entry().lock().ties().spawn_requests.insert(req_id, pending);
+        let opts = options.wire();
         if node == here.name() {
             let request = Request { req_id, from, module, function, arity, opts, args: Term::List(args) };
-            spawn::serve(&here, request, &|flags, result| spawn::reply(&here, req_id, from, flags, result));
+            spawn::serve(&here, request, &|flags, result| {
+                spawn::reply(&here, here.name(), req_id, from, flags, result)
+            });
         } else {
             let group_leader = here.whereis(Atom::new("user")).unwrap_or(from);
             let control = Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts };
@@ -151,15 +171,20 @@ impl Process {
         args: Vec<Term>,
         timeout: Duration,
     ) -> Result<Term, RpcError> {
+        let start = tokio::time::Instant::now();
+        let deadline = start.checked_add(timeout);
         if node != self.node().name() {
-            match peer_flags(self.node(), node).await {
+            match peer_flags(self.node(), node, deadline).await {
+                None if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) => return Err(RpcError::Timeout),
                 None => return Err(RpcError::NoConnection),
                 Some(flags) if !flags.contains(DistFlags::SPAWN) => {
-                    return self.rex_call(node, module, function, args, timeout).await;
+                    let left = timeout.saturating_sub(start.elapsed());
+                    return self.rex_call(node, module, function, args, left).await;
                 }
                 Some(_) => {}
             }
         }
+        let timeout = timeout.saturating_sub(start.elapsed());
         let res = self.make_ref();
         let (m, f) = atoms3(module, function);
         let call_args = vec![Term::Ref(res), Term::Atom(m), Term::Atom(f), Term::List(args)];
@@ -169,22 +194,19 @@ impl Process {
         if let Some(answer) = self.recv_match_timeout(is_answer, timeout).await {
             return erpc_result(answer, &res);
         }
-        // As erpc: give up the request, or the monitor if it was answered; if the result came meanwhile,
-        // it is the answer.
+        // As erpc: give up the request, or the monitor if it was answered. If neither was left, the
+        // answer is on its way (taken out of the tables, not yet delivered): it is the result.
         if self.spawn_request_abandon(req_id) || self.demonitor(req_id) {
             return Err(RpcError::Timeout);
         }
-        match self.recv_match_timeout(is_answer, Duration::ZERO).await {
-            Some(answer) => erpc_result(answer, &res),
-            None => Err(RpcError::Timeout),
-        }
+        erpc_result(self.recv_match(is_answer).await, &res)
     }
 
     /// Runs `module:function(args)` on `node` without waiting for it (Erlang's `erpc:cast/4`, and
     /// `rpc:cast/4` for a peer without spawn support). Nothing comes back, failures included.
     pub async fn rpc_cast(&self, node: Atom, module: &str, function: &str, args: Vec<Term>) {
         if node != self.node().name() {
-            match peer_flags(self.node(), node).await {
+            match peer_flags(self.node(), node, None).await {
                 None => return,
                 Some(flags) if !flags.contains(DistFlags::SPAWN) => {
                     let (m, f) = atoms3(module, function);

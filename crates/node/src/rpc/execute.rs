@@ -24,7 +24,8 @@ pub(crate) async fn apply(p: Process, module: Atom, function: Atom, args: Vec<Te
         return undef(module, function, args);
     };
     let frame = || stack(module, function, Term::from(arity as u64));
-    match catch_panic(f(p, args)).await {
+    // The call itself is inside the guard too: a closure may panic before it returns its future.
+    match catch_panic(async move { f(p, args).await }).await {
         Ok(Ok(value)) => Outcome::Return(value),
         Ok(Err(Exception::Throw(value))) => Outcome::Throw(value),
         Ok(Err(Exception::Exit(reason))) => Outcome::Exit(reason),

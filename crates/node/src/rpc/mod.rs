@@ -60,9 +60,9 @@ pub(crate) mod spawn;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use erlnode_etf::{Atom, Term};
+use erlnode_etf::{Atom, Ref, Term};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -84,6 +84,9 @@ type Mfa = (Atom, Atom, usize);
 #[derive(Default)]
 pub struct Rpc {
     functions: RwLock<HashMap<Mfa, Function>>,
+    /// Linked spawn requests whose requester ended before the answer: the node asked and the exit reason
+    /// the new process is to get.
+    orphans: Mutex<HashMap<Ref, (Atom, Term)>>,
 }
 
 impl std::fmt::Debug for Rpc {
@@ -174,6 +177,25 @@ impl Rpc {
     /// `true` when some function of `module` is registered: the module counts as loaded.
     pub fn has_module(&self, module: Atom) -> bool {
         self.read().keys().any(|(m, _, _)| *m == module)
+    }
+
+    fn orphans(&self) -> std::sync::MutexGuard<'_, HashMap<Ref, (Atom, Term)>> {
+        self.orphans.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps the exit reason of an ended requester for the answer to its linked request `req_id` to `node`.
+    pub(crate) fn keep_orphan(&self, req_id: Ref, node: Atom, reason: Term) {
+        self.orphans().insert(req_id, (node, reason));
+    }
+
+    /// The exit reason kept for `req_id`.
+    pub(crate) fn take_orphan(&self, req_id: Ref) -> Option<Term> {
+        self.orphans().remove(&req_id).map(|(_, reason)| reason)
+    }
+
+    /// The connection to `node` is gone: no answer will come to the requests sent on it.
+    pub(crate) fn forget_orphans(&self, node: Atom) {
+        self.orphans().retain(|_, (on, _)| *on != node);
     }
 
     fn get(&self, module: Atom, function: Atom, arity: usize) -> Option<Function> {

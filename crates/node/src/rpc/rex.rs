@@ -39,10 +39,14 @@ fn is(term: &Term, name: &str) -> bool {
     term.as_atom().is_some_and(|a| a.as_str() == name)
 }
 
-/// `(M, F, Args)` of `{Tag, M, F, Args, GroupLeader}`.
+/// `(M, F, Args)` of `{Tag, M, F, Args, GroupLeader}`. Arguments that are not a list make the call
+/// `erlang:apply(M, F, Args)`, which fails with `badarg` as OTP's `rex` does.
 fn mfa(request: &Term, tag: &str) -> Option<(Atom, Atom, Vec<Term>)> {
     match request.as_tuple() {
-        Some([t, Term::Atom(m), Term::Atom(f), args, _]) if is(t, tag) => Some((*m, *f, args.to_list()?)),
+        Some([t, Term::Atom(m), Term::Atom(f), args, _]) if is(t, tag) => Some(match args.to_list() {
+            Some(args) => (*m, *f, args),
+            None => (Atom::new("erlang"), Atom::new("apply"), vec![Term::Atom(*m), Term::Atom(*f), args.clone()]),
+        }),
         _ => None,
     }
 }

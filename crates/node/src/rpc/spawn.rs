@@ -27,6 +27,17 @@ pub enum Reply {
     No,
 }
 
+/// A spawn request a local process made and has not had answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pending {
+    /// The node asked.
+    pub(crate) node: Atom,
+    /// Which answers the requester wants as messages.
+    pub(crate) reply: Reply,
+    /// The new process is to be linked to the requester.
+    pub(crate) link: bool,
+}
+
 /// A spawn request from `from`, to be answered through `answer` (over the connection it came on, or
 /// locally for a request of this node's own).
 pub(crate) struct Request {
@@ -39,9 +50,14 @@ pub(crate) struct Request {
     pub(crate) args: Term,
 }
 
-/// Serves a peer's `SPAWN_REQUEST`.
+/// Serves a peer's `SPAWN_REQUEST`. The requester must be a process of that peer: a request naming
+/// another node's process (this node's included) is dropped, as the BEAM drops it.
 pub(crate) fn from_peer(node: &Node, peer: Atom, request: Request) {
     let (req_id, to) = (request.req_id, request.from);
+    if to.node != peer {
+        tracing::debug!(%peer, requester = %to, "spawn request for a process of another node dropped");
+        return;
+    }
     let answer = |flags: u32, result: Result<Pid, Atom>| {
         crate::dist::send(node, peer, Control::SpawnReply { req_id, to, flags, result }, None);
     };
@@ -115,10 +131,15 @@ async fn run(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> crate
     }
 }
 
-/// A `SPAWN_REPLY` to the local process `to`: ties it to the new process as the flags say and tells it,
-/// if it asked to be told. A requester that has ended or abandoned the request is not tied: the new
-/// process gets the exit signal `abandoned` through its link and the monitor is taken down.
-pub(crate) fn reply(node: &Node, req_id: Ref, to: Pid, flags: u32, result: Result<Pid, Atom>) {
+/// A `SPAWN_REPLY` from `peer` to the local process `to`: ties it to the new process as the flags say
+/// and tells it, if it asked to be told. A requester that has ended or abandoned the request is not
+/// tied: the new process gets an exit signal through its link (the requester's exit reason, or
+/// `abandoned`) and the monitor is taken down. Only the node asked can answer, with a process of its own.
+pub(crate) fn reply(node: &Node, peer: Atom, req_id: Ref, to: Pid, flags: u32, result: Result<Pid, Atom>) {
+    if result.is_ok_and(|pid| pid.node != peer) {
+        tracing::debug!(%peer, "spawn reply naming another node's process dropped");
+        return;
+    }
     let (link, monitor) = (flags & SPAWN_REPLY_LINK != 0, flags & SPAWN_REPLY_MONITOR != 0);
     let entry = node.lookup(to);
     let wanted = entry.as_ref().and_then(|entry| {
@@ -127,7 +148,10 @@ pub(crate) fn reply(node: &Node, req_id: Ref, to: Pid, flags: u32, result: Resul
             return None;
         }
         let ties = state.ties_if_any()?;
-        let (_, wanted) = ties.spawn_requests.remove(&req_id)?;
+        if ties.spawn_requests.get(&req_id).is_none_or(|pending| pending.node != peer) {
+            return None;
+        }
+        let wanted = ties.spawn_requests.remove(&req_id)?.reply;
         if let Ok(pid) = result {
             if link {
                 ties.links.insert(pid);
@@ -147,8 +171,10 @@ pub(crate) fn reply(node: &Node, req_id: Ref, to: Pid, flags: u32, result: Resul
             deliver(entry, Term::tuple(vec![tag, Term::Ref(req_id), Term::atom("error"), Term::Atom(reason)]))
         }
         (None, Ok(pid)) => {
+            let ended = node.rpc().take_orphan(req_id);
             if link {
-                process::exit_signal_via_link(node, pid, to, Term::atom("abandoned"));
+                let reason = ended.unwrap_or_else(|| Term::atom("abandoned"));
+                process::exit_signal_via_link(node, pid, to, reason);
             }
             if monitor && !node.is_local(pid) {
                 let control = Control::DemonitorP { from: to, to: Proc::Pid(pid), reference: req_id };
@@ -158,6 +184,16 @@ pub(crate) fn reply(node: &Node, req_id: Ref, to: Pid, flags: u32, result: Resul
             }
         }
         _ => {}
+    }
+}
+
+/// A process ends with spawn requests unanswered: those to be linked keep its exit reason, which the new
+/// process gets through its link when the answer comes (as a link made before the end would have).
+pub(crate) fn requester_ended(node: &Node, pending: crate::hash::NumberMap<Ref, Pending>, reason: &Term) {
+    for (req_id, request) in pending {
+        if request.link {
+            node.rpc().keep_orphan(req_id, request.node, reason.clone());
+        }
     }
 }
 
