@@ -68,6 +68,7 @@ thread_local! {
             slot: RefCell::new(None),
             budget: Cell::new(BUDGET),
             deferred: RefCell::new(Vec::new()),
+            carried: Cell::new(false),
             holds: RefCell::new(Vec::new()),
         }
     };
@@ -83,6 +84,8 @@ struct Local {
     budget: Cell<u32>,
     /// What to run when the current poll ends (see [`defer`]).
     deferred: RefCell<Vec<Box<dyn FnOnce() + Send>>>,
+    /// The deferred work of the last poll waits for the end of this one (see [`run`]).
+    carried: Cell<bool>,
     /// The gates the running process is to wait at once its poll ends (see [`hold`]).
     holds: RefCell<Vec<Arc<Gate>>>,
 }
@@ -446,6 +449,17 @@ fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
     }
     // A task that is not a process (a connection's reader) never waits at a gate.
     LOCAL.with(|local| local.holds.borrow_mut().clear());
+    // A poll that handed this core to another task (a process it spawned or woke, in the private slot,
+    // which runs next) leaves its deferred writes for the end of that task's poll, once: what the two send
+    // to a peer then goes out in one write (a spawn request's answer with the spawned process's result).
+    let carry = LOCAL.with(|local| {
+        let carry = !local.carried.get() && local.slot.borrow().is_some() && !local.deferred.borrow().is_empty();
+        local.carried.set(carry);
+        carry
+    });
+    if carry {
+        return;
+    }
     loop {
         let deferred = LOCAL.with(|local| std::mem::take(&mut *local.deferred.borrow_mut()));
         if deferred.is_empty() {
