@@ -44,6 +44,12 @@ async fn erlang_drives_a_rust_supervisor_with_the_supervisor_module() {
         .await
         .expect("the simple_one_for_one supervisor starts");
 
+    // A registered function that an Erlang child spec can name: it is the child.
+    node.rpc().register_process("sup_demo", "worker", 1, |mut p, _args| async move {
+        loop {
+            p.recv().await;
+        }
+    });
     let rust = format!("'{}'", node.name().as_str());
     let eval = format!(
         "{ERL_HOST}, S = {{top_sup, {rust}}}, P = {{pool_sup, {rust}}}, \
@@ -58,8 +64,16 @@ async fn erlang_drives_a_rust_supervisor_with_the_supervisor_module() {
          io:format(\"SPEC ~p ~p ~p~n\", [maps:get(id, Spec), maps:get(restart, Spec), maps:get(type, Spec)]), \
          io:format(\"DELETE ~p~n\", [supervisor:delete_child(S, b)]), \
          io:format(\"MISSING ~p~n\", [supervisor:terminate_child(S, nobody)]), \
-         {{error, {{not_startable_here, _}}}} = supervisor:start_child(S, #{{id => x, start => {{m, f, []}}}}), \
-         io:format(\"ERLANG SPEC refused~n\"), \
+         {{ok, X}} = supervisor:start_child(S, #{{id => x, start => {{sup_demo, worker, [hello]}}, restart => transient}}), \
+         {{ok, XSpec}} = supervisor:get_childspec(S, x), \
+         io:format(\"ERLANG SPEC ~p ~p ~p~n\", [node(X) =:= {rust}, maps:get(start, XSpec), maps:get(restart, XSpec)]), \
+         exit(X, kill), timer:sleep(200), \
+         {{x, X2, worker, _}} = lists:keyfind(x, 1, supervisor:which_children(S)), \
+         io:format(\"ERLANG SPEC RESTARTED ~p~n\", [is_pid(X2) andalso X2 =/= X]), \
+         {{ok, Y}} = supervisor:start_child(S, {{y, {{sup_demo, worker, [old_style]}}, temporary, brutal_kill, worker, [sup_demo]}}), \
+         io:format(\"TUPLE SPEC ~p~n\", [is_pid(Y)]), \
+         io:format(\"UNDEF ~p~n\", [supervisor:start_child(S, #{{id => z, start => {{sup_demo, nope, []}}}})]), \
+         io:format(\"BAD SPEC ~p~n\", [supervisor:start_child(S, #{{id => w, start => {{sup_demo, worker, [1]}}, restart => bogus}})]), \
          {{ok, W1}} = supervisor:start_child(P, [w1]), {{ok, W2}} = supervisor:start_child(P, [w2]), \
          io:format(\"POOL ~p~n\", [supervisor:count_children(P)]), \
          io:format(\"POOL TERMINATE ~p~n\", [supervisor:terminate_child(P, W1)]), \
@@ -75,7 +89,11 @@ async fn erlang_drives_a_rust_supervisor_with_the_supervisor_module() {
     peer.wait_for("SPEC a permanent worker");
     peer.wait_for("DELETE {error,running}");
     peer.wait_for("MISSING {error,not_found}");
-    peer.wait_for("ERLANG SPEC refused");
+    peer.wait_for("ERLANG SPEC true {sup_demo,worker,[hello]} transient");
+    peer.wait_for("ERLANG SPEC RESTARTED true");
+    peer.wait_for("TUPLE SPEC true");
+    peer.wait_for("UNDEF {error,{'EXIT',{undef,[{sup_demo,nope,[],[]}]}}}");
+    peer.wait_for("BAD SPEC {error,{invalid_restart_type,bogus}}");
     peer.wait_for("POOL [{specs,1},{active,2},{supervisors,0},{workers,2}]");
     peer.wait_for("POOL TERMINATE ok");
     peer.wait_for("POOL LEFT true");

@@ -53,7 +53,7 @@
 mod builtins;
 mod client;
 mod exception;
-mod execute;
+pub(crate) mod execute;
 pub(crate) mod rex;
 pub(crate) mod spawn;
 

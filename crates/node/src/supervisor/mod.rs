@@ -35,6 +35,7 @@
 //! ```
 
 mod child;
+mod erlang_spec;
 mod server;
 
 use std::future::Future;

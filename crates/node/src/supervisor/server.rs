@@ -245,9 +245,10 @@ impl Supervisor {
                 Some([Term::Atom(tag), Term::Ref(key)]) if tag.as_str() == "$erlnode_spec" => take_handoff(key),
                 _ => None,
             };
-            let Some(spec) = spec else {
-                // An Erlang child spec names an Erlang function, which cannot run here.
-                return Term::error(Term::tuple(vec![Term::atom("not_startable_here"), arg.clone()]));
+            // Otherwise a spec from Erlang, naming a registered function.
+            let spec = match spec.map_or_else(|| super::erlang_spec::parse(arg), Ok) {
+                Ok(spec) => spec,
+                Err(reason) => return Term::error(reason),
             };
             if let Some(existing) = self.children.iter().find(|c| c.spec.id == spec.id) {
                 return Term::error(match existing.pid {
