@@ -312,3 +312,52 @@ async fn rust_casts_and_spawns_on_erlang() {
     let monitor3 = monitor3.expect("a monitor");
     assert_eq!(seen[5], common::down(monitor3, Term::Pid(pid3), t("{undef, [{rpc_demo, nope, [], []}]}")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_without_remote_spawn_is_called_through_rex() {
+    let Some(erlang) = Erlang::find("a_node_without_remote_spawn_is_called_through_rex") else { return };
+    let (caller, epmd) = common::dist_node("rust_rpc_rex_caller", COOKIE).await;
+    let options = erlnode::NodeOptions::new(unique("rust_no_spawn")).cookie(COOKIE).epmd_port(epmd).remote_spawn(false);
+    let node = Node::start(options).await.expect("the node starts");
+    register_demo(&node);
+    let rust = node.name().as_str().to_owned();
+
+    // OTP 25's rpc:call goes through erpc only, so it is refused; rex (block_call, casts to it) serves.
+    let eval = format!(
+        "{ERL_HOST}, \
+         io:format(\"CALL ~w~n\", [rpc:call('{rust}', rpc_demo, add, [1, 2])]), \
+         io:format(\"ERPC ~w~n\", [catch erpc:call('{rust}', rpc_demo, add, [1, 2])]), \
+         io:format(\"BLOCK ~w~n\", [rpc:block_call('{rust}', rpc_demo, add, [1, 2])]), \
+         io:format(\"ERROR ~w~n\", [rpc:block_call('{rust}', rpc_demo, fail, [oops])]), \
+         io:format(\"SPAWN ~w~n\", [catch spawn_monitor('{rust}', rpc_demo, worker, [self()])]), \
+         gen_server:cast({{rex, '{rust}'}}, {{cast, rpc_demo, note, [self(), cast], user}}), \
+         io:format(\"CAST ~w~n\", [receive {{noted, cast}} -> noted after 5000 -> not_noted end]), \
+         timer:sleep(infinity)."
+    );
+    let peer = ErlNode::sname(&unique("erl_rpc_rex")).cookie(COOKIE).epmd_port(epmd).eval(&eval).start(&erlang);
+    peer.wait_for("CALL {badrpc,notsup}");
+    let erpc = peer.wait_for("ERPC");
+    assert!(erpc.contains("{erpc,notsup}"), "{erpc}");
+    peer.wait_for("BLOCK 3");
+    peer.wait_for("ERROR {badrpc,{'EXIT',{oops,[{rpc_demo,fail,1,[]}]}}}");
+    let spawn = peer.wait_for("SPAWN");
+    assert!(spawn.contains("SPAWN {'EXIT',{notsup,"), "{spawn}");
+    peer.wait_for("CAST noted");
+
+    // A Rust caller does the same: rex for calls and casts, notsup for spawns.
+    let target = node.name();
+    let (call, error, noted, spawn) = common::within(&caller, move |mut p| async move {
+        let call = p.rpc_call(target, "rpc_demo", "add", vec![t("2"), t("3")], WAIT).await;
+        let error = p.rpc_call(target, "rpc_demo", "throw", vec![t("ball")], WAIT).await;
+        p.rpc_cast(target, "rpc_demo", "note", vec![Term::Pid(p.self_pid()), t("rex_cast")]).await;
+        let noted = p.recv_timeout(WAIT).await;
+        let spawn = p.spawn_remote(target, "rpc_demo", "worker", vec![], false, false).await;
+        (call, error, noted, spawn.map(|_| ()))
+    })
+    .await;
+    assert_eq!(call, Ok(t("5")));
+    // Through rex a throw is a value, as rpc:call returns it.
+    assert_eq!(error, Ok(t("ball")));
+    assert_eq!(noted, Some(t("{noted, rex_cast}")));
+    assert_eq!(spawn, Err(t("notsup")));
+}

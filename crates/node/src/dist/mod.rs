@@ -141,8 +141,12 @@ pub(crate) async fn start(options: NodeOptions) -> Result<Node, StartError> {
     let registration = KeepRegistered::start(entry, epmd).await?;
     let creation = registration.current().map_or(1, |r| r.creation);
     let node = Node::new(&name, creation).map_err(|_| StartError::InvalidName(name.clone()))?;
+    let mut local = Local::new(name.clone(), creation, options.hidden);
+    if !options.spawn {
+        local.flags = local.flags & !DistFlags::SPAWN;
+    }
     let dist = Arc::new(Distribution {
-        local: Local::new(name.clone(), creation, options.hidden),
+        local,
         options,
         cookie,
         table: Mutex::default(),

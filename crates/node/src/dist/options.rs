@@ -29,6 +29,7 @@ pub struct NodeOptions {
     pub(crate) net_ticktime: Duration,
     pub(crate) busy_poll: Duration,
     pub(crate) tls: Option<super::tls::TlsOptions>,
+    pub(crate) spawn: bool,
 }
 
 impl NodeOptions {
@@ -48,6 +49,7 @@ impl NodeOptions {
             net_ticktime: Duration::from_secs(60),
             busy_poll: BUSY_POLL,
             tls: None,
+            spawn: true,
         }
     }
 
@@ -116,6 +118,16 @@ impl NodeOptions {
     /// accepted or made, is TLS with verified certificates on both sides.
     pub fn tls(mut self, tls: super::tls::TlsOptions) -> NodeOptions {
         self.tls = Some(tls);
+        self
+    }
+
+    /// Whether other nodes may spawn processes here (default: yes). Without it the node does not offer
+    /// `SPAWN` in the handshake, as Erlang nodes before OTP 23 did not: `erpc`, `spawn/4`, and `rpc:call`
+    /// from OTP 25 and later (which always go through `erpc`) fail with `notsup`; its registered functions
+    /// are reached only through `rex` (`rpc:block_call`, [`Process::rpc_call`](crate::Process::rpc_call)
+    /// of another erlnode node, `rpc:call` from OTP 23 and 24).
+    pub fn remote_spawn(mut self, yes: bool) -> NodeOptions {
+        self.spawn = yes;
         self
     }
 

@@ -2,7 +2,7 @@
 //! `rpc:cast` to nodes without spawn support, `rpc:sbcast` and a published node's `nodeup` use it.
 //!
 //! - `{Pid, features_request}` is answered `{features_reply, Node, [erpc]}`: this node serves
-//!   `SPAWN_REQUEST`, so OTP's `rpc` uses `erpc` with it.
+//!   `SPAWN_REQUEST`, so OTP's `rpc` uses `erpc` with it (`[]` when remote spawn is turned off).
 //! - `{'$gen_call', From, {call, M, F, A, GroupLeader}}` runs the function in a process of its own and
 //!   answers as `rpc` does (the value, a thrown value, or `{badrpc, {'EXIT', Reason}}`);
 //!   `{block_call, ...}` does the same but `rex` takes no other message until it is done.
@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use erlnode_dist::flags::DistFlags;
 use erlnode_etf::{Atom, Ref, Term};
 
 use super::execute;
@@ -55,7 +56,8 @@ async fn serve(p: &mut Process, running: &mut HashMap<Ref, Term>, message: Term)
     let Some(parts) = message.as_tuple() else { return };
     match parts {
         [Term::Pid(from), what] if is(what, "features_request") => {
-            let features = Term::list(vec![Term::atom("erpc")]);
+            let spawns = p.node().distribution().is_none_or(|d| d.local.flags.contains(DistFlags::SPAWN));
+            let features = Term::list(if spawns { vec![Term::atom("erpc")] } else { vec![] });
             p.send(*from, Term::tuple(vec![Term::atom("features_reply"), Term::Atom(p.node().name()), features]));
         }
         [tag, from, request] if is(tag, "$gen_call") => {

@@ -10,6 +10,7 @@
 //! BEAM, where the spawn succeeds and the process fails.
 
 use erlnode_dist::control::{Control, Proc, SPAWN_REPLY_LINK, SPAWN_REPLY_MONITOR};
+use erlnode_dist::flags::DistFlags;
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use super::execute::{self, Outcome};
@@ -56,6 +57,11 @@ pub(crate) fn from_peer(node: &Node, peer: Atom, request: Request) {
     let (req_id, to) = (request.req_id, request.from);
     if to.node != peer {
         tracing::debug!(%peer, requester = %to, "spawn request for a process of another node dropped");
+        return;
+    }
+    if node.distribution().is_some_and(|d| !d.local.flags.contains(DistFlags::SPAWN)) {
+        let refused = Control::SpawnReply { req_id, to, flags: 0, result: Err(Atom::new("notsup")) };
+        crate::dist::send(node, peer, refused, None);
         return;
     }
     let answer = |flags: u32, result: Result<Pid, Atom>| {
