@@ -102,6 +102,8 @@ pub(crate) struct Distribution {
     /// `net_kernel:monitor_nodes/1`: who gets every `{nodeup, Node}` and `{nodedown, Node}`.
     node_watchers: Mutex<Vec<Pid>>,
     next_id: AtomicU64,
+    /// Notified whenever a connection attempt ends, up or given up (for `connect_node`).
+    settled: tokio::sync::Notify,
     /// Keeps the node registered; dropping it unregisters.
     _registration: KeepRegistered,
     port: u16,
@@ -153,6 +155,7 @@ pub(crate) async fn start(options: NodeOptions) -> Result<Node, StartError> {
         node_monitors: Mutex::default(),
         node_watchers: Mutex::default(),
         next_id: AtomicU64::new(1),
+        settled: tokio::sync::Notify::new(),
         _registration: registration,
         port,
     });
@@ -274,6 +277,7 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, es
             }
         }
     }
+    dist.settled.notify_waiters();
     tracing::info!(%peer, hidden = established.hidden(), "connection up");
     node_event(node, dist, "nodeup", peer, false);
     let tick = dist.options.net_ticktime / 4;
@@ -434,15 +438,20 @@ pub(crate) async fn connect_node(node: &Node, peer: Atom) -> bool {
         }
     }
     let deadline = tokio::time::Instant::now() + SETUP_TIME + Duration::from_secs(1);
-    while tokio::time::Instant::now() < deadline {
+    loop {
+        // Listen before looking, so an attempt that settles between the two is not missed.
+        let settled = dist.settled.notified();
+        let mut settled = std::pin::pin!(settled);
+        settled.as_mut().enable();
         match dist.table().get(&peer) {
             Some(Slot::Up(_)) => return true,
             None => return false,
             Some(Slot::Connecting(_)) => {}
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        if tokio::time::timeout_at(deadline, settled).await.is_err() {
+            return false;
+        }
     }
-    false
 }
 
 fn spawn_connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) {
@@ -475,6 +484,7 @@ fn give_up(node: &Node, dist: &Distribution, peer: Atom, why: &str) {
             _ => false,
         }
     };
+    dist.settled.notify_waiters();
     if gave_up {
         node_down_monitors(node, dist, peer);
         incoming::connection_lost(node, peer);
