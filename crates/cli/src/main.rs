@@ -115,7 +115,8 @@ async fn ping(target: &str, cookie: Option<String>) -> ExitCode {
 }
 
 /// `erlnode rpc`: exit code 0 with the result, 1 with `{badrpc, Reason}` (or when this node cannot start),
-/// 2 when ARGS is not an Erlang list or MODULE or FUNCTION no atom.
+/// 2 when ARGS is not an Erlang list or MODULE or FUNCTION no atom. A thrown value is printed as
+/// `rpc:call` returns it, as if it were the result, but with exit code 1, so scripts can tell.
 async fn rpc(cli: RpcArgs) -> ExitCode {
     let Some(args) = cli.args.parse::<Term>().ok().and_then(|t| t.to_list()) else {
         eprintln!("erlnode rpc: ARGS must be an Erlang list, such as '[1, 2]' or '[]', not {}", cli.args);

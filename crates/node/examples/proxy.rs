@@ -4,9 +4,10 @@
 //! function `proxy:forward(Node, Module, Function, Args)`. The three nodes share one embedded EPMD, each
 //! with its own name, cookie and listener.
 //!
-//! Run with `cargo run -p erlnode --example proxy`. With `-- --serve` the nodes stay up, so Erlang nodes
-//! of either cluster can use the proxy too:
-//! `erl -sname e -setcookie red -eval "io:format(\"~p~n\", [rpc:call(proxy@HOST, proxy, forward, [blue@HOST, blue, greet, [e]])])"`.
+//! Run with `cargo run -p erlnode --example proxy`. With `-- --serve` the nodes stay up, so an Erlang
+//! node of the blue cluster can use the proxy too (a red Erlang node would need its name given to
+//! `proxy_options`, since the proxy knows the red cookie only for the red nodes it is told of):
+//! `erl -sname e -setcookie erlnode_blue_cookie -eval "io:format(\"~p~n\", [rpc:call(proxy@HOST, proxy, forward, [red@HOST, erlang, node, []])])"`.
 
 use std::time::Duration;
 

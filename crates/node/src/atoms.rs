@@ -4,6 +4,11 @@ use std::sync::LazyLock;
 
 use erlnode_etf::Atom;
 
+/// `true` when `term` is the atom `name`.
+pub(crate) fn is(term: &erlnode_etf::Term, name: &str) -> bool {
+    term.as_atom().is_some_and(|a| a.as_str() == name)
+}
+
 macro_rules! atoms {
     ($($(#[$doc:meta])* $name:ident = $text:literal;)*) => {$(
         $(#[$doc])*

@@ -151,9 +151,9 @@ async fn a_panicking_rust_function_is_an_error_result_and_the_node_lives_on() {
          timer:sleep(infinity)."
     );
     let peer = ErlNode::sname(&unique("erl_rpc_panic")).cookie(COOKIE).epmd_port(epmd).eval(&eval).start(&erlang);
-    let panic = peer.wait_for("PANIC");
+    let panic = line_after(&peer.wait_for("PANIC"), "PANIC ");
     assert!(panic.contains("{badrpc,{'EXIT',{{panic,<<\"rust panicked\">>},[{rpc_demo,panic,0,[]}]}}}"), "{panic}");
-    let erpc = peer.wait_for("ERPC");
+    let erpc = line_after(&peer.wait_for("ERPC"), "ERPC ");
     assert!(erpc.contains("{exception,{panic,<<\"rust panicked\">>},[{rpc_demo,panic,0,[]}]}"), "{erpc}");
     peer.wait_for("AFTER 42");
     peer.wait_for("NODE true");
@@ -336,12 +336,12 @@ async fn a_node_without_remote_spawn_is_called_through_rex() {
     );
     let peer = ErlNode::sname(&unique("erl_rpc_rex")).cookie(COOKIE).epmd_port(epmd).eval(&eval).start(&erlang);
     peer.wait_for("CALL {badrpc,notsup}");
-    let erpc = peer.wait_for("ERPC");
+    let erpc = line_after(&peer.wait_for("ERPC"), "ERPC ");
     assert!(erpc.contains("{erpc,notsup}"), "{erpc}");
     peer.wait_for("BLOCK 3");
     peer.wait_for("ERROR {badrpc,{'EXIT',{oops,[{rpc_demo,fail,1,[]}]}}}");
-    let spawn = peer.wait_for("SPAWN");
-    assert!(spawn.contains("SPAWN {'EXIT',{notsup,"), "{spawn}");
+    let spawn = line_after(&peer.wait_for("SPAWN"), "SPAWN ");
+    assert!(spawn.starts_with("{'EXIT',{notsup,"), "{spawn}");
     peer.wait_for("CAST noted");
 
     // A Rust caller does the same: rex for calls and casts, notsup for spawns.

@@ -121,11 +121,13 @@ impl NodeOptions {
         self
     }
 
-    /// Whether other nodes may spawn processes here (default: yes). Without it the node does not offer
-    /// `SPAWN` in the handshake, as Erlang nodes before OTP 23 did not: `erpc`, `spawn/4`, and `rpc:call`
-    /// from OTP 25 and later (which always go through `erpc`) fail with `notsup`; its registered functions
-    /// are reached only through `rex` (`rpc:block_call`, [`Process::rpc_call`](crate::Process::rpc_call)
-    /// of another erlnode node, `rpc:call` from OTP 23 and 24).
+    /// Whether remote spawn is used at all (default: yes). Without it the node does not offer `SPAWN` in
+    /// the handshake, as Erlang nodes before OTP 23 did not, so neither side of any connection may spawn on
+    /// the other: `erpc`, `spawn/4`, and `rpc:call` from OTP 25 and later (which always goes through
+    /// `erpc`) fail with `notsup`, and this node's registered functions are reached only through `rex`
+    /// (`rpc:block_call`, a cast to `rex`, [`Process::rpc_call`](crate::Process::rpc_call) from another
+    /// erlnode node). This node's own [`Process::rpc_call`](crate::Process::rpc_call) goes through `rex`
+    /// too, where a thrown value comes back as the result, as with `rpc:call`.
     pub fn remote_spawn(mut self, yes: bool) -> NodeOptions {
         self.spawn = yes;
         self

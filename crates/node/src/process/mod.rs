@@ -319,10 +319,12 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
         let mut state = entry.lock();
         state.alive = false;
         state.kill = Kill::Done;
-        (state.name.take(), state.ties.take().map(|ties| *ties).unwrap_or_default())
+        let mut ties = state.ties.take().map(|ties| *ties).unwrap_or_default();
+        // Under the lock: an answer that finds this process ended also finds its exit reason kept.
+        crate::rpc::spawn::requester_ended(node, std::mem::take(&mut ties.spawn_requests), &reason);
+        (state.name.take(), ties)
     };
-    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors, spawn_requests } = ties;
-    crate::rpc::spawn::requester_ended(node, spawn_requests, &reason);
+    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors, spawn_requests: _ } = ties;
     if node_monitors {
         crate::dist::forget_node_monitors(node, pid);
     }

@@ -112,8 +112,7 @@ pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
         (links, monitors, requests)
     };
     for req_id in requests {
-        let answer = [Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error"), exit::noconnection()];
-        entry.deliver(Term::tuple(answer.to_vec()));
+        entry.deliver(crate::rpc::spawn::answer(req_id, Term::atom("error"), exit::noconnection()));
     }
     for remote in links {
         link::exit_signal(node, pid, remote, exit::noconnection(), Origin::Link);

@@ -1,16 +1,7 @@
-//! The functions Erlang tools call on any node (`observer`, `rpc:call(N, erlang, node, [])`, `etop`,
-//! `application:which_applications/0` from a shell), answered from the runtime's own state.
+//! The functions Erlang tools and shells call on any node (`rpc:call(N, erlang, node, [])`,
+//! `application:which_applications/0`, `code:ensure_loaded/1`), answered from the runtime's own state.
 //!
-//! | function | answer |
-//! |---|---|
-//! | `erlang:node/0`, `nodes/0,1` | the node's name; the connected nodes (`nodes/1` takes `visible`, `hidden`, `connected`, `this`, `known` or a list of them; connections are not told apart as hidden here, so `hidden` is `[]`) |
-//! | `erlang:processes/0`, `registered/0`, `whereis/1`, `is_process_alive/1` | from the process table and the name registry |
-//! | `erlang:process_info/1,2` | the items of [`ProcessInfo`](crate::ProcessInfo): `registered_name`, `message_queue_len`, `links`, `monitors`, `monitored_by`, `trap_exit`, `status`, `memory`; any other item raises `badarg` |
-//! | `erlang:system_info/1` | `otp_release` (`"25"`, the release whose distribution protocol erlnode speaks), `version`, `system_version`, `machine` (`"erlnode"`), `process_count`, `process_limit`, `schedulers`, `schedulers_online`, `logical_processors`, `atom_count`, `wordsize`, `port_count` and `ets_count` (0: erlnode has neither), `creation`; any other key raises `badarg` |
-//! | `erlang:memory/0,1` | `total` (the OS process's resident memory on Linux), `processes` (the sum of the processes' estimates), `system` (the rest), `atom`; `binary`, `code` and `ets` are 0 (not tracked, or not there) |
-//! | `erlang:function_exported/3`, `module_loaded/1`, `code:ensure_loaded/1`, `code:is_loaded/1` | a module is loaded when a function of it is registered |
-//! | `erlang:apply/3` | calls the registered function |
-//! | `application:which_applications/0,1`, `get_env/2` | from the node's applications |
+//! The table of what each answers is in the [`rpc`](super) module documentation.
 
 use erlnode_etf::{Atom, Pid, Term};
 
@@ -40,7 +31,13 @@ pub(super) fn register(rpc: &Rpc) {
         .register_process("erlang", "process_info", 1, |p, args| async move {
             let pid = local_pid(p.node(), &args[0])?;
             let items = ITEMS.iter().map(|i| Term::atom(i)).collect::<Vec<_>>();
-            process_info(p.node(), pid, &Term::list(items))
+            // Erlang's process_info/1 leaves registered_name out for a process without a name.
+            let info = process_info(p.node(), pid, &Term::list(items))?;
+            let named = |pair: &Term| !matches!(pair.as_tuple(), Some([k, Term::List(v)]) if k.as_atom().is_some_and(|a| a.as_str() == "registered_name") && v.is_empty());
+            Ok(match info {
+                Term::List(pairs) => Term::List(pairs.into_iter().filter(named).collect()),
+                other => other,
+            })
         })
         .register_process("erlang", "process_info", 2, |p, args| async move {
             let pid = local_pid(p.node(), &args[0])?;
@@ -136,11 +133,17 @@ fn nodes_of(node: &Node, arg: &Term) -> RpcResult {
     };
     let mut out = Vec::new();
     for kind in kinds {
-        match kind.as_str() {
-            "this" => out.push(node.name()),
-            "visible" | "connected" | "known" => out.extend(node.nodes()),
-            "hidden" => {}
+        let add: Vec<Atom> = match kind.as_str() {
+            "this" => vec![node.name()],
+            "visible" | "connected" => node.nodes(),
+            "known" => std::iter::once(node.name()).chain(node.nodes()).collect(),
+            "hidden" => vec![],
             _ => return Err(badarg()),
+        };
+        for n in add {
+            if !out.contains(&n) {
+                out.push(n);
+            }
         }
     }
     Ok(atoms(out))
@@ -253,9 +256,10 @@ fn memory_of(node: &Node, arg: &Term) -> RpcResult {
     }
 }
 
-/// The resident memory of this OS process, from `/proc/self/statm` (Linux only).
+/// The resident memory of this OS process, from the `VmRSS` line of `/proc/self/status` (Linux only).
 fn resident_bytes() -> Option<usize> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: usize = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

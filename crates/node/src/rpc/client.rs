@@ -59,7 +59,7 @@ async fn peer_flags(node: &Node, peer: Atom, deadline: Option<tokio::time::Insta
     crate::dist::peer_flags(node, peer)
 }
 
-fn atoms3(module: &str, function: &str) -> (Atom, Atom) {
+fn mf_atoms(module: &str, function: &str) -> (Atom, Atom) {
     (Atom::new(module), Atom::new(function))
 }
 
@@ -76,16 +76,13 @@ impl Process {
         args: Vec<Term>,
         options: SpawnOptions,
     ) -> Ref {
-        let (module, function) = atoms3(module, function);
+        let (module, function) = mf_atoms(module, function);
         let req_id = self.make_ref();
         let from = self.self_pid();
         // Refusals known at once are answered at once, as the BEAM does.
         let refused = |reason: Term| {
             if options.reply != Reply::No {
-                self.send(
-                    from,
-                    Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error"), reason]),
-                );
+                self.send(from, spawn::answer(req_id, Term::atom("error"), reason));
             }
             req_id
         };
@@ -186,7 +183,7 @@ impl Process {
         }
         let timeout = timeout.saturating_sub(start.elapsed());
         let res = self.make_ref();
-        let (m, f) = atoms3(module, function);
+        let (m, f) = mf_atoms(module, function);
         let call_args = vec![Term::Ref(res), Term::Atom(m), Term::Atom(f), Term::List(args)];
         let options = SpawnOptions { link: false, monitor: true, reply: Reply::ErrorOnly };
         let req_id = self.spawn_request(node, "erpc", "execute_call", call_args, options);
@@ -209,7 +206,7 @@ impl Process {
             match peer_flags(self.node(), node, None).await {
                 None => return,
                 Some(flags) if !flags.contains(DistFlags::SPAWN) => {
-                    let (m, f) = atoms3(module, function);
+                    let (m, f) = mf_atoms(module, function);
                     let request = Term::tuple(vec![
                         Term::atom("cast"),
                         Term::Atom(m),
@@ -223,7 +220,7 @@ impl Process {
                 Some(_) => {}
             }
         }
-        let (m, f) = atoms3(module, function);
+        let (m, f) = mf_atoms(module, function);
         let options = SpawnOptions { link: false, monitor: false, reply: Reply::No };
         self.spawn_request(node, "erpc", "execute_cast", vec![Term::Atom(m), Term::Atom(f), Term::List(args)], options);
     }
@@ -239,7 +236,7 @@ impl Process {
         args: Vec<Term>,
         timeout: Duration,
     ) -> Result<Term, RpcError> {
-        let (m, f) = atoms3(module, function);
+        let (m, f) = mf_atoms(module, function);
         let request =
             Term::tuple(vec![Term::atom("call"), Term::Atom(m), Term::Atom(f), Term::List(args), Term::atom("user")]);
         match gen_server::call(self, (Atom::new("rex"), node), request, timeout).await {
@@ -325,7 +322,11 @@ fn erpc_result(answer: Term, res: &Ref) -> Result<Term, RpcError> {
             Err(RpcError::Error { reason: rest.next().unwrap_or_default(), stack: rest.next().unwrap_or_default() })
         }
         // {Res, error, {erpc, Reason}}: the node could not apply the function at all.
-        (true, Some("error"), 3) => Err(RpcError::Refused(rest.next().unwrap_or_default())),
+        (true, Some("error"), 3) => {
+            let erpc_error = rest.next().unwrap_or_default();
+            let reason = erpc_error.as_tuple().and_then(|t| t.get(1).cloned());
+            Err(RpcError::Refused(reason.unwrap_or(erpc_error)))
+        }
         _ => Err(RpcError::Signal(Term::Tuple(result))),
     }
 }

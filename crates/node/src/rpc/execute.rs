@@ -37,6 +37,18 @@ pub(crate) async fn apply(p: Process, module: Atom, function: Atom, args: Vec<Te
     }
 }
 
+/// Runs `module:function(args)` as the whole life of the process `p`: it ends `normal` when the function
+/// returns, or with the reason an Erlang process raising the same exception would end with.
+pub(crate) async fn run_as_process(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> crate::ExitResult {
+    let arity = args.len();
+    as_exit(apply(p, module, function, args).await.exit_reason(module, function, arity))
+}
+
+/// An exit reason as a process's result.
+pub(crate) fn as_exit(reason: Term) -> crate::ExitResult {
+    if exit::is_normal(&reason) { Ok(()) } else { Err(reason) }
+}
+
 /// Erlang's error for a function that does not exist: `undef`, with the arguments in the stack.
 pub(crate) fn undef(module: Atom, function: Atom, args: Vec<Term>) -> Outcome {
     Outcome::Error(Term::atom("undef"), stack(module, function, Term::List(args)))

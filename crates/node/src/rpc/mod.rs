@@ -34,10 +34,21 @@
 //! node lives on. A function that is not registered raises `undef`, with Erlang's stack
 //! `[{Module, Function, Args, []}]`.
 //!
-//! The node also answers the functions Erlang tools call on every node (`erlang:node/0`,
-//! `erlang:processes/0`, `erlang:process_info/2`, `erlang:system_info/1`, `erlang:memory/0`,
-//! `application:which_applications/0`, `code:ensure_loaded/1`, ...): see the `builtins` list in
-//! [`Rpc::registered`].
+//! # Built-ins
+//! Every node also answers the functions Erlang tools call on any node, from the runtime's own state
+//! (they are registered like any other function, so [`Rpc::registered`] lists them and
+//! [`Rpc::unregister`] removes one):
+//!
+//! | function | answer |
+//! |---|---|
+//! | `erlang:node/0`, `nodes/0,1` | the node's name; the connected nodes (`nodes/1` takes `visible`, `hidden`, `connected`, `this`, `known` or a list of them; connections are not told apart as hidden here, so `hidden` is `[]`; `known` adds this node) |
+//! | `erlang:processes/0`, `registered/0`, `whereis/1`, `is_process_alive/1` | from the process table and the name registry |
+//! | `erlang:process_info/1,2` | the items of [`ProcessInfo`](crate::ProcessInfo): `registered_name`, `message_queue_len`, `links`, `monitors`, `monitored_by`, `trap_exit`, `status`, `memory`; any other item raises `badarg`; `undefined` for a process that has ended |
+//! | `erlang:system_info/1` | `otp_release` (`"25"`: the oldest release whose distribution protocol erlnode speaks in full), `version`, `system_version`, `machine` (`"erlnode"`), `process_count`, `process_limit`, `schedulers`, `schedulers_online`, `logical_processors`, `atom_count`, `wordsize`, `port_count` and `ets_count` (0: erlnode has neither), `creation`; any other key raises `badarg` |
+//! | `erlang:memory/0,1` | `total` (the OS process's resident memory, on Linux), `processes` (the sum of the processes' estimates), `system` (the rest), `atom`; `binary`, `code` and `ets` are 0 (not tracked, or not there) |
+//! | `erlang:function_exported/3`, `module_loaded/1`, `code:ensure_loaded/1`, `code:is_loaded/1` | a module is loaded when a function of it is registered |
+//! | `erlang:apply/3` | calls the registered function |
+//! | `application:which_applications/0,1`, `get_env/2` | from the node's applications |
 //!
 //! # Calling Erlang
 //! [`Process::rpc_call`] calls a function on another node the way `erpc:call` does: a `SPAWN_REQUEST`
@@ -68,6 +79,7 @@ use serde::de::DeserializeOwned;
 
 pub use client::SpawnOptions;
 pub use exception::{Exception, RpcError};
+pub use spawn::Reply;
 
 use crate::Process;
 
@@ -81,7 +93,6 @@ type Function = Arc<dyn Fn(Process, Vec<Term>) -> Pin<Box<dyn Future<Output = Rp
 type Mfa = (Atom, Atom, usize);
 
 /// The functions of a node that other nodes may call or spawn (see the [module documentation](self)).
-#[derive(Default)]
 pub struct Rpc {
     functions: RwLock<HashMap<Mfa, Function>>,
     /// Linked spawn requests whose requester ended before the answer: the node asked and the exit reason
@@ -98,7 +109,7 @@ impl std::fmt::Debug for Rpc {
 impl Rpc {
     /// A registry holding the built-in functions.
     pub(crate) fn new() -> Rpc {
-        let rpc = Rpc::default();
+        let rpc = Rpc { functions: RwLock::default(), orphans: Mutex::default() };
         builtins::register(&rpc);
         rpc
     }
@@ -188,9 +199,13 @@ impl Rpc {
         self.orphans().insert(req_id, (node, reason));
     }
 
-    /// The exit reason kept for `req_id`.
-    pub(crate) fn take_orphan(&self, req_id: Ref) -> Option<Term> {
-        self.orphans().remove(&req_id).map(|(_, reason)| reason)
+    /// The exit reason kept for `req_id`, when `node` is the node it was sent to.
+    pub(crate) fn take_orphan(&self, req_id: Ref, node: Atom) -> Option<Term> {
+        let mut orphans = self.orphans();
+        if orphans.get(&req_id).is_none_or(|(on, _)| *on != node) {
+            return None;
+        }
+        orphans.remove(&req_id).map(|(_, reason)| reason)
     }
 
     /// The connection to `node` is gone: no answer will come to the requests sent on it.

@@ -19,6 +19,7 @@ use erlnode_dist::flags::DistFlags;
 use erlnode_etf::{Atom, Ref, Term};
 
 use super::execute;
+use crate::atoms::is;
 use crate::{Node, Process, exit};
 
 /// Starts `rex` on `node`.
@@ -34,10 +35,6 @@ pub(crate) fn start(node: &Node) {
     if let Ok(pid) = spawned {
         let _ = node.register(Atom::new("rex"), pid);
     }
-}
-
-fn is(term: &Term, name: &str) -> bool {
-    term.as_atom().is_some_and(|a| a.as_str() == name)
 }
 
 /// `(M, F, Args)` of `{Tag, M, F, Args, GroupLeader}`. Arguments that are not a list make the call
@@ -97,13 +94,12 @@ async fn serve(p: &mut Process, running: &mut HashMap<Ref, Term>, message: Term)
                 };
                 p.send(*from, Term::tuple(vec![Term::atom("rex"), node, answer]));
             }
-            Some(_) if mfa(request, "call").is_some() => {
+            _ => {
                 if let Some((m, f, args)) = mfa(request, "call") {
                     let from = Term::tuple(vec![Term::Pid(*from), Term::atom("rex")]);
                     call(p, running, from, m, f, args);
                 }
             }
-            _ => {}
         },
         [tag, ..] if is(tag, "DOWN") => finished(p, running, message),
         _ => {}

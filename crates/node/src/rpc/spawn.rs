@@ -3,8 +3,8 @@
 //!
 //! A request names `{Module, Function, Arity}`, carries the argument list and options (`link`,
 //! `monitor`), and is answered with `SPAWN_REPLY`: the new pid and whether it was linked or monitored, or
-//! an error atom. The answer goes out before the new process runs, so it reaches the requester ahead of
-//! anything the process sends. `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since
+//! an error atom. The answer is queued before the new process runs, so it reaches the requester ahead of
+//! anything the process sends (for an erpc call the two are written together). `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since
 //! OTP 23, `rpc` send) run the function they name and end with its result; any other `{M, F, Arity}` is
 //! run as a spawned function, and one that is not registered ends its process with `undef`, as on the
 //! BEAM, where the spawn succeeds and the process fails.
@@ -83,6 +83,11 @@ pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<P
     let flags = if link { SPAWN_REPLY_LINK } else { 0 } | if monitor { SPAWN_REPLY_MONITOR } else { 0 };
     let announce = |pid: Pid| answer(flags, Ok(pid));
     let parent = Parent::Requester { pid: from, link, monitor: monitor.then_some(req_id), announce: &announce };
+    // An erpc call's process usually answers in its first poll: its result and the spawn's answer go out
+    // together.
+    if module.as_str() == "erpc" && function.as_str() == "execute_call" && monitor && !link {
+        crate::scheduler::carry_writes();
+    }
     let spawned = process::spawn(node, move |p| run(p, module, function, args), parent);
     if let Err(SpawnError::SystemLimit(_)) = spawned {
         answer(0, Err(crate::atoms::system_limit()));
@@ -118,6 +123,7 @@ async fn run(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> crate
         }
         ("erpc", "execute_cast", [Term::Atom(m), Term::Atom(f), a]) if a.to_list().is_some() => {
             let (m, f, call_args) = (*m, *f, a.to_list().unwrap_or_default());
+            let arity = call_args.len();
             match execute::apply(p, m, f, call_args).await {
                 // As erpc: an error is raised again as {exception, {Reason, Stack}}; nobody waits for it.
                 Outcome::Error(reason, stack) => {
@@ -125,15 +131,10 @@ async fn run(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> crate
                     let exception = Term::tuple(vec![Term::atom("exception"), Term::tuple(vec![reason, stack])]);
                     Err(Term::tuple(vec![exception, Term::NIL]))
                 }
-                Outcome::Exit(reason) => Err(reason),
-                _ => Ok(()),
+                outcome => execute::as_exit(outcome.exit_reason(m, f, arity)),
             }
         }
-        _ => {
-            let arity = args.len();
-            let reason = execute::apply(p, module, function, args).await.exit_reason(module, function, arity);
-            if crate::exit::is_normal(&reason) { Ok(()) } else { Err(reason) }
-        }
+        _ => execute::run_as_process(p, module, function, args).await,
     }
 }
 
@@ -168,16 +169,14 @@ pub(crate) fn reply(node: &Node, peer: Atom, req_id: Ref, to: Pid, flags: u32, r
         }
         Some(wanted)
     });
-    let tag = Term::atom("spawn_reply");
+    // An answer nobody waits for: the exit reason kept for it, if any, is used now or never.
+    let ended = if wanted.is_none() { node.rpc().take_orphan(req_id, peer) } else { None };
     match (wanted, result) {
-        (Some(Reply::Yes), Ok(pid)) => {
-            deliver(entry, Term::tuple(vec![tag, Term::Ref(req_id), Term::atom("ok"), Term::Pid(pid)]))
-        }
+        (Some(Reply::Yes), Ok(pid)) => deliver(entry, answer(req_id, Term::atom("ok"), Term::Pid(pid))),
         (Some(Reply::Yes | Reply::ErrorOnly), Err(reason)) => {
-            deliver(entry, Term::tuple(vec![tag, Term::Ref(req_id), Term::atom("error"), Term::Atom(reason)]))
+            deliver(entry, answer(req_id, Term::atom("error"), Term::Atom(reason)))
         }
         (None, Ok(pid)) => {
-            let ended = node.rpc().take_orphan(req_id);
             if link {
                 let reason = ended.unwrap_or_else(|| Term::atom("abandoned"));
                 process::exit_signal_via_link(node, pid, to, reason);
@@ -201,6 +200,11 @@ pub(crate) fn requester_ended(node: &Node, pending: crate::hash::NumberMap<Ref, 
             node.rpc().keep_orphan(req_id, request.node, reason.clone());
         }
     }
+}
+
+/// `{spawn_reply, ReqId, Status, PidOrReason}`, the message that answers a spawn request.
+pub(crate) fn answer(req_id: Ref, status: Term, value: Term) -> Term {
+    Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), status, value])
 }
 
 fn deliver(entry: Option<std::sync::Arc<process::ProcEntry>>, message: Term) {

@@ -68,6 +68,7 @@ thread_local! {
             slot: RefCell::new(None),
             budget: Cell::new(BUDGET),
             deferred: RefCell::new(Vec::new()),
+            carry: Cell::new(false),
             carried: Cell::new(false),
             holds: RefCell::new(Vec::new()),
         }
@@ -84,7 +85,9 @@ struct Local {
     budget: Cell<u32>,
     /// What to run when the current poll ends (see [`defer`]).
     deferred: RefCell<Vec<Box<dyn FnOnce() + Send>>>,
-    /// The deferred work of the last poll waits for the end of this one (see [`run`]).
+    /// The running poll asked for its deferred work to wait for the next task's poll (see [`carry_writes`]).
+    carry: Cell<bool>,
+    /// The deferred work of the last poll waits for the end of this one.
     carried: Cell<bool>,
     /// The gates the running process is to wait at once its poll ends (see [`hold`]).
     holds: RefCell<Vec<Arc<Gate>>>,
@@ -191,8 +194,8 @@ pub(crate) fn current() -> Option<usize> {
     LOCAL.with(|local| local.index.get())
 }
 
-/// Runs `f` when the current task's poll ends, on this scheduler thread; `false` (and `f` dropped) when
-/// this thread is not a scheduler. Distribution uses it to write what a process sent during one poll in
+/// Runs `f` when the current task's poll ends (or the next one's, after [`carry_writes`]), on this
+/// scheduler thread; `false` (and `f` dropped) when this thread is not a scheduler. Distribution uses it to write what a process sent during one poll in
 /// one system call.
 pub(crate) fn defer(f: Box<dyn FnOnce() + Send>) -> bool {
     LOCAL.with(|local| {
@@ -202,6 +205,14 @@ pub(crate) fn defer(f: Box<dyn FnOnce() + Send>) -> bool {
         local.deferred.borrow_mut().push(f);
         true
     })
+}
+
+/// Asks that what the current poll deferred (see [`defer`]) run after the poll of the task it just
+/// spawned instead, if that task runs next on this thread: a spawn request's answer and the spawned
+/// process's first result (an erpc call's, usually) then go out in one write. Only for tasks whose
+/// first poll is short, since the answer waits for it.
+pub(crate) fn carry_writes() {
+    LOCAL.with(|local| local.carry.set(true));
 }
 
 /// Holds the process running on this thread at `gate` once its current poll ends: its body is polled
@@ -449,11 +460,13 @@ fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
     }
     // A task that is not a process (a connection's reader) never waits at a gate.
     LOCAL.with(|local| local.holds.borrow_mut().clear());
-    // A poll that handed this core to another task (a process it spawned or woke, in the private slot,
-    // which runs next) leaves its deferred writes for the end of that task's poll, once: what the two send
-    // to a peer then goes out in one write (a spawn request's answer with the spawned process's result).
+    // A poll that asked to (see `carry_writes`) and handed this core to the task it spawned, in the
+    // private slot, leaves its deferred writes for the end of that task's poll, once: the slot's task is
+    // taken next (or, every so often, one from a shared queue), so they wait one poll at most.
     let carry = LOCAL.with(|local| {
-        let carry = !local.carried.get() && local.slot.borrow().is_some() && !local.deferred.borrow().is_empty();
+        let asked = local.carry.replace(false);
+        let carry =
+            asked && !local.carried.get() && local.slot.borrow().is_some() && !local.deferred.borrow().is_empty();
         local.carried.set(carry);
         carry
     });

@@ -10,6 +10,7 @@ use std::io::Write;
 use erlnode_etf::{Atom, Term};
 
 use crate::Node;
+use crate::atoms::is;
 
 pub(crate) fn start(node: &Node) {
     let spawned = node.spawn(|mut p| async move {
@@ -60,10 +61,6 @@ fn answer(request: &Term) -> Term {
         _ if is(request, "getopts") => Term::NIL,
         _ => error("enotsup"),
     }
-}
-
-fn is(term: &Term, name: &str) -> bool {
-    term.as_atom().is_some_and(|a| a.as_str() == name)
 }
 
 /// The text of Erlang chardata: a binary, a list of code points, or nested lists of either.

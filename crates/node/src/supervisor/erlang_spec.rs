@@ -14,6 +14,7 @@ use std::time::Duration;
 use erlnode_etf::{Atom, Term};
 
 use super::{ChildSpec, ChildType, Restart, Shutdown, Start};
+use crate::rpc::execute;
 
 /// The spec `spec` describes, or the reason `supervisor:start_child/2` gives for refusing it.
 pub(crate) fn parse(spec: &Term) -> Result<ChildSpec, Term> {
@@ -50,7 +51,7 @@ pub(crate) fn parse(spec: &Term) -> Result<ChildSpec, Term> {
         None => Shutdown::Timeout(Duration::from_secs(5)),
         Some(Term::Atom(a)) if a.as_str() == "brutal_kill" => Shutdown::BrutalKill,
         Some(Term::Atom(a)) if a.as_str() == "infinity" => Shutdown::Infinity,
-        Some(Term::Int(ms)) if *ms >= 0 => Shutdown::Timeout(Duration::from_millis(*ms as u64)),
+        Some(Term::Int(ms)) if *ms > 0 => Shutdown::Timeout(Duration::from_millis(*ms as u64)),
         Some(other) => return Err(invalid("invalid_shutdown", other)),
     };
     let mut spec = ChildSpec::new(id, move |s: Start| start_registered(s, module, function, args.clone()))
@@ -64,13 +65,8 @@ pub(crate) fn parse(spec: &Term) -> Result<ChildSpec, Term> {
 /// Spawns the registered `module:function(args)` as a child linked to the supervisor.
 async fn start_registered(s: Start, module: Atom, function: Atom, args: Vec<Term>) -> Result<Option<crate::Pid>, Term> {
     if !s.node().rpc().is_registered(module, function, args.len()) {
-        let frame = Term::tuple(vec![Term::Atom(module), Term::Atom(function), Term::List(args), Term::NIL]);
-        let undef = Term::tuple(vec![Term::atom("undef"), Term::list(vec![frame])]);
+        let undef = execute::undef(module, function, args).exit_reason(module, function, 0);
         return Err(Term::tuple(vec![Term::atom("EXIT"), undef]));
     }
-    s.spawn_link(move |p| async move {
-        let arity = args.len();
-        let reason = crate::rpc::execute::apply(p, module, function, args).await.exit_reason(module, function, arity);
-        if crate::exit::is_normal(&reason) { Ok(()) } else { Err(reason) }
-    })
+    s.spawn_link(move |p| execute::run_as_process(p, module, function, args))
 }
