@@ -403,3 +403,58 @@ async fn one_for_all_drops_temporary_children_and_a_failing_restart_is_tried_aga
     assert_eq!(got.0[0], t("{stopped, flaky, boom}"));
     assert_eq!(got.0[1], common::down(got.1, Term::Pid(got.2), t("shutdown")));
 }
+
+#[tokio::test]
+async fn a_simple_one_for_one_supervisor_stops_its_children_all_at_once() {
+    let node = node();
+    let reasons = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        // Each child, told to shut down, says so and waits for `go`: stopped one after another, the first
+        // would wait for ever and be killed when its shutdown time is up.
+        let template = ChildSpec::new("tmpl", move |s: Start| async move {
+            let id = s.args.first().cloned().unwrap_or_default();
+            s.spawn_link(move |mut c| async move {
+                c.trap_exit(true);
+                loop {
+                    let message = c.recv().await;
+                    if matches!(message.as_tuple(), Some([_, _, reason]) if *reason == t("shutdown")) {
+                        c.send(me, Term::tuple(vec![t("stopping"), id.clone()]));
+                        let go = t("go");
+                        c.recv_match_timeout(|m| *m == go, WAIT).await;
+                        return Err(t("shutdown"));
+                    }
+                }
+            })
+        })
+        .shutdown(Shutdown::Timeout(Duration::from_secs(1)));
+        let sup =
+            supervisor::start(p.node(), Flags::new(Strategy::SimpleOneForOne), vec![template], None).await.unwrap();
+        let mut monitors = Vec::new();
+        for id in ["a", "b", "c"] {
+            let pid = supervisor::start_child_with(&mut p, sup, vec![t(id)]).await.unwrap().unwrap();
+            monitors.push((pid, p.monitor(pid)));
+        }
+        // gen_server:stop waits for the children, which wait for this process: another one asks.
+        p.spawn(move |mut q| async move {
+            let _ = gen_server::stop(&mut q, sup, t("shutdown"), WAIT).await;
+            Ok(())
+        })
+        .unwrap();
+        let mut stopping = Vec::new();
+        for _ in 0..3 {
+            let m =
+                p.recv_match_timeout(|m| matches!(m.as_tuple(), Some([tag, _]) if *tag == t("stopping")), WAIT).await;
+            stopping.push(m);
+        }
+        for (pid, _) in &monitors {
+            p.send(*pid, t("go"));
+        }
+        let mut reasons = Vec::new();
+        for (_, monitor) in monitors {
+            reasons.push(common::down_reason(&mut p, monitor).await);
+        }
+        (stopping.iter().all(Option::is_some), reasons)
+    })
+    .await;
+    assert_eq!(reasons, (true, vec![t("shutdown"), t("shutdown"), t("shutdown")]));
+}

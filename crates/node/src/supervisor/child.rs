@@ -1,9 +1,10 @@
 //! One child of a supervisor: its spec, its process when running, and how it is started and stopped.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use erlnode_etf::{Pid, Term};
+use erlnode_etf::{Pid, Ref, Term};
 
 use super::{ChildSpec, ChildType, Shutdown, Start};
 use crate::{Process, exit};
@@ -36,11 +37,7 @@ impl Child {
     /// Stops the running child as its spec says and waits for its end (OTP's `shutdown/2`): unlinked
     /// first, so its exit is seen once, through a monitor.
     pub(super) async fn stop(&mut self, p: &mut Process) {
-        let Some(pid) = self.pid.take() else { return };
-        let monitor = p.monitor(pid);
-        p.unlink(pid);
-        // An exit that came before the unlink is this stop's business, not a restart's.
-        let _ = p.recv_match_timeout(|m| exit::is_exit_from(m, pid), Duration::ZERO).await;
+        let Some((monitor, pid)) = self.watch_instead(p).await else { return };
         let is_down = move |m: &Term| exit::is_down_of(m, &monitor);
         match self.spec.shutdown {
             Shutdown::BrutalKill => {
@@ -62,6 +59,17 @@ impl Child {
         }
     }
 
+    /// Unlinks the running child and watches it instead, so its end is seen once, as a `DOWN`: the
+    /// monitor and the pid, or `None` when it is not running.
+    async fn watch_instead(&mut self, p: &mut Process) -> Option<(Ref, Pid)> {
+        let pid = self.pid.take()?;
+        let monitor = p.monitor(pid);
+        p.unlink(pid);
+        // An exit that came before the unlink is this stop's business, not a restart's.
+        let _ = p.recv_match_timeout(|m| exit::is_exit_from(m, pid), Duration::ZERO).await;
+        Some((monitor, pid))
+    }
+
     /// `{Id, Child, Type, Modules}` for `which_children`.
     pub(super) fn describe(&self, id: Term) -> Term {
         let child = self.pid.map_or_else(|| Term::atom("undefined"), Term::Pid);
@@ -74,6 +82,49 @@ impl Child {
             _ => Term::list(vec![]),
         };
         Term::tuple(vec![id, child, child_type, modules])
+    }
+}
+
+/// Stops `children` (of one template, so with one shutdown) all at once and waits for them all, as OTP
+/// stops a `simple_one_for_one` supervisor's: each gets `shutdown` (or `kill`), and those still running
+/// when the shutdown time is up are killed.
+pub(super) async fn stop_together(p: &mut Process, children: &mut [Child]) {
+    let Some(shutdown) = children.first().map(|c| c.spec.shutdown) else { return };
+    let mut running: HashMap<Ref, Pid> = HashMap::new();
+    for child in children.iter_mut() {
+        if let Some((monitor, pid)) = child.watch_instead(p).await {
+            running.insert(monitor, pid);
+        }
+    }
+    let first = if shutdown == Shutdown::BrutalKill { exit::kill() } else { Term::atom("shutdown") };
+    for pid in running.values() {
+        p.exit(*pid, first.clone());
+    }
+    let mut deadline = match shutdown {
+        Shutdown::Timeout(timeout) => Some(tokio::time::Instant::now() + timeout),
+        Shutdown::BrutalKill | Shutdown::Infinity => None,
+    };
+    let down_of = |m: &Term, running: &HashMap<Ref, Pid>| match m.as_tuple() {
+        Some([_, Term::Ref(r), ..]) if running.contains_key(r) && exit::is_down_of(m, r) => Some(*r),
+        _ => None,
+    };
+    while !running.is_empty() {
+        let left = deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(tokio::time::Instant::now()));
+        match p.recv_match_timeout(|m| down_of(m, &running).is_some(), left).await {
+            Some(down) => {
+                if let Some(monitor) = down_of(&down, &running) {
+                    running.remove(&monitor);
+                }
+            }
+            None => {
+                tracing::warn!(children = running.len(), "children did not stop in time; killed");
+                for pid in running.values() {
+                    p.exit(*pid, exit::kill());
+                }
+                // Killed, they end at once.
+                deadline = None;
+            }
+        }
     }
 }
 

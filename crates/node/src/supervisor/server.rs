@@ -124,8 +124,12 @@ impl Supervisor {
         &self.children[index].spec
     }
 
-    /// Stops the running children from `from` on, the last started first.
+    /// Stops the running children from `from` on, the last started first; a `simple_one_for_one`
+    /// supervisor's children all at once, as OTP stops them (they have no order).
     async fn stop_from(&mut self, p: &mut crate::Process, from: usize) {
+        if self.simple() {
+            return super::child::stop_together(p, &mut self.children[from..]).await;
+        }
         for child in self.children[from..].iter_mut().rev() {
             child.stop(p).await;
         }
