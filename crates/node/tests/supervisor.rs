@@ -458,3 +458,72 @@ async fn a_simple_one_for_one_supervisor_stops_its_children_all_at_once() {
     .await;
     assert_eq!(reasons, (true, vec![t("shutdown"), t("shutdown"), t("shutdown")]));
 }
+
+/// A transient child that ends `normal` when sent `done`, reporting its start.
+fn ending(id: &str, watcher: Pid) -> ChildSpec {
+    let name = t(id);
+    ChildSpec::new(t(id), move |s: Start| {
+        let name = name.clone();
+        async move {
+            s.spawn_link(move |mut c| async move {
+                c.send(watcher, Term::tuple(vec![t("started"), name]));
+                let done = t("done");
+                c.recv_match(|m| *m == done).await;
+                Ok(())
+            })
+        }
+    })
+    .restart(Restart::Transient)
+    .significant(true)
+}
+
+#[tokio::test]
+async fn significant_children_that_end_shut_the_supervisor_down_as_auto_shutdown_says() {
+    use erlnode::supervisor::AutoShutdown;
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        // any_significant: the first significant child that ends stops the others and the supervisor.
+        let children = vec![worker("a", me), ending("b", me)];
+        let flags = Flags::new(Strategy::OneForOne).auto_shutdown(AutoShutdown::AnySignificant);
+        let sup = supervisor::start(p.node(), flags, children, None).await.unwrap();
+        let monitor = p.monitor(sup);
+        let started = events(&mut p, 2).await;
+        let b = pid_of(&mut p, sup, "b").await.unwrap();
+        p.send(b, t("done"));
+        let any = (started, events(&mut p, 1).await, common::down_reason(&mut p, monitor).await);
+
+        // all_significant: only once every significant child has ended.
+        let children = vec![ending("c", me), ending("d", me)];
+        let flags = Flags::new(Strategy::OneForOne).auto_shutdown(AutoShutdown::AllSignificant);
+        let sup = supervisor::start(p.node(), flags, children, None).await.unwrap();
+        let monitor = p.monitor(sup);
+        events(&mut p, 2).await;
+        let (c, d) = (pid_of(&mut p, sup, "c").await.unwrap(), pid_of(&mut p, sup, "d").await.unwrap());
+        let c_monitor = p.monitor(c);
+        p.send(c, t("done"));
+        // Its end reaches the supervisor (through the link) before this process's DOWN.
+        common::down_reason(&mut p, c_monitor).await;
+        let after_one = supervisor::count_children(&mut p, sup).await;
+        p.send(d, t("done"));
+        let all = (after_one, common::down_reason(&mut p, monitor).await);
+
+        // OTP's combinations: significant needs auto_shutdown, and is never permanent.
+        let refused = supervisor::start(p.node(), Flags::new(Strategy::OneForOne), vec![ending("e", me)], None).await;
+        let permanent = ending("f", me).restart(Restart::Permanent);
+        let flags = Flags::new(Strategy::OneForOne).auto_shutdown(AutoShutdown::AnySignificant);
+        let refused_permanent = supervisor::start(p.node(), flags, vec![permanent], None).await;
+        (any, all, refused.err(), refused_permanent.err())
+    })
+    .await;
+    let (any, all, refused, refused_permanent) = got;
+    assert_eq!(any, (vec![t("{started, a}"), t("{started, b}")], vec![t("{stopped, a, shutdown}")], t("shutdown")));
+    // A transient child that ended normally keeps its spec.
+    assert_eq!(all.0, Ok(t("[{specs, 2}, {active, 1}, {supervisors, 0}, {workers, 2}]")));
+    assert_eq!(all.1, t("shutdown"));
+    let start_spec = |conflict: &str| {
+        StartError::Init(t(&format!("{{start_spec, {{bad_combination, [{conflict}, {{significant, true}}]}}}}")))
+    };
+    assert_eq!(refused, Some(start_spec("{auto_shutdown, never}")));
+    assert_eq!(refused_permanent, Some(start_spec("{restart, permanent}")));
+}

@@ -1,5 +1,6 @@
 //! Child specs written in Erlang: what `supervisor:start_child/2` sends from an Erlang node, a map
-//! `#{id => Id, start => {M, F, Args}, restart => R, shutdown => S, type => T, modules => Ms}` or the old
+//! `#{id => Id, start => {M, F, Args}, restart => R, significant => B, shutdown => S, type => T,
+//! modules => Ms}` or the old
 //! tuple `{Id, {M, F, Args}, Restart, Shutdown, Type, Modules}`.
 //!
 //! An Erlang start function runs inside the supervisor and returns `{ok, Pid}`; a Rust function cannot
@@ -18,15 +19,16 @@ use crate::rpc::execute;
 
 /// The spec `spec` describes, or the reason `supervisor:start_child/2` gives for refusing it.
 pub(crate) fn parse(spec: &Term) -> Result<ChildSpec, Term> {
-    let (id, start, restart, shutdown, child_type) = match spec {
+    let (id, start, restart, shutdown, child_type, significant) = match spec {
         Term::Map(map) => {
             let get = |key: &str| map.get(&Term::atom(key)).cloned();
             let id = get("id").ok_or_else(|| Term::atom("missing_id"))?;
             let start = get("start").ok_or_else(|| Term::atom("missing_start"))?;
-            (id, start, get("restart"), get("shutdown"), get("type"))
+            (id, start, get("restart"), get("shutdown"), get("type"), get("significant"))
         }
         Term::Tuple(parts) if parts.len() == 6 => {
-            (parts[0].clone(), parts[1].clone(), Some(parts[2].clone()), Some(parts[3].clone()), Some(parts[4].clone()))
+            let part = |i: usize| Some(parts[i].clone());
+            (parts[0].clone(), parts[1].clone(), part(2), part(3), part(4), None)
         }
         other => return Err(Term::tuple(vec![Term::atom("invalid_child_spec"), other.clone()])),
     };
@@ -54,7 +56,13 @@ pub(crate) fn parse(spec: &Term) -> Result<ChildSpec, Term> {
         Some(Term::Int(ms)) if *ms > 0 => Shutdown::Timeout(Duration::from_millis(*ms as u64)),
         Some(other) => return Err(invalid("invalid_shutdown", other)),
     };
+    let significant = match &significant {
+        None => false,
+        Some(Term::Atom(a)) if a.is_bool() => a.as_str() == "true",
+        Some(other) => return Err(invalid("invalid_significant", other)),
+    };
     let mut spec = ChildSpec::new(id, move |s: Start| start_registered(s, module, function, args.clone()))
+        .significant(significant)
         .restart(restart)
         .shutdown(shutdown)
         .child_type(child_type);

@@ -5,7 +5,12 @@
 //! and it stops every child and exits with `shutdown`, as OTP's does. It is a [`GenServer`] answering
 //! the calls of Erlang's `supervisor` module (`which_children`, `count_children`, `start_child`,
 //! `terminate_child`, `restart_child`, `delete_child`, `get_childspec`), so an Erlang node can drive a Rust
-//! supervisor; the functions of this module make the same calls from Rust.
+//! supervisor; the functions of this module make the same calls from Rust. A child spec sent from Erlang
+//! names a function registered with [`Rpc`](crate::rpc::Rpc), which is spawned as the child.
+//!
+//! A `simple_one_for_one` supervisor stops its children all at once, as OTP's does. With
+//! [`AutoShutdown`] (OTP 24's `auto_shutdown`), children marked significant that end by themselves stop
+//! the supervisor.
 //!
 //! ```
 //! use erlnode::supervisor::{self, ChildSpec, Flags, Strategy};
@@ -95,7 +100,19 @@ pub enum ChildType {
     Supervisor,
 }
 
-/// A supervisor's strategy and restart intensity (OTP's `sup_flags()`).
+/// When a supervisor stops by itself because its significant children ended (OTP 24's `auto_shutdown`).
+/// Only children that end on their own count, not those the supervisor stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoShutdown {
+    /// Never (the default).
+    Never,
+    /// As soon as one significant child has ended and is not to be restarted.
+    AnySignificant,
+    /// Once every significant child has ended and none is to be restarted.
+    AllSignificant,
+}
+
+/// A supervisor's strategy, restart intensity and automatic shutdown (OTP's `sup_flags()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flags {
     /// The restart strategy.
@@ -104,12 +121,21 @@ pub struct Flags {
     pub intensity: u32,
     /// ... (OTP's default 5 seconds).
     pub period: Duration,
+    /// When significant children ending stop the supervisor.
+    pub auto_shutdown: AutoShutdown,
 }
 
 impl Flags {
-    /// `strategy` with OTP's default intensity: 1 restart in 5 seconds.
+    /// `strategy` with OTP's defaults: 1 restart in 5 seconds, no automatic shutdown.
     pub fn new(strategy: Strategy) -> Flags {
-        Flags { strategy, intensity: 1, period: Duration::from_secs(5) }
+        Flags { strategy, intensity: 1, period: Duration::from_secs(5), auto_shutdown: AutoShutdown::Never }
+    }
+
+    /// Stops the supervisor (with reason `shutdown`, its children first) when significant children end
+    /// by themselves, as `auto_shutdown` says.
+    pub fn auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Flags {
+        self.auto_shutdown = auto_shutdown;
+        self
     }
 
     /// At most `intensity` restarts within `period`.
@@ -182,6 +208,9 @@ pub struct ChildSpec {
     pub shutdown: Shutdown,
     /// Worker or supervisor.
     pub child_type: ChildType,
+    /// Its ending counts for the supervisor's [`AutoShutdown`] (only for transient and temporary
+    /// children; OTP refuses a significant permanent child).
+    pub significant: bool,
 }
 
 impl std::fmt::Debug for ChildSpec {
@@ -192,6 +221,7 @@ impl std::fmt::Debug for ChildSpec {
             .field("restart", &self.restart)
             .field("shutdown", &self.shutdown)
             .field("child_type", &self.child_type)
+            .field("significant", &self.significant)
             .finish()
     }
 }
@@ -211,6 +241,7 @@ impl ChildSpec {
             restart: Restart::Permanent,
             shutdown: Shutdown::Timeout(Duration::from_secs(5)),
             child_type: ChildType::Worker,
+            significant: false,
         }
     }
 
@@ -254,6 +285,12 @@ impl ChildSpec {
         self
     }
 
+    /// Marks the child significant for the supervisor's [`AutoShutdown`].
+    pub fn significant(mut self, yes: bool) -> ChildSpec {
+        self.significant = yes;
+        self
+    }
+
     /// Sets the child type.
     pub fn child_type(mut self, child_type: ChildType) -> ChildSpec {
         self.child_type = child_type;
@@ -284,6 +321,7 @@ impl ChildSpec {
             (Term::atom("id"), self.id.clone()),
             (Term::atom("start"), self.start_mfa.clone()),
             (Term::atom("restart"), Term::atom(restart)),
+            (Term::atom("significant"), Term::bool(self.significant)),
             (Term::atom("shutdown"), shutdown),
             (Term::atom("type"), Term::atom(child_type)),
             (Term::atom("modules"), modules),

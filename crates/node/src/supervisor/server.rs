@@ -6,7 +6,7 @@ use std::time::Instant;
 use erlnode_etf::{Pid, Term};
 
 use super::child::{Child, is_clean_exit};
-use super::{ChildSpec, ChildType, Flags, Restart, Strategy, take_handoff};
+use super::{AutoShutdown, ChildSpec, ChildType, Flags, Restart, Strategy, take_handoff};
 use crate::atoms;
 use crate::gen_server::{CallResult, Caller, Ctx, Flow, GenServer, InitError};
 
@@ -45,6 +45,9 @@ impl GenServer for Supervisor {
         for (i, spec) in specs.iter().enumerate() {
             if specs[..i].iter().any(|other| other.id == spec.id) {
                 return Err(InitError::Stop(Term::tuple(vec![Term::atom("duplicate_child_name"), spec.id.clone()])));
+            }
+            if let Err(reason) = check_significant(spec, flags.auto_shutdown) {
+                return Err(InitError::Stop(Term::tuple(vec![Term::atom("start_spec"), reason])));
             }
         }
         for spec in specs {
@@ -158,8 +161,21 @@ impl Supervisor {
             Restart::Temporary => false,
         };
         if !restart {
+            let significant = child.spec.significant;
             if child.spec.restart == Restart::Temporary || self.simple() {
                 self.children.remove(index);
+            }
+            let shut_down = significant
+                && match self.flags.auto_shutdown {
+                    AutoShutdown::Never => false,
+                    AutoShutdown::AnySignificant => true,
+                    AutoShutdown::AllSignificant => {
+                        !self.children.iter().any(|c| c.spec.significant && c.pid.is_some())
+                    }
+                };
+            if shut_down {
+                tracing::info!(supervisor = %p.self_pid(), "significant children ended; shutting down (auto_shutdown)");
+                return Flow::Stop(Term::atom("shutdown"));
             }
             return Flow::Continue;
         }
@@ -254,6 +270,9 @@ impl Supervisor {
                 Ok(spec) => spec,
                 Err(reason) => return Term::error(reason),
             };
+            if let Err(reason) = check_significant(&spec, self.flags.auto_shutdown) {
+                return Term::error(reason);
+            }
             if let Some(existing) = self.children.iter().find(|c| c.spec.id == spec.id) {
                 return Term::error(match existing.pid {
                     Some(pid) => Term::tuple(vec![Term::atom("already_started"), Term::Pid(pid)]),
@@ -317,4 +336,17 @@ fn strategy_term(strategy: Strategy) -> Term {
         Strategy::RestForOne => "rest_for_one",
         Strategy::SimpleOneForOne => "simple_one_for_one",
     })
+}
+
+/// OTP's rule: a significant child needs a supervisor with `auto_shutdown`, and must be transient or
+/// temporary; else `{bad_combination, [{Key, Value}, {significant, true}]}`.
+fn check_significant(spec: &ChildSpec, auto_shutdown: AutoShutdown) -> Result<(), Term> {
+    let pair = |k: &str, v: Term| Term::tuple(vec![Term::atom(k), v]);
+    let conflict = match (spec.significant, auto_shutdown, spec.restart) {
+        (false, ..) => return Ok(()),
+        (true, AutoShutdown::Never, _) => pair("auto_shutdown", Term::atom("never")),
+        (true, _, Restart::Permanent) => pair("restart", Term::atom("permanent")),
+        (true, ..) => return Ok(()),
+    };
+    Err(pair("bad_combination", Term::list(vec![conflict, pair("significant", Term::bool(true))])))
 }
