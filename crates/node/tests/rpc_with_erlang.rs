@@ -5,7 +5,8 @@
 //! with and without a timeout, `block_call`, `multicall`, `cast`, `erpc:call/cast/multicall`, `rex`
 //! directly, `spawn/4`, `spawn_link/4`, `spawn_monitor/4`, `erlang:spawn_request/5`), and the answers
 //! must be the same. Rust calls Erlang: `rpc_call` of `lists:reverse/1`, `erlang:node/0` and the
-//! compiled module, with exceptions and a timeout; `rpc_cast`; `spawn_remote` with link and monitor.
+//! compiled module, with exceptions and a timeout; `rpc_cast`; `spawn_remote` with link and monitor. And
+//! Elixir calls and spawns on a Rust node (tests/elixir/rpc_caller.exs).
 
 mod common;
 
@@ -360,4 +361,22 @@ async fn a_node_without_remote_spawn_is_called_through_rex() {
     assert_eq!(error, Ok(t("ball")));
     assert_eq!(noted, Some(t("{noted, rex_cast}")));
     assert_eq!(spawn, Err(t("notsup")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn elixir_calls_and_spawns_on_a_rust_node() {
+    let Some(elixir) = erlnode_erltest::find::elixir("elixir_calls_and_spawns_on_a_rust_node") else { return };
+    let (node, epmd) = common::dist_node("rust_rpc_elixir", COOKIE).await;
+    register_demo(&node);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/elixir/rpc_caller.exs");
+    let name = unique("ex_rpc");
+    let args =
+        ["--sname", name.as_str(), "--cookie", COOKIE, "--erl", "-start_epmd false", script, node.name().as_str()];
+    let caller = erlnode_erltest::Proc::start(&name, &elixir, &args, &[("ERL_EPMD_PORT", epmd.to_string())]);
+    caller.wait_for("ADD 3");
+    caller.wait_for("ECHO %{list: [1, \"two\", :three]}");
+    caller.wait_for("FAIL {:badrpc, {:EXIT, {:oops, [{:rpc_demo, :fail, 1, []}]}}}");
+    caller.wait_for("THROW {:throw, :ball}");
+    caller.wait_for("WORKER up on true");
+    caller.wait_for("EXIT :bye");
 }
