@@ -47,6 +47,8 @@ struct Inner {
     timers: TimerTable,
     applications: crate::application::Controller,
     rpc: crate::rpc::Rpc,
+    /// When the node was made, for its uptime.
+    started: std::time::Instant,
 }
 
 impl Node {
@@ -66,6 +68,7 @@ impl Node {
                 timers: TimerTable::default(),
                 applications: crate::application::Controller::default(),
                 rpc: crate::rpc::Rpc::new(),
+                started: std::time::Instant::now(),
             }),
         })
     }
@@ -156,6 +159,11 @@ impl Node {
     /// A handle that does not keep the node alive.
     pub(crate) fn downgrade(&self) -> WeakNode {
         WeakNode(Arc::downgrade(&self.inner))
+    }
+
+    /// How long ago the node was made (Erlang's `statistics(wall_clock)`).
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
     }
 
     /// The node's name.

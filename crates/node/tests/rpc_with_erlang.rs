@@ -380,3 +380,37 @@ async fn elixir_calls_and_spawns_on_a_rust_node() {
     caller.wait_for("WORKER up on true");
     caller.wait_for("EXIT :bye");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn etop_shows_a_rust_nodes_processes() {
+    let Some(erlang) = Erlang::find("etop_shows_a_rust_nodes_processes") else { return };
+    // etop comes with OTP's observer application (Debian's erlang-observer), which not every install has.
+    let has_etop = std::process::Command::new(&erlang.erl)
+        .args(["-noshell", "-eval", "halt(case code:which(etop) of non_existing -> 1; _ -> 0 end)."])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_etop {
+        assert!(!erlnode_erltest::find::ci(), "etop is missing, and CI=true requires this test to run");
+        eprintln!("etop_shows_a_rust_nodes_processes: skipped: etop not installed (erlang-observer)");
+        return;
+    }
+    let (node, epmd) = common::dist_node("rust_etop", COOKIE).await;
+    let worker = node.spawn(common::forever).expect("a worker starts");
+    node.register(Atom::new("busy_worker"), worker).expect("the name is free");
+    for i in 0..3 {
+        node.send(worker, Term::from(i));
+    }
+    let rust = node.name().as_str().to_owned();
+    let eval = format!(
+        "{ERL_HOST}, \
+         spawn(fun() -> etop:start([{{node, '{rust}'}}, {{output, text}}, {{tracing, off}}, {{interval, 1}}, \
+                                    {{lines, 50}}, {{sort, msg_q}}]) end), \
+         timer:sleep(2500), etop:stop(), io:format(\"ETOP DONE~n\"), timer:sleep(infinity)."
+    );
+    let peer = ErlNode::sname(&unique("erl_etop")).cookie(COOKIE).epmd_port(epmd).eval(&eval).start(&erlang);
+    let output = peer.wait_for("ETOP DONE");
+    // etop's table lists the node and its processes: the worker with its 3 waiting messages.
+    assert!(output.contains(&rust), "{output}");
+    let row = output.lines().find(|l| l.contains("busy_worker")).unwrap_or_else(|| panic!("no worker row in {output}"));
+    assert!(row.split_whitespace().any(|field| field == "3"), "{row}");
+}

@@ -225,7 +225,7 @@ fn system_info(node: &Node, key: &Term) -> RpcResult {
 }
 
 /// `erlang:memory/0`'s pairs.
-fn memory(node: &Node) -> Term {
+pub(super) fn memory(node: &Node) -> Term {
     let processes: usize =
         node.processes().into_iter().filter_map(|pid| node.process_info(pid)).map(|i| i.memory).sum();
     // An atom costs its text and its two encodings, plus table overhead: about 64 bytes.

@@ -49,6 +49,7 @@
 //! | `erlang:function_exported/3`, `module_loaded/1`, `code:ensure_loaded/1`, `code:is_loaded/1` | a module is loaded when a function of it is registered |
 //! | `erlang:apply/3` | calls the registered function |
 //! | `application:which_applications/0,1`, `get_env/2` | from the node's applications |
+//! | `observer_backend:vsn/0`, `etop_collect/1` | what `etop` needs to list this node's processes: memory, message queue and name of each; reductions are not counted (0), the current function shows the status (`{erlnode, waiting, 0}`), scheduler use is not measured |
 //!
 //! # Calling Erlang
 //! [`Process::rpc_call`] calls a function on another node the way `erpc:call` does: a `SPAWN_REQUEST`
@@ -65,6 +66,7 @@ mod builtins;
 mod client;
 mod exception;
 pub(crate) mod execute;
+mod observer;
 pub(crate) mod rex;
 pub(crate) mod spawn;
 
@@ -111,6 +113,7 @@ impl Rpc {
     pub(crate) fn new() -> Rpc {
         let rpc = Rpc { functions: RwLock::default(), orphans: Mutex::default() };
         builtins::register(&rpc);
+        observer::register(&rpc);
         rpc
     }
 

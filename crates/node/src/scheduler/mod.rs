@@ -246,6 +246,12 @@ pub fn count() -> usize {
     schedulers().workers.len()
 }
 
+/// The tasks waiting in the schedulers' shared queues now (Erlang's `statistics(run_queue)`; the task
+/// each scheduler keeps in its private slot is not counted).
+pub(crate) fn run_queue() -> usize {
+    schedulers().workers.iter().map(|w| w.len.load(Ordering::Relaxed)).sum()
+}
+
 /// Puts a notified task in a run queue. On a scheduler thread: its private slot if that is free, else its
 /// shared queue (and a sleeping scheduler is woken to share the work). Elsewhere: the shared queue of the
 /// scheduler that ran the task last.
