@@ -212,6 +212,16 @@ impl Term {
         }
     }
 
+    /// The elements of a proper list, taken out of it without copying (a charlist is expanded to
+    /// integers); the term back when it is not a proper list.
+    pub fn into_list(self) -> Result<Vec<Term>, Term> {
+        match self {
+            Term::List(l) => Ok(l),
+            Term::Charlist(b) => Ok(b.iter().map(|&c| Term::Int(i64::from(c))).collect()),
+            other => Err(other),
+        }
+    }
+
     /// The text of a binary holding UTF-8, or of a proper list of Unicode code points (an Erlang string).
     pub fn to_text(&self) -> Option<String> {
         match self {
@@ -389,6 +399,15 @@ from_tuple!(A, B, C, D, E, F);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn into_list_takes_proper_lists_and_gives_back_the_rest() {
+        assert_eq!(Term::list(vec![Term::from(1)]).into_list(), Ok(vec![Term::from(1)]));
+        assert_eq!(Term::charlist("ab").into_list(), Ok(vec![Term::from(97), Term::from(98)]));
+        let improper = Term::improper(vec![Term::from(1)], Term::from(2));
+        assert_eq!(improper.clone().into_list(), Err(improper));
+        assert_eq!(Term::atom("x").into_list(), Err(Term::atom("x")));
+    }
 
     #[test]
     fn improper_keeps_one_shape_per_list() {

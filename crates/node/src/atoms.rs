@@ -50,4 +50,28 @@ atoms! {
     system = "system";
     /// `alias`
     alias = "alias";
+    /// `erpc`
+    erpc = "erpc";
+    /// `execute_call`
+    execute_call = "execute_call";
+    /// `execute_cast`
+    execute_cast = "execute_cast";
+    /// `user`
+    user = "user";
+    /// `link`
+    link = "link";
+    /// `monitor`
+    monitor = "monitor";
+    /// `spawn_reply`
+    spawn_reply = "spawn_reply";
+    /// `ok`
+    ok = "ok";
+    /// `error`
+    error = "error";
+    /// `return`
+    return_ = "return";
+    /// `throw`
+    throw = "throw";
+    /// `exit`
+    exit = "exit";
 }

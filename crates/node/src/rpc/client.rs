@@ -9,7 +9,7 @@ use erlnode_etf::{Atom, Pid, Ref, Term};
 use super::RpcError;
 use super::spawn::{self, Pending, Reply, Request};
 use crate::gen_server::{self, CallError};
-use crate::{Node, Process, exit};
+use crate::{Node, Process, atoms, exit};
 
 /// How [`Process::spawn_request`] ties the new process to the requester, and which answer it wants as
 /// a message (Erlang's `spawn_request/5` options `link`, `monitor` and `{reply, ...}`).
@@ -34,10 +34,10 @@ impl SpawnOptions {
     fn wire(&self) -> Vec<Term> {
         let mut opts = Vec::new();
         if self.link {
-            opts.push(Term::atom("link"));
+            opts.push(Term::Atom(atoms::link()));
         }
         if self.monitor {
-            opts.push(Term::atom("monitor"));
+            opts.push(Term::Atom(atoms::monitor()));
         }
         opts
     }
@@ -77,12 +77,17 @@ impl Process {
         options: SpawnOptions,
     ) -> Ref {
         let (module, function) = mf_atoms(module, function);
+        self.request_spawn(node, module, function, args, options)
+    }
+
+    /// [`Process::spawn_request`] with the names as atoms.
+    fn request_spawn(&self, node: Atom, module: Atom, function: Atom, args: Vec<Term>, options: SpawnOptions) -> Ref {
         let req_id = self.make_ref();
         let from = self.self_pid();
         // Refusals known at once are answered at once, as the BEAM does.
         let refused = |reason: Term| {
             if options.reply != Reply::No {
-                self.send(from, spawn::answer(req_id, Term::atom("error"), reason));
+                self.send(from, spawn::answer(req_id, Term::Atom(atoms::error()), reason));
             }
             req_id
         };
@@ -105,7 +110,7 @@ impl Process {
                 spawn::reply(&here, here.name(), req_id, from, flags, result)
             });
         } else {
-            let group_leader = here.whereis(Atom::new("user")).unwrap_or(from);
+            let group_leader = here.whereis(atoms::user()).unwrap_or(from);
             let control = Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts };
             crate::dist::send(&here, node, control, Some(Term::List(args)));
         }
@@ -186,7 +191,7 @@ impl Process {
         let (m, f) = mf_atoms(module, function);
         let call_args = vec![Term::Ref(res), Term::Atom(m), Term::Atom(f), Term::List(args)];
         let options = SpawnOptions { link: false, monitor: true, reply: Reply::ErrorOnly };
-        let req_id = self.spawn_request(node, "erpc", "execute_call", call_args, options);
+        let req_id = self.request_spawn(node, atoms::erpc(), atoms::execute_call(), call_args, options);
         let is_answer = |m: &Term| is_spawn_reply(m, &req_id, Some("error")) || exit::is_down_of(m, &req_id);
         if let Some(answer) = self.recv_match_timeout(is_answer, timeout).await {
             return erpc_result(answer, &res);
@@ -222,7 +227,8 @@ impl Process {
         }
         let (m, f) = mf_atoms(module, function);
         let options = SpawnOptions { link: false, monitor: false, reply: Reply::No };
-        self.spawn_request(node, "erpc", "execute_cast", vec![Term::Atom(m), Term::Atom(f), Term::List(args)], options);
+        let cast_args = vec![Term::Atom(m), Term::Atom(f), Term::List(args)];
+        self.request_spawn(node, atoms::erpc(), atoms::execute_cast(), cast_args, options);
     }
 
     /// Calls `module:function(args)` on `node` through its `rex` server (`gen_server:call({rex, Node},

@@ -4,8 +4,8 @@
 use erlnode_etf::{Atom, Term};
 
 use super::Exception;
-use crate::Process;
 use crate::exit::{self, catch_panic};
+use crate::{Process, atoms};
 
 /// How a function call ended.
 #[derive(Debug)]
@@ -63,12 +63,11 @@ impl Outcome {
     /// The exit reason of `erpc:execute_call/4`'s process: `{Res, return, V}`, `{Res, throw, V}`,
     /// `{Res, exit, R}` or `{Res, error, R, Stack}`.
     pub(crate) fn erpc(self, res: Term) -> Term {
-        let class = |c: &str| Term::atom(c);
         match self {
-            Outcome::Return(value) => Term::tuple(vec![res, class("return"), value]),
-            Outcome::Throw(value) => Term::tuple(vec![res, class("throw"), value]),
-            Outcome::Exit(reason) => Term::tuple(vec![res, class("exit"), reason]),
-            Outcome::Error(reason, stack) => Term::tuple(vec![res, class("error"), reason, stack]),
+            Outcome::Return(value) => Term::tuple(vec![res, Term::Atom(atoms::return_()), value]),
+            Outcome::Throw(value) => Term::tuple(vec![res, Term::Atom(atoms::throw()), value]),
+            Outcome::Exit(reason) => Term::tuple(vec![res, Term::Atom(atoms::exit()), reason]),
+            Outcome::Error(reason, stack) => Term::tuple(vec![res, Term::Atom(atoms::error()), reason, stack]),
         }
     }
 

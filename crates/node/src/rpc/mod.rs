@@ -84,6 +84,7 @@ pub use exception::{Exception, RpcError};
 pub use spawn::Reply;
 
 use crate::Process;
+use crate::hash::NumberMap;
 
 /// What a registered function returns: its value, or the exception it raises.
 pub type RpcResult = Result<Term, Exception>;
@@ -96,7 +97,7 @@ type Mfa = (Atom, Atom, usize);
 
 /// The functions of a node that other nodes may call or spawn (see the [module documentation](self)).
 pub struct Rpc {
-    functions: RwLock<HashMap<Mfa, Function>>,
+    functions: RwLock<NumberMap<Mfa, Function>>,
     /// Linked spawn requests whose requester ended before the answer: the node asked and the exit reason
     /// the new process is to get.
     orphans: Mutex<HashMap<Ref, (Atom, Term)>>,
@@ -117,7 +118,7 @@ impl Rpc {
         rpc
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Mfa, Function>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, NumberMap<Mfa, Function>> {
         self.functions.read().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -15,7 +15,7 @@ use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use super::execute::{self, Outcome};
 use crate::process::{self, Parent, SpawnError};
-use crate::{Node, Process};
+use crate::{Node, Process, atoms};
 
 /// Which answers to a spawn request its requester wants as messages (Erlang's `{reply, ...}` option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +76,8 @@ pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<P
     let Some((link, monitor)) = options(&opts) else {
         return answer(0, Err(Atom::new("badopt")));
     };
-    let args = match args.to_list() {
-        Some(args) if args.len() == usize::from(arity) => args,
+    let args = match args.into_list() {
+        Ok(args) if args.len() == usize::from(arity) => args,
         _ => return answer(0, Err(crate::atoms::badarg())),
     };
     let flags = if link { SPAWN_REPLY_LINK } else { 0 } | if monitor { SPAWN_REPLY_MONITOR } else { 0 };
@@ -85,7 +85,7 @@ pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<P
     let parent = Parent::Requester { pid: from, link, monitor: monitor.then_some(req_id), announce: &announce };
     // An erpc call's process usually answers in its first poll: its result and the spawn's answer go out
     // together.
-    if module.as_str() == "erpc" && function.as_str() == "execute_call" && monitor && !link {
+    if module == atoms::erpc() && function == atoms::execute_call() && monitor && !link {
         crate::scheduler::carry_writes();
     }
     let spawned = process::spawn(node, move |p| run(p, module, function, args), parent);
@@ -113,16 +113,18 @@ fn options(opts: &[Term]) -> Option<(bool, bool)> {
 
 /// The body of a spawned process: `erpc`'s call and cast wrappers, or the function itself.
 async fn run(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> crate::ExitResult {
-    match (module.as_str(), function.as_str(), args.as_slice()) {
-        ("erpc", "execute_call", [_, Term::Atom(m), Term::Atom(f), a]) if a.to_list().is_some() => {
-            let (m, f) = (*m, *f);
-            let mut args = args.into_iter();
-            let res = args.next().unwrap_or_default();
-            let call_args = args.nth(2).and_then(|a| a.to_list()).unwrap_or_default();
+    let erpc = module == atoms::erpc();
+    let proper = |a: &Term| matches!(a, Term::List(_) | Term::Charlist(_));
+    match (erpc, function, args.as_slice()) {
+        (true, f, [_, Term::Atom(_), Term::Atom(_), a]) if f == atoms::execute_call() && proper(a) => {
+            let mut parts = args.into_iter();
+            let (res, m, f) = (parts.next(), parts.next(), parts.next());
+            let (Some(res), Some(Term::Atom(m)), Some(Term::Atom(f))) = (res, m, f) else { return Ok(()) };
+            let call_args = parts.next().and_then(|a| a.into_list().ok()).unwrap_or_default();
             Err(execute::apply(p, m, f, call_args).await.erpc(res))
         }
-        ("erpc", "execute_cast", [Term::Atom(m), Term::Atom(f), a]) if a.to_list().is_some() => {
-            let (m, f, call_args) = (*m, *f, a.to_list().unwrap_or_default());
+        (true, f, [Term::Atom(m), Term::Atom(f2), a]) if f == atoms::execute_cast() && proper(a) => {
+            let (m, f, call_args) = (*m, *f2, a.to_list().unwrap_or_default());
             let arity = call_args.len();
             match execute::apply(p, m, f, call_args).await {
                 // As erpc: an error is raised again as {exception, {Reason, Stack}}; nobody waits for it.
@@ -172,9 +174,9 @@ pub(crate) fn reply(node: &Node, peer: Atom, req_id: Ref, to: Pid, flags: u32, r
     // An answer nobody waits for: the exit reason kept for it, if any, is used now or never.
     let ended = if wanted.is_none() { node.rpc().take_orphan(req_id, peer) } else { None };
     match (wanted, result) {
-        (Some(Reply::Yes), Ok(pid)) => deliver(entry, answer(req_id, Term::atom("ok"), Term::Pid(pid))),
+        (Some(Reply::Yes), Ok(pid)) => deliver(entry, answer(req_id, Term::Atom(atoms::ok()), Term::Pid(pid))),
         (Some(Reply::Yes | Reply::ErrorOnly), Err(reason)) => {
-            deliver(entry, answer(req_id, Term::atom("error"), Term::Atom(reason)))
+            deliver(entry, answer(req_id, Term::Atom(atoms::error()), Term::Atom(reason)))
         }
         (None, Ok(pid)) => {
             if link {
@@ -204,7 +206,7 @@ pub(crate) fn requester_ended(node: &Node, pending: crate::hash::NumberMap<Ref, 
 
 /// `{spawn_reply, ReqId, Status, PidOrReason}`, the message that answers a spawn request.
 pub(crate) fn answer(req_id: Ref, status: Term, value: Term) -> Term {
-    Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), status, value])
+    Term::tuple(vec![Term::Atom(atoms::spawn_reply()), Term::Ref(req_id), status, value])
 }
 
 fn deliver(entry: Option<std::sync::Arc<process::ProcEntry>>, message: Term) {
