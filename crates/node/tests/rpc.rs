@@ -72,6 +72,8 @@ async fn calls_on_the_same_node_give_erlangs_shapes() {
         Err(t("{badrpc, {'EXIT', {function_clause, [{m, add, 2, []}]}}}"))
     );
     assert_eq!(r[2].clone().map_err(|e| e.to_badrpc()), Err(t("<<\"ball\">>")));
+    // As rpc:call: a thrown {'EXIT', _} is a failure, not a value.
+    assert_eq!(RpcError::Throw(t("{'EXIT', x}")).to_badrpc(), t("{badrpc, {'EXIT', x}}"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -527,3 +527,35 @@ async fn significant_children_that_end_shut_the_supervisor_down_as_auto_shutdown
     assert_eq!(refused, Some(start_spec("{auto_shutdown, never}")));
     assert_eq!(refused_permanent, Some(start_spec("{restart, permanent}")));
 }
+
+#[tokio::test]
+async fn a_crashed_significant_child_restarts_and_one_stopped_by_the_supervisor_does_not_count() {
+    use erlnode::supervisor::AutoShutdown;
+    let node = node();
+    let got = within(&node, move |mut p| async move {
+        let me = p.self_pid();
+        let flags = Flags::new(Strategy::OneForOne).auto_shutdown(AutoShutdown::AnySignificant);
+        let sup = supervisor::start(p.node(), flags, vec![ending("a", me), ending("b", me)], None).await.unwrap();
+        let monitor = p.monitor(sup);
+        events(&mut p, 2).await;
+        // A transient child that crashes is restarted: the restart comes first.
+        let a = pid_of(&mut p, sup, "a").await.unwrap();
+        p.exit(a, t("boom"));
+        let restarted = events(&mut p, 1).await;
+        // A significant child the supervisor stops does not shut it down.
+        let stopped = supervisor::terminate_child(&mut p, sup, t("b")).await;
+        let alive = supervisor::count_children(&mut p, sup).await;
+        p.demonitor(monitor);
+        // OTP checks a simple_one_for_one template too.
+        let template = ending("tmpl", me).restart(Restart::Permanent);
+        let flags = Flags::new(Strategy::SimpleOneForOne).auto_shutdown(AutoShutdown::AnySignificant);
+        let refused = supervisor::start(p.node(), flags, vec![template], None).await.err();
+        (restarted, stopped, alive, refused)
+    })
+    .await;
+    assert_eq!(got.0, vec![t("{started, a}")]);
+    assert_eq!(got.1, Ok(()));
+    assert_eq!(got.2, Ok(t("[{specs, 2}, {active, 1}, {supervisors, 0}, {workers, 2}]")));
+    let conflict = "{start_spec, {bad_combination, [{restart, permanent}, {significant, true}]}}";
+    assert_eq!(got.3, Some(StartError::Init(t(conflict))));
+}

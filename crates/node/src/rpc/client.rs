@@ -106,9 +106,8 @@ impl Process {
         let opts = options.wire();
         if node == here.name() {
             let request = Request { req_id, from, module, function, arity, opts, args: Term::List(args) };
-            spawn::serve(&here, request, &|flags, result| {
-                spawn::reply(&here, here.name(), req_id, from, flags, result)
-            });
+            let answer = |flags, result| spawn::reply(&here, here.name(), req_id, from, flags, result);
+            spawn::serve(&here, request, &answer, false);
         } else {
             let group_leader = here.whereis(atoms::user()).unwrap_or(from);
             let control = Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts };
@@ -318,21 +317,26 @@ fn erpc_result(answer: Term, res: &Ref) -> Result<Term, RpcError> {
         });
     };
     let ours = matches!(result.first(), Some(Term::Ref(r)) if r == res);
-    let class = result.get(1).and_then(|c| c.as_atom());
-    let mut rest = result.clone().into_iter().skip(2);
-    match (ours, class.as_ref().map(|a| a.as_str()), result.len()) {
-        (true, Some("return"), 3) => Ok(rest.next().unwrap_or_default()),
-        (true, Some("throw"), 3) => Err(RpcError::Throw(rest.next().unwrap_or_default())),
-        (true, Some("exit"), 3) => Err(RpcError::Exit(rest.next().unwrap_or_default())),
-        (true, Some("error"), 4) => {
-            Err(RpcError::Error { reason: rest.next().unwrap_or_default(), stack: rest.next().unwrap_or_default() })
-        }
+    let class = result.get(1).and_then(|c| c.as_atom()).filter(|_| ours).map(|a| a.as_str());
+    let known = matches!((class, result.len()), (Some("return" | "throw" | "exit" | "error"), 3) | (Some("error"), 4));
+    if !known {
+        // Not an erpc result: the process ended by an exit signal with this reason.
+        return Err(RpcError::Signal(Term::Tuple(result)));
+    }
+    let len = result.len();
+    let mut rest = result.into_iter().skip(2);
+    let (first, second) = (rest.next().unwrap_or_default(), rest.next().unwrap_or_default());
+    match (class, len) {
+        (Some("return"), _) => Ok(first),
+        (Some("throw"), _) => Err(RpcError::Throw(first)),
+        (Some("exit"), _) => Err(RpcError::Exit(first)),
+        (_, 4) => Err(RpcError::Error { reason: first, stack: second }),
         // {Res, error, {erpc, Reason}}: the node could not apply the function at all.
-        (true, Some("error"), 3) => {
-            let erpc_error = rest.next().unwrap_or_default();
-            let reason = erpc_error.as_tuple().and_then(|t| t.get(1).cloned());
-            Err(RpcError::Refused(reason.unwrap_or(erpc_error)))
-        }
-        _ => Err(RpcError::Signal(Term::Tuple(result))),
+        _ => match first {
+            Term::Tuple(mut t) if t.len() == 2 && crate::atoms::is(&t[0], "erpc") => {
+                Err(RpcError::Refused(t.pop().unwrap_or_default()))
+            }
+            other => Err(RpcError::Refused(other)),
+        },
     }
 }

@@ -78,11 +78,17 @@ pub enum RpcError {
 
 impl RpcError {
     /// What `rpc:call` returns for this failure: `{badrpc, Reason}`, or the thrown value for a throw
-    /// (`rpc:call` returns a throw's value as if it were the result).
+    /// (`rpc:call` returns a throw's value as if it were the result, unless it is `{'EXIT', _}`, which
+    /// becomes `{badrpc, {'EXIT', _}}`).
     pub fn to_badrpc(&self) -> Term {
         let exit = |reason: Term| Term::tuple(vec![Term::atom("EXIT"), reason]);
         let reason = match self {
-            RpcError::Throw(value) => return value.clone(),
+            // rpc:call returns a thrown value as the result, except a thrown {'EXIT', _}, which would
+            // look like a failure: that one is {badrpc, {'EXIT', _}}.
+            RpcError::Throw(value) if !matches!(value.as_tuple(), Some([tag, _]) if crate::atoms::is(tag, "EXIT")) => {
+                return value.clone();
+            }
+            RpcError::Throw(value) => value.clone(),
             RpcError::Exit(reason) | RpcError::Signal(reason) => exit(reason.clone()),
             RpcError::Error { reason, stack } => exit(Term::tuple(vec![reason.clone(), stack.clone()])),
             RpcError::Timeout => Term::atom("timeout"),

@@ -4,7 +4,7 @@
 //! A request names `{Module, Function, Arity}`, carries the argument list and options (`link`,
 //! `monitor`), and is answered with `SPAWN_REPLY`: the new pid and whether it was linked or monitored, or
 //! an error atom. The answer is queued before the new process runs, so it reaches the requester ahead of
-//! anything the process sends (for an erpc call the two are written together). `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since
+//! anything the process sends (for an erpc call the two are usually written together). `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since
 //! OTP 23, `rpc` send) run the function they name and end with its result; any other `{M, F, Arity}` is
 //! run as a spawned function, and one that is not registered ends its process with `undef`, as on the
 //! BEAM, where the spawn succeeds and the process fails.
@@ -67,11 +67,12 @@ pub(crate) fn from_peer(node: &Node, peer: Atom, request: Request) {
     let answer = |flags: u32, result: Result<Pid, Atom>| {
         crate::dist::send(node, peer, Control::SpawnReply { req_id, to, flags, result }, None);
     };
-    serve(node, request, &answer);
+    serve(node, request, &answer, true);
 }
 
-/// Serves a spawn request and answers it through `answer`.
-pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<Pid, Atom>)) {
+/// Serves a spawn request and answers it through `answer`; `remote` when the answer is written to a
+/// connection.
+pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<Pid, Atom>), remote: bool) {
     let Request { req_id, from, module, function, arity, opts, args } = request;
     let Some((link, monitor)) = options(&opts) else {
         return answer(0, Err(Atom::new("badopt")));
@@ -83,14 +84,18 @@ pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<P
     let flags = if link { SPAWN_REPLY_LINK } else { 0 } | if monitor { SPAWN_REPLY_MONITOR } else { 0 };
     let announce = |pid: Pid| answer(flags, Ok(pid));
     let parent = Parent::Requester { pid: from, link, monitor: monitor.then_some(req_id), announce: &announce };
-    // An erpc call's process usually answers in its first poll: its result and the spawn's answer go out
-    // together.
-    if module == atoms::erpc() && function == atoms::execute_call() && monitor && !link {
-        crate::scheduler::carry_writes();
-    }
-    let spawned = process::spawn(node, move |p| run(p, module, function, args), parent);
-    if let Err(SpawnError::SystemLimit(_)) = spawned {
-        answer(0, Err(crate::atoms::system_limit()));
+    // An erpc call's process usually answers in its first poll: when it runs next here, its result and
+    // the spawn's answer go out in one write.
+    let carry = remote
+        && module == atoms::erpc()
+        && function == atoms::execute_call()
+        && monitor
+        && !link
+        && crate::scheduler::slot_free();
+    match process::spawn(node, move |p| run(p, module, function, args), parent) {
+        Ok(_) if carry => crate::scheduler::carry_writes(),
+        Ok(_) => {}
+        Err(SpawnError::SystemLimit(_)) => answer(0, Err(crate::atoms::system_limit())),
     }
 }
 

@@ -208,11 +208,20 @@ pub(crate) fn defer(f: Box<dyn FnOnce() + Send>) -> bool {
 }
 
 /// Asks that what the current poll deferred (see [`defer`]) run after the poll of the task it just
-/// spawned instead, if that task runs next on this thread: a spawn request's answer and the spawned
+/// spawned instead, which the caller made sure runs next on this thread (see [`slot_free`]): a spawn request's answer and the spawned
 /// process's first result (an erpc call's, usually) then go out in one write. Only for tasks whose
 /// first poll is short, since the answer waits for it.
 pub(crate) fn carry_writes() {
-    LOCAL.with(|local| local.carry.set(true));
+    LOCAL.with(|local| {
+        if local.index.get().is_some() {
+            local.carry.set(true);
+        }
+    });
+}
+
+/// `true` on a scheduler thread whose private slot is free: a task spawned now runs next on this thread.
+pub(crate) fn slot_free() -> bool {
+    LOCAL.with(|local| local.index.get().is_some() && local.slot.borrow().is_none())
 }
 
 /// Holds the process running on this thread at `gate` once its current poll ends: its body is polled

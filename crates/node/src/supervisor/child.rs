@@ -1,12 +1,12 @@
 //! One child of a supervisor: its spec, its process when running, and how it is started and stopped.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use erlnode_etf::{Pid, Ref, Term};
 
 use super::{ChildSpec, ChildType, Shutdown, Start};
+use crate::hash::NumberMap;
 use crate::{Process, exit};
 
 /// A child: its spec and, while it runs, its pid.
@@ -18,12 +18,14 @@ pub(super) struct Child {
     pub(super) args: Vec<Term>,
     /// Names this child for the supervisor's messages to itself (unique in the OS process).
     pub(super) key: u64,
+    /// A restart of it failed and is to be tried again (`which_children` shows `restarting`).
+    pub(super) restarting: bool,
 }
 
 impl Child {
     pub(super) fn new(spec: ChildSpec) -> Child {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        Child { spec, pid: None, args: Vec::new(), key: NEXT.fetch_add(1, Ordering::Relaxed) }
+        Child { spec, pid: None, args: Vec::new(), key: NEXT.fetch_add(1, Ordering::Relaxed), restarting: false }
     }
 
     /// Starts the child, linked to the supervisor `p`: its pid, `None` when its start said ignore.
@@ -31,32 +33,13 @@ impl Child {
         let start = Start { node: p.node().clone(), supervisor: p.self_pid(), args: self.args.clone() };
         let pid = (self.spec.start)(start).await?;
         self.pid = pid;
+        self.restarting = false;
         Ok(pid)
     }
 
-    /// Stops the running child as its spec says and waits for its end (OTP's `shutdown/2`): unlinked
-    /// first, so its exit is seen once, through a monitor.
+    /// Stops the running child as its spec says and waits for its end (OTP's `shutdown/2`).
     pub(super) async fn stop(&mut self, p: &mut Process) {
-        let Some((monitor, pid)) = self.watch_instead(p).await else { return };
-        let is_down = move |m: &Term| exit::is_down_of(m, &monitor);
-        match self.spec.shutdown {
-            Shutdown::BrutalKill => {
-                p.exit(pid, exit::kill());
-                p.recv_match(is_down).await;
-            }
-            Shutdown::Timeout(timeout) => {
-                p.exit(pid, Term::atom("shutdown"));
-                if p.recv_match_timeout(is_down, timeout).await.is_none() {
-                    tracing::warn!(child = %self.spec.id, ?timeout, "child did not stop in time; killed");
-                    p.exit(pid, exit::kill());
-                    p.recv_match(is_down).await;
-                }
-            }
-            Shutdown::Infinity => {
-                p.exit(pid, Term::atom("shutdown"));
-                p.recv_match(is_down).await;
-            }
-        }
+        stop_together(p, std::slice::from_mut(self)).await;
     }
 
     /// Unlinks the running child and watches it instead, so its end is seen once, as a `DOWN`: the
@@ -72,7 +55,11 @@ impl Child {
 
     /// `{Id, Child, Type, Modules}` for `which_children`.
     pub(super) fn describe(&self, id: Term) -> Term {
-        let child = self.pid.map_or_else(|| Term::atom("undefined"), Term::Pid);
+        let child = match self.pid {
+            Some(pid) => Term::Pid(pid),
+            None if self.restarting => Term::atom("restarting"),
+            None => Term::atom("undefined"),
+        };
         let child_type = Term::atom(match self.spec.child_type {
             ChildType::Worker => "worker",
             ChildType::Supervisor => "supervisor",
@@ -85,12 +72,13 @@ impl Child {
     }
 }
 
-/// Stops `children` (of one template, so with one shutdown) all at once and waits for them all, as OTP
-/// stops a `simple_one_for_one` supervisor's: each gets `shutdown` (or `kill`), and those still running
-/// when the shutdown time is up are killed.
+/// Stops `children` (one, or a template's, so with one shutdown) all at once and waits for them all, as
+/// OTP stops a child and a `simple_one_for_one` supervisor's children: each is unlinked and watched
+/// instead, so its end is seen once, and gets `shutdown` (or `kill`); those still running when the
+/// shutdown time is up are killed.
 pub(super) async fn stop_together(p: &mut Process, children: &mut [Child]) {
     let Some(shutdown) = children.first().map(|c| c.spec.shutdown) else { return };
-    let mut running: HashMap<Ref, Pid> = HashMap::new();
+    let mut running: NumberMap<Ref, Pid> = NumberMap::default();
     for child in children.iter_mut() {
         if let Some((monitor, pid)) = child.watch_instead(p).await {
             running.insert(monitor, pid);
@@ -101,10 +89,10 @@ pub(super) async fn stop_together(p: &mut Process, children: &mut [Child]) {
         p.exit(*pid, first.clone());
     }
     let mut deadline = match shutdown {
-        Shutdown::Timeout(timeout) => Some(tokio::time::Instant::now() + timeout),
+        Shutdown::Timeout(timeout) => tokio::time::Instant::now().checked_add(timeout),
         Shutdown::BrutalKill | Shutdown::Infinity => None,
     };
-    let down_of = |m: &Term, running: &HashMap<Ref, Pid>| match m.as_tuple() {
+    let down_of = |m: &Term, running: &NumberMap<Ref, Pid>| match m.as_tuple() {
         Some([_, Term::Ref(r), ..]) if running.contains_key(r) && exit::is_down_of(m, r) => Some(*r),
         _ => None,
     };
@@ -117,7 +105,8 @@ pub(super) async fn stop_together(p: &mut Process, children: &mut [Child]) {
                 }
             }
             None => {
-                tracing::warn!(children = running.len(), "children did not stop in time; killed");
+                let ids: Vec<String> = children.iter().map(|c| c.spec.id.to_string()).collect();
+                tracing::warn!(left = running.len(), ?shutdown, children = ?ids, "children did not stop in time; killed");
                 for pid in running.values() {
                     p.exit(*pid, exit::kill());
                 }

@@ -53,7 +53,7 @@ pub(crate) fn parse(spec: &Term) -> Result<ChildSpec, Term> {
         None => Shutdown::Timeout(Duration::from_secs(5)),
         Some(Term::Atom(a)) if a.as_str() == "brutal_kill" => Shutdown::BrutalKill,
         Some(Term::Atom(a)) if a.as_str() == "infinity" => Shutdown::Infinity,
-        Some(Term::Int(ms)) if *ms > 0 => Shutdown::Timeout(Duration::from_millis(*ms as u64)),
+        Some(Term::Int(ms)) if *ms >= 0 => Shutdown::Timeout(Duration::from_millis(*ms as u64)),
         Some(other) => return Err(invalid("invalid_shutdown", other)),
     };
     let significant = match &significant {

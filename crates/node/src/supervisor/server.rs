@@ -39,12 +39,16 @@ impl GenServer for Supervisor {
                     Term::atom("simple_one_for_one"),
                 ])));
             };
+            if let Err(reason) = check_significant(&template, flags.auto_shutdown) {
+                return Err(InitError::Stop(Term::tuple(vec![Term::atom("start_spec"), reason])));
+            }
             sup.template = Some(template);
             return Ok(sup);
         }
         for (i, spec) in specs.iter().enumerate() {
             if specs[..i].iter().any(|other| other.id == spec.id) {
-                return Err(InitError::Stop(Term::tuple(vec![Term::atom("duplicate_child_name"), spec.id.clone()])));
+                let duplicate = Term::tuple(vec![Term::atom("duplicate_child_name"), spec.id.clone()]);
+                return Err(InitError::Stop(Term::tuple(vec![Term::atom("start_spec"), duplicate])));
             }
             if let Err(reason) = check_significant(spec, flags.auto_shutdown) {
                 return Err(InitError::Stop(Term::tuple(vec![Term::atom("start_spec"), reason])));
@@ -169,8 +173,9 @@ impl Supervisor {
                 && match self.flags.auto_shutdown {
                     AutoShutdown::Never => false,
                     AutoShutdown::AnySignificant => true,
+                    // A child waiting for a restart that failed still counts, as OTP's `restarting` does.
                     AutoShutdown::AllSignificant => {
-                        !self.children.iter().any(|c| c.spec.significant && c.pid.is_some())
+                        !self.children.iter().any(|c| c.spec.significant && (c.pid.is_some() || c.restarting))
                     }
                 };
             if shut_down {
@@ -214,6 +219,9 @@ impl Supervisor {
                 tracing::error!(supervisor = %p.self_pid(), child = %self.children[i].spec.id, %reason, "restart failed; trying again");
                 for child in self.children[first..i].iter_mut().rev() {
                     child.stop(p).await;
+                }
+                for child in &mut self.children[first..last] {
+                    child.restarting = true;
                 }
                 let again = Term::tuple(vec![Term::atom(TRY_AGAIN), Term::from(key as i64)]);
                 p.send(p.self_pid(), again);
