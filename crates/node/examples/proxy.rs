@@ -23,9 +23,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn serve_forwarding(proxy: &Node) {
     proxy.rpc().register_process("proxy", "forward", 4, |mut p, args| async move {
         let [Term::Atom(node), Term::Atom(module), Term::Atom(function), call_args] = args.as_slice() else {
-            return Err(Exception::error("badarg"));
+            return Err(Exception::error(Term::atom("badarg")));
         };
-        let call_args = call_args.to_list().ok_or_else(|| Exception::error("badarg"))?;
+        let call_args = call_args.to_list().ok_or_else(|| Exception::error(Term::atom("badarg")))?;
         p.rpc_call(*node, module.as_str(), function.as_str(), call_args, CALL_TIMEOUT)
             .await
             .map_err(|e| Exception::Error(e.to_badrpc()))

@@ -22,7 +22,8 @@ pub enum Exception {
 }
 
 impl Exception {
-    /// `error(Reason)`.
+    /// `error(Reason)`. The reason is any term: `Term::atom("badarg")` for Erlang's atoms (a `&str`
+    /// becomes a binary, as everywhere in erlnode).
     pub fn error(reason: impl Into<Term>) -> Exception {
         Exception::Error(reason.into())
     }

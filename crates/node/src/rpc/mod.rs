@@ -15,7 +15,7 @@
 //!     match args.as_slice() {
 //!         [a, b] => match (a.as_i64(), b.as_i64()) {
 //!             (Some(a), Some(b)) => Ok(Term::from(a + b)),
-//!             _ => Err(Exception::error("badarith")),
+//!             _ => Err(Exception::error(Term::atom("badarith"))),
 //!         },
 //!         _ => unreachable!("called with its arity"),
 //!     }
