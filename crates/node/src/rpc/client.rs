@@ -63,6 +63,13 @@ fn mf_atoms(module: &str, function: &str) -> (Atom, Atom) {
     (Atom::new(module), Atom::new(function))
 }
 
+/// `{Kind, M, F, Args, user}`, what `rex` takes for a call or a cast (`user` as the group leader, so
+/// output goes to the called node's terminal).
+fn rex_request(kind: &str, module: &str, function: &str, args: Vec<Term>) -> Term {
+    let (m, f) = mf_atoms(module, function);
+    Term::tuple(vec![Term::atom(kind), Term::Atom(m), Term::Atom(f), Term::List(args), Term::Atom(atoms::user())])
+}
+
 impl Process {
     /// Asks `node` to spawn `module:function(args)` (Erlang's `erlang:spawn_request/5`) and returns the
     /// request id at once. The answer comes as the message `{spawn_reply, ReqId, ok, Pid}` or
@@ -77,30 +84,40 @@ impl Process {
         options: SpawnOptions,
     ) -> Ref {
         let (module, function) = mf_atoms(module, function);
-        self.request_spawn(node, module, function, args, options)
+        // Refusals known at once are answered at once, as the BEAM does.
+        let here = self.node();
+        let refusal = if node == here.name() {
+            None
+        } else if here.distribution().is_none() {
+            Some(crate::exit::noconnection())
+        } else if crate::dist::peer_flags(here, node).is_some_and(|flags| !flags.contains(DistFlags::SPAWN)) {
+            Some(Term::atom("notsup"))
+        } else {
+            None
+        };
+        match refusal {
+            Some(reason) => self.refuse_spawn(reason, options),
+            None => self.request_spawn(node, module, function, args, options),
+        }
     }
 
-    /// [`Process::spawn_request`] with the names as atoms.
+    /// A new request id, answered at once with `{spawn_reply, ReqId, error, Reason}` unless no answer
+    /// is wanted.
+    fn refuse_spawn(&self, reason: Term, options: SpawnOptions) -> Ref {
+        let req_id = self.make_ref();
+        if options.reply != Reply::No {
+            self.send(self.self_pid(), spawn::answer(req_id, Term::Atom(atoms::error()), reason));
+        }
+        req_id
+    }
+
+    /// [`Process::spawn_request`] with the names as atoms, to a node this process may spawn on (this
+    /// node, or a peer that is connecting or offers `SPAWN`).
     fn request_spawn(&self, node: Atom, module: Atom, function: Atom, args: Vec<Term>, options: SpawnOptions) -> Ref {
+        let Ok(arity) = u8::try_from(args.len()) else { return self.refuse_spawn(crate::exit::badarg(), options) };
         let req_id = self.make_ref();
         let from = self.self_pid();
-        // Refusals known at once are answered at once, as the BEAM does.
-        let refused = |reason: Term| {
-            if options.reply != Reply::No {
-                self.send(from, spawn::answer(req_id, Term::Atom(atoms::error()), reason));
-            }
-            req_id
-        };
-        let Ok(arity) = u8::try_from(args.len()) else { return refused(crate::exit::badarg()) };
         let here = self.node().clone();
-        if node != here.name() {
-            if here.distribution().is_none() {
-                return refused(crate::exit::noconnection());
-            }
-            if crate::dist::peer_flags(&here, node).is_some_and(|flags| !flags.contains(DistFlags::SPAWN)) {
-                return refused(Term::atom("notsup"));
-            }
-        }
         let pending = Pending { node, reply: options.reply, link: options.link };
         self.entry().lock().ties().spawn_requests.insert(req_id, pending);
         let opts = options.wire();
@@ -210,15 +227,7 @@ impl Process {
             match peer_flags(self.node(), node, None).await {
                 None => return,
                 Some(flags) if !flags.contains(DistFlags::SPAWN) => {
-                    let (m, f) = mf_atoms(module, function);
-                    let request = Term::tuple(vec![
-                        Term::atom("cast"),
-                        Term::Atom(m),
-                        Term::Atom(f),
-                        Term::List(args),
-                        Term::atom("user"),
-                    ]);
-                    gen_server::cast(self, (Atom::new("rex"), node), request);
+                    gen_server::cast(self, (Atom::new("rex"), node), rex_request("cast", module, function, args));
                     return;
                 }
                 Some(_) => {}
@@ -241,9 +250,7 @@ impl Process {
         args: Vec<Term>,
         timeout: Duration,
     ) -> Result<Term, RpcError> {
-        let (m, f) = mf_atoms(module, function);
-        let request =
-            Term::tuple(vec![Term::atom("call"), Term::Atom(m), Term::Atom(f), Term::List(args), Term::atom("user")]);
+        let request = rex_request("call", module, function, args);
         match gen_server::call(self, (Atom::new("rex"), node), request, timeout).await {
             Ok(answer) => match answer.as_tuple() {
                 Some([tag, reason]) if tag.as_atom().is_some_and(|a| a.as_str() == "badrpc") => {
