@@ -8,7 +8,7 @@ use erlnode_dist::control::Control;
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use crate::dist::{self, Distribution, NodeOptions, StartError};
-use crate::process::alias::{self, AliasTable};
+use crate::process::alias;
 use crate::process::info::{self, ProcessInfo};
 use crate::process::ref_alloc::RefAlloc;
 use crate::process::registry::Registry;
@@ -43,7 +43,6 @@ struct Inner {
     table: ProcessTable,
     registry: Registry,
     refs: RefAlloc,
-    aliases: AliasTable,
     timers: TimerTable,
     applications: crate::application::Controller,
     rpc: crate::rpc::Rpc,
@@ -64,7 +63,6 @@ impl Node {
                 table: ProcessTable::default(),
                 registry: Registry::default(),
                 refs: RefAlloc::new(atom, creation),
-                aliases: AliasTable::default(),
                 timers: TimerTable::default(),
                 applications: crate::application::Controller::default(),
                 rpc: crate::rpc::Rpc::new(),
@@ -358,8 +356,14 @@ impl Node {
         &self.inner.registry
     }
 
-    pub(crate) fn aliases(&self) -> &AliasTable {
-        &self.inner.aliases
+    /// A new alias of the local process `pid` (see [`alias`]).
+    pub(crate) fn make_alias_ref(&self, pid: Pid) -> Ref {
+        self.inner.refs.make_alias(crate::process::table::number(&pid))
+    }
+
+    /// The local process with number `number`, whatever its pid's node and creation.
+    pub(crate) fn lookup_number(&self, number: u32) -> Option<Arc<ProcEntry>> {
+        self.inner.table.get_number(number)
     }
 
     pub(crate) fn timers(&self) -> &TimerTable {

@@ -153,3 +153,67 @@ async fn unknown_and_foreign_references_are_dropped() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_monitors_alias_is_active_until_demonitor() {
+    let node = node();
+    let target = node.spawn(forever).unwrap();
+    within(&node, move |mut p| async move {
+        let monitor = p.monitor_alias(target);
+        p.send_alias(monitor, "while_monitoring");
+        assert_eq!(next(&mut p).await, Term::from("while_monitoring"));
+        assert_eq!(p.node().process_info(p.self_pid()).unwrap().aliases, vec![monitor]);
+        assert!(p.demonitor(monitor));
+        p.send_alias(monitor, "after_demonitor");
+        nothing_more(&mut p).await;
+        assert!(!p.unalias(monitor), "the alias ended with the monitor");
+        p.exit(target, exit::kill());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_monitors_alias_ends_when_the_monitor_fires() {
+    let node = node();
+    let target = node.spawn(forever).unwrap();
+    within(&node, move |mut p| async move {
+        let monitor = p.monitor_alias(target);
+        p.exit(target, "stop");
+        assert_eq!(next(&mut p).await, down(monitor, Term::Pid(target), Term::from("stop")));
+        p.send_alias(monitor, "after_down");
+        nothing_more(&mut p).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unalias_ends_a_monitors_alias_and_leaves_the_monitor() {
+    let node = node();
+    let target = node.spawn(forever).unwrap();
+    within(&node, move |mut p| async move {
+        let monitor = p.monitor_alias(target);
+        assert!(p.unalias(monitor));
+        assert!(!p.unalias(monitor));
+        p.send_alias(monitor, "after_unalias");
+        nothing_more(&mut p).await;
+        p.exit(target, "stop");
+        assert_eq!(next(&mut p).await, down(monitor, Term::Pid(target), Term::from("stop")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_monitors_alias_of_a_missing_process_is_never_active() {
+    let node = node();
+    let gone = node.spawn(|_p| async { Ok(()) }).unwrap();
+    within(&node, move |mut p| async move {
+        while p.node().process_info(gone).is_some() {
+            tokio::task::yield_now().await;
+        }
+        let monitor = p.monitor_alias(gone);
+        assert_eq!(next(&mut p).await, down(monitor, Term::Pid(gone), Term::atom("noproc")));
+        p.send_alias(monitor, "x");
+        nothing_more(&mut p).await;
+    })
+    .await;
+}

@@ -115,8 +115,8 @@ impl CallError {
 }
 
 /// Calls `server` with `request` and waits up to `timeout` for its reply (`gen_server:call/3`). The server
-/// is monitored meanwhile, so its death or its node's gives an error at once; the reply comes to a
-/// one-shot alias, so one that comes too late is dropped, as with OTP 24+.
+/// is monitored meanwhile, so its death or its node's gives an error at once; the reply comes to the
+/// monitor's alias, which ends with the monitor, so one that comes too late is dropped, as with OTP 24+.
 pub async fn call(
     p: &mut Process,
     server: impl Into<ServerRef>,
@@ -124,32 +124,39 @@ pub async fn call(
     timeout: Duration,
 ) -> Result<Term, CallError> {
     let server = server.into();
-    let monitor = p.monitor(server.monitor_target());
-    let alias = p.alias_reply();
-    let tag = Term::improper(vec![Term::Atom(atoms::alias())], Term::Ref(alias));
+    // One reference for both, as OTP's gen:call: monitor(process, Server, [{alias, demonitor}]).
+    let monitor = p.monitor_alias(server.monitor_target());
+    let tag = Term::improper(vec![Term::Atom(atoms::alias())], Term::Ref(monitor));
     let from = Term::tuple(vec![Term::Pid(p.self_pid()), tag]);
     server.send(p, Term::tuple(vec![Term::Atom(atoms::gen_call()), from, request.into()]));
+    // A local server runs on this scheduler once this process lets it: there is no reply to look for yet.
+    tokio::task::yield_now().await;
     let answer = p
         .recv_match_timeout(
             |m| match m.as_tuple() {
-                Some([_, _]) => is_reply(m, alias),
+                Some([_, _]) => is_reply(m, monitor),
                 Some([_, _, _, _, _]) => crate::exit::is_down_of(m, &monitor),
                 _ => false,
             },
             timeout,
         )
         .await;
-    p.unalias(alias);
-    match answer.as_ref().and_then(Term::as_tuple) {
-        Some([_, reply]) => {
-            p.demonitor_flush(monitor);
-            Ok(reply.clone())
-        }
-        Some([_, _, _, _, reason]) => Err(CallError::from_down(reason, server.node(p))),
+    match answer {
+        // The reply is taken out, not copied.
+        Some(Term::Tuple(parts)) => match <[Term; 2]>::try_from(parts) {
+            Ok([_, reply]) => {
+                p.demonitor_flush(monitor);
+                Ok(reply)
+            }
+            // The DOWN: its reason is last.
+            Err(down) => {
+                Err(down.last().map_or(CallError::Timeout, |reason| CallError::from_down(reason, server.node(p))))
+            }
+        },
         _ => {
             p.demonitor_flush(monitor);
-            // A reply that came between the timeout and the unalias is taken, as OTP's gen:call does.
-            let late = p.recv_match_timeout(|m| is_reply(m, alias), Duration::ZERO).await;
+            // A reply that came between the timeout and the demonitor is taken, as OTP's gen:call does.
+            let late = p.recv_match_timeout(|m| is_reply(m, monitor), Duration::ZERO).await;
             match late.as_ref().and_then(Term::as_tuple) {
                 Some([_, reply]) => Ok(reply.clone()),
                 _ => Err(CallError::Timeout),
@@ -160,7 +167,7 @@ pub async fn call(
 
 /// `{[alias | Alias], Reply}`: the tag's tail is enough to tell a reply.
 fn is_reply(message: &Term, alias: erlnode_etf::Ref) -> bool {
-    matches!(message.as_tuple(), Some([Term::Improper(_, tail), _]) if **tail == Term::Ref(alias))
+    matches!(message.as_tuple(), Some([Term::Improper(_, tail), _]) if matches!(**tail, Term::Ref(r) if r == alias))
 }
 
 /// [`call`] with a typed request and reply, converted through serde ([`to_term`](crate::to_term),
@@ -194,22 +201,20 @@ pub async fn stop(
 ) -> Result<(), CallError> {
     let server = server.into();
     let reason = reason.into();
-    let monitor = p.monitor(server.monitor_target());
-    // The server answers ok, then exits; the answer goes to a one-shot alias and is dropped below.
-    let alias = p.alias_reply();
-    let tag = Term::improper(vec![Term::Atom(atoms::alias())], Term::Ref(alias));
+    // The server answers ok, then exits; the answer goes to the monitor's alias and is dropped below.
+    let monitor = p.monitor_alias(server.monitor_target());
+    let tag = Term::improper(vec![Term::Atom(atoms::alias())], Term::Ref(monitor));
     let from = Term::tuple(vec![Term::Pid(p.self_pid()), tag.clone()]);
     let request = Term::tuple(vec![Term::atom("terminate"), reason.clone()]);
     server.send(p, Term::tuple(vec![Term::atom("system"), from, request]));
     let down = p.recv_match_timeout(|m| crate::exit::is_down_of(m, &monitor), timeout).await;
-    p.unalias(alias);
+    if down.is_none() {
+        p.demonitor_flush(monitor);
+    }
     let _ = p.recv_match_timeout(|m| matches!(m.as_tuple(), Some([t, _]) if *t == tag), Duration::ZERO).await;
     match down.as_ref().and_then(Term::as_tuple) {
         Some([_, _, _, _, exited]) if *exited == reason => Ok(()),
         Some([_, _, _, _, exited]) => Err(CallError::from_down(exited, server.node(p))),
-        _ => {
-            p.demonitor_flush(monitor);
-            Err(CallError::Timeout)
-        }
+        _ => Err(CallError::Timeout),
     }
 }

@@ -1,119 +1,90 @@
 //! Aliases (OTP 24): references that a process makes so that messages sent to them reach it.
 //!
-//! An alias is an ordinary reference of this node, kept in the node's alias table with the process that
-//! made it. A message sent to an active alias goes to that process's mailbox, in order with its other
-//! messages from the same sender; a message sent to an alias that was never made, was deactivated, belongs to
-//! a process that ended, or was made on another node is dropped without a trace, as in Erlang. Only the
-//! process that made an alias can deactivate it ([`Process::unalias`](crate::Process::unalias)). A one-shot
-//! alias ([`Process::alias_reply`](crate::Process::alias_reply), Erlang's `alias([reply])`) is deactivated by
-//! the first message sent to it.
+//! A message sent to an active alias goes to its process's mailbox, in order with its other messages from
+//! the same sender; a message sent to an alias that was never made, was deactivated, belongs to a process
+//! that ended, or was made on another node is dropped without a trace, as in Erlang. Only the process that
+//! made an alias can deactivate it ([`Process::unalias`](crate::Process::unalias)). A one-shot alias
+//! ([`Process::alias_reply`](crate::Process::alias_reply), Erlang's `alias([reply])`) is deactivated by
+//! the first message sent to it; a monitor's alias (`monitor(process, P, [{alias, demonitor}])`, what
+//! `gen_server:call` uses) by the end of its monitor. A monitor keeps its own alias flag, so a call holds
+//! one entry for both.
 //!
-//! # Locks
-//! The alias table lock is never held together with a process state lock. The process's own set of aliases
-//! (so that they die with it) is changed after the table on creation and before it on removal, and a process
-//! found ending on creation takes its fresh alias back out of the table.
+//! An alias carries its process's number in its last id word (the BEAM's aliases likewise carry their
+//! process), so a send finds the process through the process table, and the process's own table of active
+//! aliases decides. There is no node-wide alias table to keep: an alias dies with its process's state, and
+//! a number reused by a later process finds a table without the alias.
 
-use std::collections::hash_map::Entry;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-use erlnode_etf::{Pid, Ref, Term};
+use erlnode_etf::{Ref, Term};
 
 use super::ProcEntry;
 use crate::Node;
-use crate::hash::NumberMap;
 
 /// How long an alias stays active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// Until `unalias` or the end of its process.
     Explicit,
     /// Also until the first message sent to it.
     Reply,
 }
 
-/// The active aliases of one node: alias to the process that made it.
-#[derive(Debug, Default)]
-pub(crate) struct AliasTable {
-    aliases: Mutex<NumberMap<Ref, (Pid, Mode)>>,
+/// The process number an alias of this node names, if `alias` is one.
+pub(crate) fn owner_number(node: &Node, alias: &Ref) -> Option<u32> {
+    if alias.node != node.name() || alias.creation != node.creation() {
+        return None;
+    }
+    super::ref_alloc::alias_owner(alias)
 }
 
-impl AliasTable {
-    fn lock(&self) -> MutexGuard<'_, NumberMap<Ref, (Pid, Mode)>> {
-        self.aliases.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Removes `alias` of `pid`; `true` if it was active.
-    pub(crate) fn remove(&self, alias: &Ref, pid: Pid) -> bool {
-        let mut aliases = self.lock();
-        if aliases.get(alias).is_some_and(|&(owner, _)| owner == pid) {
-            aliases.remove(alias);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// The number of active aliases (for tests and introspection).
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.lock().len()
-    }
-}
-
-/// Makes an alias for `me`; `reply` makes it one-shot.
-pub(crate) fn alias(node: &Node, me: &ProcEntry, reply: bool) -> Ref {
-    let alias = node.make_ref();
-    let mode = if reply { Mode::Reply } else { Mode::Explicit };
-    node.aliases().lock().insert(alias, (me.pid, mode));
+/// Makes an alias for `me` that stays active as `mode` says.
+pub(crate) fn alias(node: &Node, me: &ProcEntry, mode: Mode) -> Ref {
+    let alias = node.make_alias_ref(me.pid);
     let mut state = me.lock();
     if state.alive {
-        state.ties().aliases.insert(alias);
-    } else {
-        drop(state);
-        node.aliases().remove(&alias, me.pid);
+        state.ties().aliases.insert(alias, mode);
     }
     alias
 }
 
-/// Deactivates the alias `alias` of `me`; `true` if it was active.
-pub(crate) fn unalias(node: &Node, me: &ProcEntry, alias: Ref) -> bool {
-    if !me.lock().ties_if_any().is_some_and(|ties| ties.aliases.remove(&alias)) {
-        return false;
-    }
-    node.aliases().remove(&alias, me.pid)
+/// Deactivates the alias `alias` of `me` (a monitor's too); `true` if it was active.
+pub(crate) fn unalias(me: &ProcEntry, alias: Ref) -> bool {
+    me.lock().ties_if_any().is_some_and(|ties| {
+        if ties.aliases.remove(&alias).is_some() {
+            return true;
+        }
+        let held = match ties.monitors.get_mut(&alias) {
+            Some(held) => &mut held.alias,
+            None => match ties.remote_names.get_mut(&alias) {
+                Some(held) => &mut held.alias,
+                None => return false,
+            },
+        };
+        std::mem::replace(held, false)
+    })
 }
 
 /// Sends `message` to the process that holds the alias `alias`, or drops it.
 pub(crate) fn send(node: &Node, alias: Ref, message: Term) {
-    let target = {
-        let mut aliases = node.aliases().lock();
-        match aliases.entry(alias) {
-            Entry::Occupied(found) if found.get().1 == Mode::Reply => Some((found.remove().0, true)),
-            Entry::Occupied(found) => Some((found.get().0, false)),
-            Entry::Vacant(_) => None,
-        }
-    };
-    let Some((pid, used_up)) = target else {
+    let entry = owner_number(node, &alias).and_then(|number| node.lookup_number(number));
+    let Some(entry) = entry else {
         tracing::trace!(%alias, "message to an inactive alias dropped");
         return;
     };
-    if let Some(entry) = node.lookup(pid) {
-        if used_up {
-            if let Some(ties) = entry.lock().ties_if_any() {
-                ties.aliases.remove(&alias);
-            }
+    let active = entry.lock().ties_if_any().is_some_and(|ties| {
+        // A monitor's alias (`gen_server:call`'s) is the common case: looked for first.
+        if let Some(held) = ties.monitors.get(&alias) {
+            return held.alias;
         }
+        match ties.aliases.get(&alias) {
+            Some(Mode::Reply) => ties.aliases.remove(&alias).is_some(),
+            Some(Mode::Explicit) => true,
+            None => ties.remote_names.get(&alias).is_some_and(|held| held.alias),
+        }
+    });
+    if active {
         entry.deliver(message);
-    }
-}
-
-/// Deactivates the aliases of a process that is ending.
-pub(crate) fn release_all(node: &Node, pid: Pid, aliases: impl IntoIterator<Item = Ref>) {
-    let mut table = node.aliases().lock();
-    for alias in aliases {
-        if table.get(&alias).is_some_and(|&(owner, _)| owner == pid) {
-            table.remove(&alias);
-        }
+    } else {
+        tracing::trace!(%alias, "message to an inactive alias dropped");
     }
 }
 
@@ -122,24 +93,22 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn aliases_leave_the_table_with_their_process() {
+    async fn only_this_nodes_aliases_name_a_process() {
         let node = Node::new("alias@h", 1).unwrap_or_else(|e| panic!("{e}"));
         let (tx, rx) = tokio::sync::oneshot::channel();
-        node.spawn(move |p| async move {
-            let a = p.alias();
-            let _b = p.alias_reply();
-            tx.send(a).ok();
+        node.spawn(move |mut p| async move {
+            tx.send((p.self_pid(), p.alias(), p.make_ref())).ok();
+            p.recv().await;
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
-        let a = rx.await.unwrap_or_else(|e| panic!("{e}"));
-        for _ in 0..200 {
-            if node.aliases().len() == 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        assert_eq!(node.aliases().len(), 0);
-        node.send_alias(a, Term::from(1));
+        let (pid, alias, plain) = rx.await.unwrap_or_else(|e| panic!("{e}"));
+        let owner = owner_number(&node, &alias).and_then(|n| node.lookup_number(n)).map(|entry| entry.pid);
+        assert_eq!(owner, Some(pid));
+        assert_eq!(owner_number(&node, &plain), None);
+        let elsewhere = Ref::new(erlnode_etf::Atom::new("other@h"), 1, alias.ids()).unwrap_or_else(|| panic!("a ref"));
+        assert_eq!(owner_number(&node, &elsewhere), None);
+        let older = Ref::new(node.name(), 2, alias.ids()).unwrap_or_else(|| panic!("a ref"));
+        assert_eq!(owner_number(&node, &older), None);
     }
 }

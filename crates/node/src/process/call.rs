@@ -46,13 +46,16 @@ fn answer(from: Term, reply: Term) -> Option<(To, Term)> {
             return None;
         }
     };
-    let mut parts = parts.into_iter();
-    let (Some(Term::Pid(caller)), Some(tag)) = (parts.next(), parts.next()) else {
+    let Term::Pid(caller) = parts[0] else {
         tracing::debug!("reply to a From without a pid dropped");
         return None;
     };
-    let to = alias_of(&tag).map_or(To::Pid(caller), To::Alias);
-    Some((to, Term::tuple(vec![tag, reply])))
+    let to = alias_of(&parts[1]).map_or(To::Pid(caller), To::Alias);
+    // `{Pid, Tag}` becomes `{Tag, Reply}` in the same two slots.
+    let mut parts = parts;
+    parts.swap(0, 1);
+    parts[1] = reply;
+    Some((to, Term::Tuple(parts)))
 }
 
 /// The alias in a call tag of the form `[alias | Ref]` (or `[[alias | Ref] | _]`).

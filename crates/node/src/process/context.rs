@@ -165,6 +165,15 @@ impl Process {
         monitor::monitor(&self.node, self.entry(), target.into())
     }
 
+    /// [`Process::monitor`] whose reference is also an alias of this process (Erlang's
+    /// `monitor(process, Target, [{alias, demonitor}])`): messages sent to it with
+    /// [`Process::send_alias`] arrive until the monitor is removed, fires, or the alias is
+    /// [`unalias`](Process::unalias)ed. One reference serves for a request's reply and for its `DOWN`,
+    /// which is how `gen_server:call` waits (see [`gen_server::call`](crate::gen_server::call)).
+    pub fn monitor_alias(&self, target: impl Into<MonitorTarget>) -> Ref {
+        monitor::monitor_alias(&self.node, self.entry(), target.into())
+    }
+
     /// Removes the monitor `monitor` (Erlang's `demonitor/1`); `true` if it was still active. No `DOWN`
     /// message for it arrives afterwards, but one may have arrived before.
     pub fn demonitor(&self, monitor: Ref) -> bool {
@@ -175,7 +184,10 @@ impl Process {
     /// (`demonitor(Ref, [flush])`); `true` if the monitor was still active.
     pub fn demonitor_flush(&mut self, monitor: Ref) -> bool {
         let active = monitor::demonitor(&self.node, self.entry(), monitor);
-        self.mailbox.take_delivered(|m| exit::is_down_of(m, &monitor));
+        // An active monitor had not fired, and now cannot: there is no DOWN to look for.
+        if !active {
+            self.mailbox.take_delivered(|m| exit::is_down_of(m, &monitor));
+        }
         active
     }
 
@@ -188,19 +200,19 @@ impl Process {
     /// [`Process::send_alias`] or [`Node::send_alias`], reach this process until [`Process::unalias`] or the
     /// end of this process. See [`alias`](crate::process::alias).
     pub fn alias(&self) -> Ref {
-        alias::alias(&self.node, self.entry(), false)
+        alias::alias(&self.node, self.entry(), alias::Mode::Explicit)
     }
 
     /// Makes a one-shot alias (Erlang's `alias([reply])`): like [`Process::alias`], but the first message
     /// sent to it deactivates it, so later ones are dropped.
     pub fn alias_reply(&self) -> Ref {
-        alias::alias(&self.node, self.entry(), true)
+        alias::alias(&self.node, self.entry(), alias::Mode::Reply)
     }
 
     /// Deactivates the alias `alias` (Erlang's `unalias/1`); `true` if it was an active alias of this
     /// process. Messages sent to it afterwards are dropped; ones already delivered stay in the mailbox.
     pub fn unalias(&self, alias: Ref) -> bool {
-        alias::unalias(&self.node, self.entry(), alias)
+        alias::unalias(self.entry(), alias)
     }
 
     /// Sends `message` to the process that holds the alias `alias` (Erlang's `Alias ! Message`); dropped if

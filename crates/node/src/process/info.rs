@@ -59,11 +59,13 @@ pub(crate) fn process_info(entry: &ProcEntry) -> ProcessInfo {
     let ties = state.ties.as_deref().unwrap_or(&none);
     let mut links: Vec<Pid> = ties.links.iter().copied().collect();
     links.sort_unstable();
-    let mut monitors: Vec<(Ref, Pid)> = ties.monitors.iter().map(|(r, p)| (*r, *p)).collect();
+    let mut monitors: Vec<(Ref, Pid)> = ties.monitors.iter().map(|(r, held)| (*r, held.target)).collect();
     monitors.sort_unstable();
     let mut monitored_by: Vec<Pid> = ties.watchers.values().map(|w| w.pid).collect();
     monitored_by.sort_unstable();
-    let mut aliases: Vec<Ref> = ties.aliases.iter().copied().collect();
+    let monitor_aliases = ties.monitors.iter().filter(|(_, held)| held.alias).map(|(r, _)| *r);
+    let name_aliases = ties.remote_names.iter().filter(|(_, held)| held.alias).map(|(r, _)| *r);
+    let mut aliases: Vec<Ref> = ties.aliases.keys().copied().chain(monitor_aliases).chain(name_aliases).collect();
     aliases.sort_unstable();
     let status = if !state.alive {
         Status::Exiting
@@ -74,9 +76,10 @@ pub(crate) fn process_info(entry: &ProcEntry) -> ProcessInfo {
     };
     let tables = state.ties.as_ref().map_or(0, |_| std::mem::size_of::<Ties>())
         + ties.links.capacity() * std::mem::size_of::<Pid>()
-        + ties.monitors.capacity() * std::mem::size_of::<(Ref, Pid)>()
+        + ties.monitors.capacity() * std::mem::size_of::<(Ref, super::monitor::Held<Pid>)>()
         + ties.watchers.capacity() * std::mem::size_of::<(Ref, super::Watcher)>()
-        + (ties.aliases.capacity() + ties.timers.capacity()) * std::mem::size_of::<Ref>();
+        + ties.aliases.capacity() * std::mem::size_of::<(Ref, super::alias::Mode)>()
+        + ties.timers.capacity() * std::mem::size_of::<Ref>();
     let memory = std::mem::size_of::<ProcEntry>() + tables + entry.future_size + entry.queued_bytes();
     ProcessInfo {
         pid: entry.pid,

@@ -36,7 +36,7 @@ pub mod exit;
 pub mod info;
 mod link;
 mod mailbox;
-mod monitor;
+pub(crate) mod monitor;
 pub(crate) mod pid_alloc;
 pub(crate) mod ref_alloc;
 pub(crate) mod registry;
@@ -98,13 +98,13 @@ pub(crate) struct State {
 pub(crate) struct Ties {
     pub(crate) links: NumberSet<Pid>,
     /// Monitors this process holds: reference to target.
-    pub(crate) monitors: NumberMap<Ref, Pid>,
+    pub(crate) monitors: NumberMap<Ref, monitor::Held<Pid>>,
     /// Monitors this process holds on registered names of other nodes: reference to `(Name, Node)`.
-    pub(crate) remote_names: NumberMap<Ref, (Atom, Atom)>,
+    pub(crate) remote_names: NumberMap<Ref, monitor::Held<(Atom, Atom)>>,
     /// Monitors held on this process.
     pub(crate) watchers: NumberMap<Ref, Watcher>,
-    /// Active aliases this process made.
-    pub(crate) aliases: NumberSet<Ref>,
+    /// Active aliases this process made, and until when each stays active.
+    pub(crate) aliases: NumberMap<Ref, alias::Mode>,
     /// Pending timers aimed at this process.
     pub(crate) timers: NumberSet<Ref>,
     /// Spawn requests this process made that are not answered yet: the node asked, and which answers the
@@ -294,7 +294,7 @@ where
             p.lock().ties().links.insert(pid);
         }
         Parent::Monitor(p, r) => {
-            p.lock().ties().monitors.insert(r, pid);
+            p.lock().ties().monitors.insert(r, monitor::Held::plain(pid));
         }
         Parent::Requester { announce, .. } => announce(pid),
     }
@@ -324,11 +324,12 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
         crate::rpc::spawn::requester_ended(node, std::mem::take(&mut ties.spawn_requests), &reason);
         (state.name.take(), ties)
     };
-    let Ties { links, monitors, remote_names, watchers, aliases, timers, node_monitors, spawn_requests: _ } = ties;
+    // Aliases die with the ties: a send to one finds no table that holds it.
+    let Ties { links, monitors, remote_names, watchers, aliases: _, timers, node_monitors, spawn_requests: _ } = ties;
     if node_monitors {
         crate::dist::forget_node_monitors(node, pid);
     }
-    for (monitor, (name, on)) in remote_names {
+    for (monitor, monitor::Held { target: (name, on), .. }) in remote_names {
         let control = erlnode_dist::control::Control::DemonitorP {
             from: pid,
             to: erlnode_dist::control::Proc::Name(name),
@@ -340,9 +341,8 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
     if let Some(name) = name {
         node.registry().release(name, pid);
     }
-    alias::release_all(node, pid, aliases);
     timer::cancel_all(node, timers);
-    for (monitor, target) in monitors {
+    for (monitor, monitor::Held { target, .. }) in monitors {
         if !node.is_local(target) {
             if target.node != node.name() {
                 let control = erlnode_dist::control::Control::DemonitorP {

@@ -40,13 +40,39 @@ impl From<Atom> for MonitorTarget {
     }
 }
 
+/// A monitor as its holder keeps it: what it watches, and whether its reference is also an alias of the
+/// holder (active until the monitor is removed or fires, or `unalias`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Held<T> {
+    pub(crate) target: T,
+    pub(crate) alias: bool,
+}
+
+impl<T> Held<T> {
+    /// A monitor without an alias.
+    pub(crate) fn plain(target: T) -> Held<T> {
+        Held { target, alias: false }
+    }
+}
+
 /// Sets a monitor held by `me` on `target`.
 pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref {
-    let monitor = node.make_ref();
+    set(node, me, target, node.make_ref(), false)
+}
+
+/// Sets a monitor held by `me` on `target` whose reference is also an alias of `me`, active until the
+/// monitor is removed or fires (`monitor(process, Target, [{alias, demonitor}])`, as `gen_server:call`
+/// sets it): one reference for the reply and the `DOWN`.
+pub(crate) fn monitor_alias(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref {
+    set(node, me, target, node.make_alias_ref(me.pid), true)
+}
+
+/// Sets the monitor `monitor`; `alias`: it is an alias of `me` as well.
+fn set(node: &Node, me: &ProcEntry, target: MonitorTarget, monitor: Ref, alias: bool) -> Ref {
     let target = match target {
         MonitorTarget::NameOn(name, on) if on == node.name() => MonitorTarget::Name(name),
         MonitorTarget::NameOn(name, on) => {
-            me.lock().ties().remote_names.insert(monitor, (name, on));
+            me.lock().ties().remote_names.insert(monitor, Held { target: (name, on), alias });
             let control = Control::MonitorP { from: me.pid, to: Proc::Name(name), reference: monitor };
             crate::dist::send(node, on, control, None);
             return monitor;
@@ -59,14 +85,14 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
         MonitorTarget::NameOn(..) => return monitor,
     };
     if let Some(remote) = pid.filter(|p| !node.is_local(*p) && p.node != node.name()) {
-        me.lock().ties().monitors.insert(monitor, remote);
+        me.lock().ties().monitors.insert(monitor, Held { target: remote, alias });
         let control = Control::MonitorP { from: me.pid, to: Proc::Pid(remote), reference: monitor };
         crate::dist::send(node, remote.node, control, None);
         return monitor;
     }
     let entry = pid.and_then(|pid| node.lookup(pid));
     if let Some(entry) = entry {
-        me.lock().ties().monitors.insert(monitor, entry.pid);
+        me.lock().ties().monitors.insert(monitor, Held { target: entry.pid, alias });
         let mut state = entry.lock();
         if state.alive {
             state.ties().watchers.insert(monitor, Watcher { pid: me.pid, object });
@@ -77,6 +103,7 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
             ties.monitors.remove(&monitor);
         }
     }
+    // The monitor fires at once, so its alias is never active.
     me.deliver(exit::down_message(monitor, object, exit::noproc()));
     monitor
 }
@@ -87,9 +114,10 @@ pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
     let (target, remote_name) = {
         let mut state = me.lock();
         let Some(ties) = state.ties_if_any() else { return false };
+        // A monitor's alias ends with it.
         match ties.monitors.remove(&monitor) {
-            Some(target) => (Some(target), None),
-            None => (None, ties.remote_names.remove(&monitor)),
+            Some(held) => (Some(held.target), None),
+            None => (None, ties.remote_names.remove(&monitor).map(|held| held.target)),
         }
     };
     if let Some((name, on)) = remote_name {
@@ -116,9 +144,11 @@ pub(crate) fn down(node: &Node, monitor: Ref, watcher: Watcher, reason: Term) {
         return;
     }
     if let Some(entry) = node.lookup(watcher.pid) {
-        if let Some(ties) = entry.lock().ties_if_any() {
-            ties.monitors.remove(&monitor);
+        // A watcher that demonitored meanwhile gets nothing: once `demonitor` has found its monitor
+        // active, no DOWN for it can arrive (which lets `demonitor_flush` skip its mailbox).
+        let active = entry.lock().ties_if_any().is_some_and(|ties| ties.monitors.remove(&monitor).is_some());
+        if active {
+            entry.deliver(exit::down_message(monitor, watcher.object, reason));
         }
-        entry.deliver(exit::down_message(monitor, watcher.object, reason));
     }
 }

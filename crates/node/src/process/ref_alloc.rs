@@ -3,6 +3,10 @@
 //! A local reference has three id words, least significant first, made from one per-node counter the way
 //! the BEAM makes them: the first word holds the counter's low 18 bits and the other two the next 64 bits.
 //! Node name and creation are the node's, so a reference says where it was made.
+//!
+//! An alias puts its process's number in the third word instead, with the top bit set (plain references
+//! would need a counter past 2^81 to set it). Both kinds take their value from the one counter, so no two
+//! references are equal while it stays under 2^50, which is centuries at any rate a node can make them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,6 +36,29 @@ impl RefAlloc {
     }
 }
 
+/// Marks the third word of an alias.
+const ALIAS_BIT: u32 = 1 << 31;
+
+impl RefAlloc {
+    /// A new alias of the local process with number `number` (28 bits).
+    pub(crate) fn make_alias(&self, number: u32) -> Ref {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let words = [(n & ((1 << FIRST_WORD_BITS) - 1)) as u32, (n >> FIRST_WORD_BITS) as u32, ALIAS_BIT | number];
+        match Ref::new(self.node, self.creation, &words) {
+            Some(r) => r,
+            None => unreachable!("a reference of three words"),
+        }
+    }
+}
+
+/// The process number in `alias`, if it is an alias (made by [`RefAlloc::make_alias`] of some node).
+pub(crate) fn alias_owner(alias: &Ref) -> Option<u32> {
+    match alias.ids() {
+        [_, _, third] if third & ALIAS_BIT != 0 => Some(third & !ALIAS_BIT),
+        _ => None,
+    }
+}
+
 /// The reference for counter value `n`.
 fn words_ref(node: Atom, creation: u32, n: u64) -> Ref {
     let words = [(n & ((1 << FIRST_WORD_BITS) - 1)) as u32, (n >> FIRST_WORD_BITS) as u32, (n >> 50) as u32];
@@ -56,5 +83,9 @@ mod tests {
         let (a, b) = (alloc.make(), alloc.make());
         assert_ne!(a, b);
         assert_eq!((a.node, a.creation, a.ids().len()), (node, 7, 3));
+        assert_eq!(alias_owner(&a), None);
+        let alias = alloc.make_alias(12345);
+        assert_eq!(alias_owner(&alias), Some(12345));
+        assert_ne!(alias.ids()[..2], b.ids()[..2], "the counter moved on");
     }
 }

@@ -10,6 +10,7 @@ use erlnode_dist::control::{Control, Proc};
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use super::link::{self, Origin};
+use super::monitor::Held;
 use super::{Watcher, exit};
 use crate::Node;
 use crate::dist;
@@ -68,10 +69,10 @@ pub(crate) fn remote_demonitor(node: &Node, pid: Pid, reference: Ref) {
 pub(crate) fn remote_down(node: &Node, peer: Atom, to: Pid, reference: Ref, object: Term, reason: Term) {
     if let Some(entry) = node.lookup(to) {
         let active = entry.lock().ties_if_any().is_some_and(|ties| {
-            if ties.monitors.get(&reference).is_some_and(|target| target.node == peer) {
+            if ties.monitors.get(&reference).is_some_and(|held| held.target.node == peer) {
                 ties.monitors.remove(&reference);
                 true
-            } else if ties.remote_names.get(&reference).is_some_and(|(_, on)| *on == peer) {
+            } else if ties.remote_names.get(&reference).is_some_and(|held| held.target.1 == peer) {
                 ties.remote_names.remove(&reference);
                 true
             } else {
@@ -89,28 +90,30 @@ pub(crate) fn remote_down(node: &Node, peer: Atom, to: Pid, reference: Ref, obje
 /// to `peer` are answered `noconnection`.
 pub(crate) fn lose_peer(node: &Node, pid: Pid, peer: Atom) {
     let Some(entry) = node.lookup(pid) else { return };
-    let (links, monitors, requests) = {
-        let mut state = entry.lock();
-        let Some(ties) = state.ties_if_any() else { return };
-        ties.watchers.retain(|_, watcher| watcher.pid.node != peer);
-        let mut requests = Vec::new();
-        ties.spawn_requests.retain(|req_id, pending| {
-            if pending.node == peer && pending.reply != Reply::No {
-                requests.push(*req_id);
-            }
-            pending.node != peer
-        });
-        let links: Vec<Pid> = ties.links.iter().filter(|p| p.node == peer).copied().collect();
-        let mut monitors: Vec<(Ref, Term)> =
-            ties.monitors.iter().filter(|(_, target)| target.node == peer).map(|(r, p)| (*r, Term::Pid(*p))).collect();
-        monitors.extend(
-            ties.remote_names
+    let (links, monitors, requests) =
+        {
+            let mut state = entry.lock();
+            let Some(ties) = state.ties_if_any() else { return };
+            ties.watchers.retain(|_, watcher| watcher.pid.node != peer);
+            let mut requests = Vec::new();
+            ties.spawn_requests.retain(|req_id, pending| {
+                if pending.node == peer && pending.reply != Reply::No {
+                    requests.push(*req_id);
+                }
+                pending.node != peer
+            });
+            let links: Vec<Pid> = ties.links.iter().filter(|p| p.node == peer).copied().collect();
+            let mut monitors: Vec<(Ref, Term)> = ties
+                .monitors
                 .iter()
-                .filter(|(_, (_, on))| *on == peer)
-                .map(|(r, (name, on))| (*r, Term::tuple(vec![Term::Atom(*name), Term::Atom(*on)]))),
-        );
-        (links, monitors, requests)
-    };
+                .filter(|(_, held)| held.target.node == peer)
+                .map(|(r, held)| (*r, Term::Pid(held.target)))
+                .collect();
+            monitors.extend(ties.remote_names.iter().filter(|(_, held)| held.target.1 == peer).map(
+                |(r, Held { target: (name, on), .. })| (*r, Term::tuple(vec![Term::Atom(*name), Term::Atom(*on)])),
+            ));
+            (links, monitors, requests)
+        };
     for req_id in requests {
         entry.deliver(crate::rpc::spawn::answer(req_id, Term::atom("error"), exit::noconnection()));
     }

@@ -41,7 +41,7 @@ impl Default for ProcessTable {
 }
 
 /// The 28-bit process number of a pid (id in the low 15 bits, serial above).
-fn number(pid: &Pid) -> u32 {
+pub(crate) fn number(pid: &Pid) -> u32 {
     pid.id | (pid.serial << ID_BITS)
 }
 
@@ -62,6 +62,11 @@ impl ProcessTable {
     pub(crate) fn get(&self, pid: &Pid) -> Option<Arc<ProcEntry>> {
         let number = number(pid);
         self.shard(number).get(&number).filter(|entry| entry.pid == *pid).cloned()
+    }
+
+    /// The entry of the process with number `number`, if one is in the table.
+    pub(crate) fn get_number(&self, number: u32) -> Option<Arc<ProcEntry>> {
+        self.shard(number).get(&number).cloned()
     }
 
     /// Allocates a pid of the node with `make_pid` and puts the entry `make` builds for it in the table.

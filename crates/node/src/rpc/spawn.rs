@@ -171,7 +171,7 @@ pub(crate) fn reply(node: &Node, peer: Atom, req_id: Ref, to: Pid, flags: u32, r
                 ties.links.insert(pid);
             }
             if monitor {
-                ties.monitors.insert(req_id, pid);
+                ties.monitors.insert(req_id, crate::process::monitor::Held::plain(pid));
             }
         }
         Some(wanted)
