@@ -66,10 +66,14 @@ pub(crate) fn unalias(me: &ProcEntry, alias: Ref) -> bool {
 /// Sends `message` to the process that holds the alias `alias`, or drops it.
 pub(crate) fn send(node: &Node, alias: Ref, message: Term) {
     let entry = owner_number(node, &alias).and_then(|number| node.lookup_number(number));
-    let Some(entry) = entry else {
-        tracing::trace!(%alias, "message to an inactive alias dropped");
-        return;
-    };
+    match entry {
+        Some(entry) => deliver(&entry, alias, message),
+        None => tracing::trace!(%alias, "message to an inactive alias dropped"),
+    }
+}
+
+/// Delivers `message` to `entry`, the process with the number in `alias`, if the alias is active there.
+pub(crate) fn deliver(entry: &ProcEntry, alias: Ref, message: Term) {
     let active = entry.lock().ties_if_any().is_some_and(|ties| {
         // A monitor's alias (`gen_server:call`'s) is the common case: looked for first.
         if let Some(held) = ties.monitors.get(&alias) {

@@ -15,7 +15,7 @@ pub(crate) fn reply(p: &Process, from: &Term, reply: Term) {
 /// [`reply`], taking `from` apart instead of copying its tag (a server that is done with it).
 pub(crate) fn reply_owned(p: &Process, from: Term, reply: Term) {
     match answer(from, reply) {
-        Some((To::Alias(alias), message)) => p.send_alias(alias, message),
+        Some((To::Alias(caller, alias), message)) => p.answer_alias(caller, alias, message),
         Some((To::Pid(pid), message)) => p.send(pid, message),
         None => {}
     }
@@ -24,7 +24,7 @@ pub(crate) fn reply_owned(p: &Process, from: Term, reply: Term) {
 /// [`reply`] from the node rather than a process: for replies made outside any process's code.
 pub(crate) fn reply_from(node: &crate::Node, from: &Term, reply: Term) {
     match answer(from.clone(), reply) {
-        Some((To::Alias(alias), message)) => node.send_alias(alias, message),
+        Some((To::Alias(_, alias), message)) => node.send_alias(alias, message),
         Some((To::Pid(pid), message)) => node.send(pid, message),
         None => {}
     }
@@ -32,7 +32,8 @@ pub(crate) fn reply_from(node: &crate::Node, from: &Term, reply: Term) {
 
 /// Where an answer goes.
 enum To {
-    Alias(Ref),
+    /// The alias, and the pid of the caller that says it made it.
+    Alias(erlnode_etf::Pid, Ref),
     Pid(erlnode_etf::Pid),
 }
 
@@ -50,7 +51,7 @@ fn answer(from: Term, reply: Term) -> Option<(To, Term)> {
         tracing::debug!("reply to a From without a pid dropped");
         return None;
     };
-    let to = alias_of(&parts[1]).map_or(To::Pid(caller), To::Alias);
+    let to = alias_of(&parts[1]).map_or(To::Pid(caller), |alias| To::Alias(caller, alias));
     // `{Pid, Tag}` becomes `{Tag, Reply}` in the same two slots.
     let mut parts = parts;
     parts.swap(0, 1);

@@ -71,6 +71,17 @@ impl Process {
         self.node.send_named(name, message)
     }
 
+    /// The entry of the process this one sent to last, if that is `pid`: a caller's server, which then
+    /// needs no look-up in the process table.
+    fn last_sent_to(&self, pid: Pid) -> Option<Arc<ProcEntry>> {
+        self.last_sent.lock().unwrap_or_else(PoisonError::into_inner).as_ref().filter(|entry| entry.pid == pid).cloned()
+    }
+
+    /// The entry of the process this one sent to last, if any.
+    fn last_sent_to_any(&self) -> Option<Arc<ProcEntry>> {
+        self.last_sent.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// The oldest message in the mailbox, waiting for one.
     pub async fn recv(&mut self) -> Term {
         self.mailbox.recv().await
@@ -171,19 +182,24 @@ impl Process {
     /// [`unalias`](Process::unalias)ed. One reference serves for a request's reply and for its `DOWN`,
     /// which is how `gen_server:call` waits (see [`gen_server::call`](crate::gen_server::call)).
     pub fn monitor_alias(&self, target: impl Into<MonitorTarget>) -> Ref {
-        monitor::monitor_alias(&self.node, self.entry(), target.into())
+        let target = target.into();
+        let known = match target {
+            MonitorTarget::Pid(pid) => self.last_sent_to(pid),
+            _ => None,
+        };
+        monitor::monitor_alias(&self.node, self.entry(), target, known)
     }
 
     /// Removes the monitor `monitor` (Erlang's `demonitor/1`); `true` if it was still active. No `DOWN`
     /// message for it arrives afterwards, but one may have arrived before.
     pub fn demonitor(&self, monitor: Ref) -> bool {
-        monitor::demonitor(&self.node, self.entry(), monitor)
+        monitor::demonitor(&self.node, self.entry(), monitor, self.last_sent_to_any())
     }
 
     /// Removes the monitor and also the `DOWN` message it may have delivered already
     /// (`demonitor(Ref, [flush])`); `true` if the monitor was still active.
     pub fn demonitor_flush(&mut self, monitor: Ref) -> bool {
-        let active = monitor::demonitor(&self.node, self.entry(), monitor);
+        let active = monitor::demonitor(&self.node, self.entry(), monitor, self.last_sent_to_any());
         // An active monitor had not fired, and now cannot: there is no DOWN to look for.
         if !active {
             self.mailbox.take_delivered(|m| exit::is_down_of(m, &monitor));
@@ -219,6 +235,23 @@ impl Process {
     /// the alias is not active.
     pub fn send_alias(&self, alias: Ref, message: impl Into<Term>) {
         self.node.send_alias_from(self.self_pid(), alias, message.into());
+    }
+
+    /// [`Process::send_alias`] of an answer to `caller`, who made `alias` as far as its call said. The
+    /// caller is kept as the process this one sent to last, as [`Process::send`] keeps it: a server
+    /// answers the same client again and again.
+    pub(crate) fn answer_alias(&self, caller: Pid, alias: Ref, message: Term) {
+        crate::scheduler::charge();
+        if alias::owner_number(&self.node, &alias) == Some(crate::process::table::number(&caller)) {
+            let mut last = self.last_sent.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.as_ref().is_none_or(|entry| entry.pid != caller) {
+                *last = self.node.lookup(caller);
+            }
+            if let Some(entry) = last.as_ref() {
+                return alias::deliver(entry, alias, message);
+            }
+        }
+        self.node.send_alias_from(self.self_pid(), alias, message);
     }
 
     /// Monitors the node `node` (Erlang's `monitor_node(Node, true)`): `{nodedown, Node}` arrives when the

@@ -5,6 +5,8 @@
 //! `noproc`. Monitoring a name monitors the process that holds it at that moment; the monitor follows that
 //! process, not the name.
 
+use std::sync::Arc;
+
 use erlnode_dist::control::{Control, Proc};
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
@@ -57,18 +59,27 @@ impl<T> Held<T> {
 
 /// Sets a monitor held by `me` on `target`.
 pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref {
-    set(node, me, target, node.make_ref(), false)
+    set(node, me, target, node.make_ref(), false, None)
 }
 
 /// Sets a monitor held by `me` on `target` whose reference is also an alias of `me`, active until the
 /// monitor is removed or fires (`monitor(process, Target, [{alias, demonitor}])`, as `gen_server:call`
 /// sets it): one reference for the reply and the `DOWN`.
-pub(crate) fn monitor_alias(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref {
-    set(node, me, target, node.make_alias_ref(me.pid), true)
+/// `known`: an entry the caller holds already, used if it is the target's.
+pub(crate) fn monitor_alias(node: &Node, me: &ProcEntry, target: MonitorTarget, known: Option<Arc<ProcEntry>>) -> Ref {
+    set(node, me, target, node.make_alias_ref(me.pid), true, known)
 }
 
-/// Sets the monitor `monitor`; `alias`: it is an alias of `me` as well.
-fn set(node: &Node, me: &ProcEntry, target: MonitorTarget, monitor: Ref, alias: bool) -> Ref {
+/// Sets the monitor `monitor`; `alias`: it is an alias of `me` as well; `known`: as for
+/// [`monitor_alias`].
+fn set(
+    node: &Node,
+    me: &ProcEntry,
+    target: MonitorTarget,
+    monitor: Ref,
+    alias: bool,
+    known: Option<Arc<ProcEntry>>,
+) -> Ref {
     let target = match target {
         MonitorTarget::NameOn(name, on) if on == node.name() => MonitorTarget::Name(name),
         MonitorTarget::NameOn(name, on) => {
@@ -90,7 +101,7 @@ fn set(node: &Node, me: &ProcEntry, target: MonitorTarget, monitor: Ref, alias: 
         crate::dist::send(node, remote.node, control, None);
         return monitor;
     }
-    let entry = pid.and_then(|pid| node.lookup(pid));
+    let entry = pid.and_then(|pid| known.filter(|entry| entry.pid == pid).or_else(|| node.lookup(pid)));
     if let Some(entry) = entry {
         me.lock().ties().monitors.insert(monitor, Held { target: entry.pid, alias });
         let mut state = entry.lock();
@@ -108,8 +119,9 @@ fn set(node: &Node, me: &ProcEntry, target: MonitorTarget, monitor: Ref, alias: 
     monitor
 }
 
-/// Removes the monitor `monitor` held by `me`; `true` if it was still active.
-pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
+/// Removes the monitor `monitor` held by `me`; `true` if it was still active. `known`: an entry the
+/// caller holds already, used if it is the target's.
+pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref, known: Option<Arc<ProcEntry>>) -> bool {
     // One look at this process's ties: a monitor of a pid, or of a name on another node.
     let (target, remote_name) = {
         let mut state = me.lock();
@@ -131,7 +143,9 @@ pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref) -> bool {
         crate::dist::send(node, target.node, control, None);
         return true;
     }
-    node.lookup(target)
+    known
+        .filter(|entry| entry.pid == target)
+        .or_else(|| node.lookup(target))
         .is_some_and(|target| target.lock().ties_if_any().and_then(|ties| ties.watchers.remove(&monitor)).is_some())
 }
 
