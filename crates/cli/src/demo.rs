@@ -111,6 +111,17 @@ impl GenServer for Counter {
     fn state(&self) -> Term {
         Term::from(self.0)
     }
+
+    /// `sys:replace_state(counter, fun(N) -> N + 10 end)` from Erlang sets the count.
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        match state {
+            Term::Int(n) => {
+                self.0 = n;
+                Ok(())
+            }
+            other => Err(Term::tuple(vec![Term::atom("not_an_integer"), other])),
+        }
+    }
 }
 
 async fn sink(mut p: Process) -> erlnode::ExitResult {

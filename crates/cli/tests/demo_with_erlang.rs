@@ -69,6 +69,7 @@ fn erlang_uses_the_demo_node_and_erlnode_pings_erlang() {
          io:format(\"CRASH ~p~n\", [element(1, catch gen_server:call(C, crash))]), \
          Get = fun Loop(0) -> gave_up; Loop(K) -> case catch gen_server:call(C, get) of 0 -> 0; _ -> timer:sleep(50), Loop(K - 1) end end, \
          io:format(\"RESTARTED ~p~n\", [Get(100)]), \
+         io:format(\"REPLACED ~p ~p~n\", [sys:replace_state(C, fun(X) -> X + 10 end), gen_server:call(C, get)]), \
          io:format(\"CHILDREN ~p~n\", [lists:sort([Id || {{Id, _, worker, _}} <- supervisor:which_children({{demo_sup, N}})])]), \
          io:format(\"UP~n\"), timer:sleep(infinity)."
     );
@@ -80,6 +81,7 @@ fn erlang_uses_the_demo_node_and_erlnode_pings_erlang() {
     peer.wait_for("COUNTER 1 2 2");
     peer.wait_for("CRASH 'EXIT'");
     peer.wait_for("RESTARTED 0");
+    peer.wait_for("REPLACED 10 10");
     peer.wait_for("CHILDREN [counter,echo,sink]");
     peer.wait_for("UP");
 

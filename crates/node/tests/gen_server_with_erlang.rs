@@ -55,6 +55,16 @@ impl GenServer for Counter {
     fn state(&self) -> Term {
         Term::tuple(vec![Term::atom("count"), Term::from(self.count)])
     }
+
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        match state.as_tuple() {
+            Some([Term::Atom(tag), Term::Int(n)]) if tag.as_str() == "count" => {
+                self.count = *n;
+                Ok(())
+            }
+            _ => Err(Term::tuple(vec![Term::atom("not_a_count"), state])),
+        }
+    }
 }
 
 async fn rust_node(label: &str) -> (Node, u16) {
@@ -78,6 +88,9 @@ async fn erlang_calls_casts_and_inspects_a_rust_gen_server() {
         })
         .expect("the watcher starts");
     gen_server::start::<Counter>(&node, watcher, Some(Atom::new("rust_counter"))).await.expect("the server starts");
+    // A function of this node that sys:replace_state can name as `fun counter:reset/1`.
+    node.rpc()
+        .register("counter", "reset", 1, |_state| async { Ok(Term::tuple(vec![Term::atom("count"), Term::from(0)])) });
 
     let rust = format!("'{}'", node.name().as_str());
     let eval = format!(
@@ -93,7 +106,13 @@ async fn erlang_calls_casts_and_inspects_a_rust_gen_server() {
          io:format(\"SUSPENDED ~p~n\", [catch gen_server:call(S, get, 300)]), \
          ok = sys:resume(S), \
          io:format(\"RESUMED ~p~n\", [gen_server:call(S, get)]), \
-         io:format(\"REPLACE ~p~n\", [element(1, catch sys:replace_state(S, fun(X) -> X end))]), \
+         io:format(\"REPLACE ~p~n\", [sys:replace_state(S, fun({{count, N}}) -> {{count, N * 2}} end)]), \
+         io:format(\"REPLACED ~p~n\", [gen_server:call(S, get)]), \
+         io:format(\"FUN_FAILS ~w~n\", [catch sys:replace_state(S, fun(_) -> error(boom) end)]), \
+         io:format(\"NOT_TAKEN ~w~n\", [catch sys:replace_state(S, fun(_) -> nonsense end)]), \
+         io:format(\"KEPT ~p~n\", [gen_server:call(S, get)]), \
+         io:format(\"RUST_FUN ~p~n\", [sys:replace_state(S, fun counter:reset/1)]), \
+         io:format(\"RESET ~p~n\", [gen_server:call(S, get)]), \
          io:format(\"MISSING ~p~n\", [catch gen_server:call({{no_such, {rust}}}, get, 2000)]), \
          io:format(\"STOP ~p~n\", [gen_server:stop(S, shutdown, 5000)]), \
          io:format(\"AFTER ~p~n\", [catch gen_server:call(S, get, 2000)]), \
@@ -109,8 +128,18 @@ async fn erlang_calls_casts_and_inspects_a_rust_gen_server() {
     let suspended = peer.wait_for("SUSPENDED");
     assert!(suspended.contains("timeout"), "{suspended}");
     peer.wait_for("RESUMED 12");
-    // An Erlang fun cannot run in Rust: sys:replace_state raises.
-    peer.wait_for("REPLACE 'EXIT'");
+    // An Erlang fun runs on its own node, and the server takes its result.
+    peer.wait_for("REPLACE {count,24}");
+    peer.wait_for("REPLACED 24");
+    // A fun that fails, or a result the server refuses, leaves the state as it was; sys raises as OTP's.
+    let fails = peer.wait_for("FUN_FAILS");
+    assert!(fails.contains("{callback_failed,{gen_server,system_replace_state},{error,boom}}"), "{fails}");
+    let refused = peer.wait_for("NOT_TAKEN");
+    assert!(refused.contains("{error,{not_a_count,nonsense}}"), "{refused}");
+    peer.wait_for("KEPT 24");
+    // `fun counter:reset/1` names a function registered on the Rust node: it runs there.
+    peer.wait_for("RUST_FUN {count,0}");
+    peer.wait_for("RESET 0");
     let missing = peer.wait_for("MISSING");
     assert!(missing.contains("noproc"), "{missing}");
     peer.wait_for("STOP ok");

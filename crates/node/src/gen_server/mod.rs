@@ -122,6 +122,20 @@ pub trait GenServer: Send + Sized + 'static {
     fn state(&self) -> Term {
         Term::tuple(vec![Term::atom("rust_state"), Term::from(std::any::type_name::<Self>())])
     }
+
+    /// Takes the state that a `sys:replace_state/2` fun made from [`GenServer::state`]'s term (OTP's
+    /// `system_replace_state`). `Err(reason)` keeps the state, and the caller's `sys:replace_state`
+    /// raises `{callback_failed, {gen_server, system_replace_state}, {error, Reason}}`, as for a fun
+    /// that fails. By default a state cannot be replaced; one that implements `Deserialize` can take
+    /// `from_term(&state)`.
+    ///
+    /// The fun runs where its code is, since Rust cannot run Erlang code: an Erlang fun on the node that
+    /// made it, `fun M:F/1` on this node if `M:F/1` is registered with [`Node::rpc`](crate::Node::rpc)
+    /// and otherwise on the caller's node. It runs there in a process of its own, while this server waits.
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        let _ = state;
+        Err(Term::tuple(vec![Term::atom("not_replaceable"), Term::from(std::any::type_name::<Self>())]))
+    }
 }
 
 /// Why [`GenServer::init`] did not make a state.

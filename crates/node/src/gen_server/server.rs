@@ -221,6 +221,24 @@ impl<S: GenServer> Loop<S> {
                 self.flow(p, outcome, then).await
             }
             Kind::System(from, request) => {
+                // The two requests that carry the state are answered here, where it is.
+                let caller = match from.as_tuple() {
+                    Some([Term::Pid(caller), _]) => caller.node,
+                    _ => p.node().name(),
+                };
+                if let Some(fun) = system::replace_state_fun(&request) {
+                    let answer = match self.replace_state(p, caller, fun).await {
+                        Ok(new) => system::state_answer(p, caller, new).await,
+                        Err(failed) => failed,
+                    };
+                    p.reply(&from, answer);
+                    return Ok(None);
+                }
+                if system::is_get_state(&request) {
+                    let answer = system::state_answer(p, caller, self.state.state()).await;
+                    p.reply(&from, answer);
+                    return Ok(None);
+                }
                 let status = system::Status {
                     pid: p.self_pid(),
                     parent: self.parent,
@@ -243,6 +261,21 @@ impl<S: GenServer> Loop<S> {
                 self.flow(p, outcome, then).await
             }
         }
+    }
+
+    /// `sys:replace_state/2` with `fun` from a process of the node `caller`: the new state, or
+    /// `{error, {callback_failed, ..}}` with the state unchanged.
+    async fn replace_state(&mut self, p: &mut Process, caller: Atom, fun: Term) -> Result<Term, Term> {
+        let state = self.state.state();
+        let (class, reason) = match system::apply_fun(p, caller, fun, state).await {
+            Ok(new) => match self.state.replace_state(new.clone()) {
+                Ok(()) => return Ok(new),
+                Err(reason) => (Term::atom("error"), reason),
+            },
+            Err(failure) => failure,
+        };
+        let callback = Term::tuple(vec![Term::atom("gen_server"), Term::atom("system_replace_state")]);
+        Err(Term::error(Term::tuple(vec![Term::atom("callback_failed"), callback, Term::tuple(vec![class, reason])])))
     }
 
     /// Applies what a callback returned: go on with `then`, or stop (`Err` with the exit reason).

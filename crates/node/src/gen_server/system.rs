@@ -1,9 +1,12 @@
 //! System messages: what Erlang's `sys` module and `proc_lib:stop` send a server,
 //! `{system, From, Request}`, answered as `sys:handle_system_msg/6` answers them.
 
+use std::time::Duration;
+
 use erlnode_etf::{Atom, Pid, Term};
 
 use crate::Process;
+use crate::rpc::RpcError;
 
 /// What the server is, for `get_state` and `get_status`.
 pub(super) struct Status {
@@ -37,7 +40,6 @@ pub(super) fn handle(p: &Process, status: Status, from: &Term, request: &Term) -
     let ok = Term::atom("ok");
     match request {
         Term::Atom(a) => match a.as_str() {
-            "get_state" => go(status.state, suspended),
             "get_status" => go(get_status(status), suspended),
             "suspend" => go(ok, true),
             "resume" => go(ok, false),
@@ -49,18 +51,72 @@ pub(super) fn handle(p: &Process, status: Status, from: &Term, request: &Term) -
                 p.reply(from, ok);
                 System::Terminate(reason.clone())
             }
-            // A fun from Erlang cannot run here: the state stays, and sys:replace_state raises.
-            Some([Term::Atom(a), _]) if a.as_str() == "replace_state" => {
-                let why = Term::tuple(vec![Term::atom("erlnode"), Term::atom("erlang_funs_cannot_run_in_rust")]);
-                let failed = Term::tuple(vec![Term::atom("callback_failed"), why, Term::atom("error")]);
-                go(Term::error(failed), suspended)
-            }
             // Tracing and logging (sys:trace, sys:log, ...) are not kept; the caller is told ok.
             Some([Term::Atom(a), ..]) if a.as_str() == "debug" => go(ok, suspended),
             Some([Term::Atom(a), ..]) if a.as_str() == "change_code" => go(ok, suspended),
             _ => go(unknown(request), suspended),
         },
     }
+}
+
+/// `true` for the `get_state` request (answered by the server: see [`state_answer`]).
+pub(super) fn is_get_state(request: &Term) -> bool {
+    matches!(request, Term::Atom(a) if a.as_str() == "get_state")
+}
+
+/// The answer to `get_state` or `replace_state` that carries `state`, in the shape the caller's `sys`
+/// module takes: the bare state up to OTP 26.0, `{ok, State}` from OTP 26.1 (stdlib 5.1) on, where the
+/// change let a state of the form `{error, _}` be told from a failure. The caller's node is asked its
+/// stdlib version; one that cannot be asked is taken to be current.
+pub(super) async fn state_answer(p: &mut Process, caller: Atom, state: Term) -> Term {
+    let wraps = caller == p.node().name() || {
+        let args = vec![Term::atom("stdlib"), Term::atom("vsn")];
+        p.rpc_call(caller, "application", "get_key", args, FUN_TIMEOUT).await.map_or(true, |vsn| wraps_state(&vsn))
+    };
+    if wraps { Term::tuple(vec![Term::atom("ok"), state]) } else { state }
+}
+
+/// From `application:get_key(stdlib, vsn)`'s answer: `true` from stdlib 5.1 (OTP 26.1) on.
+fn wraps_state(answer: &Term) -> bool {
+    let Some([_, vsn]) = answer.as_tuple() else { return true };
+    let Some(vsn) = vsn.to_text() else { return true };
+    let mut numbers = vsn.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) >= (5, 1)
+}
+
+/// The fun of a `{replace_state, Fun}` request (answered by the server, which holds the state).
+pub(super) fn replace_state_fun(request: &Term) -> Option<Term> {
+    match request.as_tuple() {
+        Some([Term::Atom(a), fun]) if a.as_str() == "replace_state" => Some(fun.clone()),
+        _ => None,
+    }
+}
+
+/// How long a fun of `sys:replace_state` may take: `sys`'s default timeout.
+const FUN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Applies `fun` to `state` where its code is (see [`GenServer::replace_state`](super::GenServer)):
+/// its result, or how it failed as `(Class, Reason)`.
+pub(super) async fn apply_fun(p: &mut Process, caller: Atom, fun: Term, state: Term) -> Result<Term, (Term, Term)> {
+    let here = p.node().name();
+    let outcome = match &fun {
+        Term::Export(e) if e.arity == 1 => {
+            let node = if p.node().rpc().is_registered(e.module, e.function, 1) { here } else { caller };
+            p.rpc_call(node, e.module.as_str(), e.function.as_str(), vec![state], FUN_TIMEOUT).await
+        }
+        Term::Fun(f) if f.arity == 1 => {
+            let args = vec![fun.clone(), Term::list(vec![state])];
+            p.rpc_call(f.pid.node, "erlang", "apply", args, FUN_TIMEOUT).await
+        }
+        _ => return Err((Term::atom("error"), Term::tuple(vec![Term::atom("badfun"), fun]))),
+    };
+    outcome.map_err(|e| match e {
+        RpcError::Throw(value) => (Term::atom("throw"), value),
+        RpcError::Exit(reason) | RpcError::Signal(reason) => (Term::atom("exit"), reason),
+        RpcError::Error { reason, .. } => (Term::atom("error"), reason),
+        other => (Term::atom("error"), other.to_badrpc()),
+    })
 }
 
 fn unknown(request: &Term) -> Term {
@@ -92,4 +148,26 @@ fn get_status(status: Status) -> Term {
         Term::tuple(vec![Term::atom("module"), Term::atom("gen_server")]),
         Term::list(vec![Term::list(vec![]), sys_state, parent, Term::list(vec![]), formatted]),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stdlib(vsn: &str) -> Term {
+        Term::tuple(vec![Term::atom("ok"), Term::charlist(vsn)])
+    }
+
+    #[test]
+    fn the_state_is_wrapped_for_otp_26_1_and_later() {
+        // OTP 25.3 (stdlib 4.3), 26.0.2 (5.0.2): the bare state.
+        assert!(!wraps_state(&stdlib("4.3")));
+        assert!(!wraps_state(&stdlib("5.0.2")));
+        // OTP 26.1 (5.1), 26.2.5 (5.2.3), 27 (6.x), 28 (7.x): {ok, State}.
+        for vsn in ["5.1", "5.2.3", "6.0", "6.2.1", "7.0"] {
+            assert!(wraps_state(&stdlib(vsn)), "{vsn}");
+        }
+        // An answer that says nothing (undefined): taken as current.
+        assert!(wraps_state(&Term::atom("undefined")));
+    }
 }
