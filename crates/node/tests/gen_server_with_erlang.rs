@@ -111,6 +111,11 @@ async fn erlang_calls_casts_and_inspects_a_rust_gen_server() {
          io:format(\"FUN_FAILS ~w~n\", [catch sys:replace_state(S, fun(_) -> error(boom) end)]), \
          io:format(\"NOT_TAKEN ~w~n\", [catch sys:replace_state(S, fun(_) -> nonsense end)]), \
          io:format(\"KEPT ~p~n\", [gen_server:call(S, get)]), \
+         ok = sys:log(S, true), ok = sys:statistics(S, true), \
+         24 = gen_server:call(S, get), ok = gen_server:cast(S, {{add, 0}}), \
+         io:format(\"LOG ~w~n\", [sys:log(S, get)]), \
+         io:format(\"STATS ~w~n\", [sys:statistics(S, get)]), \
+         ok = sys:no_debug(S), io:format(\"NO_DEBUG ~w~n\", [sys:statistics(S, get)]), \
          io:format(\"RUST_FUN ~p~n\", [sys:replace_state(S, fun counter:reset/1)]), \
          io:format(\"RESET ~p~n\", [gen_server:call(S, get)]), \
          io:format(\"MISSING ~p~n\", [catch gen_server:call({{no_such, {rust}}}, get, 2000)]), \
@@ -137,6 +142,14 @@ async fn erlang_calls_casts_and_inspects_a_rust_gen_server() {
     let refused = peer.wait_for("NOT_TAKEN");
     assert!(refused.contains("{error,{not_a_count,nonsense}}"), "{refused}");
     peer.wait_for("KEPT 24");
+    // sys:log and sys:statistics keep OTP's events: {in, Msg}, {out, Reply, To, State}, {noreply, State}.
+    let log = peer.wait_for("LOG");
+    assert!(log.contains("LOG {ok,[{in,{'$gen_call',{<"), "{log}");
+    assert!(log.contains("get}},{out,24,<"), "{log}");
+    assert!(log.contains(",{count,24}},{in,{'$gen_cast',{add,0}}},{noreply,{count,24}}]}"), "{log}");
+    let stats = peer.wait_for("STATS");
+    assert!(stats.contains("{reductions,0},{messages_in,2},{messages_out,1}]}"), "{stats}");
+    peer.wait_for("NO_DEBUG {ok,no_statistics}");
     // `fun counter:reset/1` names a function registered on the Rust node: it runs there.
     peer.wait_for("RUST_FUN {count,0}");
     peer.wait_for("RESET 0");

@@ -5,8 +5,9 @@
 //! is `{'$gen_call', {Pid, Tag}, Request}` answered with `{Tag, Reply}` (the tag echoed as it came,
 //! `[alias | Ref]` included), a cast `{'$gen_cast', Message}`, so Erlang's `gen_server:call/cast` reach
 //! Rust servers and [`call`] reaches Erlang `gen_server`s, by pid, local name or `{Name, Node}`. Erlang's
-//! `sys` module works on Rust servers: `get_state`, `get_status`, `suspend`, `resume`, and
-//! `gen_server:stop` / `proc_lib:stop` (see [`GenServer::state`]).
+//! `sys` module works on Rust servers: `get_state`, `get_status`, `suspend`, `resume`, `replace_state`
+//! (see [`GenServer::state`] and [`GenServer::replace_state`]), `statistics`, `log`, `trace` and
+//! `no_debug`, and `gen_server:stop` / `proc_lib:stop`.
 //!
 //! ```
 //! use erlnode::gen_server::{self, CallResult, Caller, Ctx, GenServer, InitError};
@@ -48,6 +49,7 @@
 //! back with [`from_term`](crate::from_term); [`call_as`] does both.
 
 mod client;
+mod debug;
 mod server;
 mod system;
 

@@ -4,6 +4,7 @@
 use erlnode_etf::{Atom, Pid, Term};
 use tokio::sync::oneshot;
 
+use super::debug::{Debug, Event};
 use super::system::{self, System};
 use super::{CallResult, Caller, Ctx, Flow, GenServer, InitError, Next};
 use crate::exit::catch_panic as catch;
@@ -111,7 +112,7 @@ async fn serve<S: GenServer>(
         }
     };
     let _ = ack.send(Ok(p.self_pid()));
-    let mut server = Loop { state, parent, name, suspended: false };
+    let mut server = Loop { state, parent, name, suspended: false, debug: Debug::default() };
     let reason = server.run(&mut p, next).await;
     exit_with(reason)
 }
@@ -135,6 +136,8 @@ struct Loop<S> {
     parent: Option<Pid>,
     name: Option<Atom>,
     suspended: bool,
+    /// What `sys` asked to be kept.
+    debug: Debug,
 }
 
 /// Runs one callback of `$server`'s state with a fresh [`Ctx`] bound to `$ctx`, catching a panic; gives
@@ -194,17 +197,31 @@ impl<S: GenServer> Loop<S> {
 
     /// Hands one message to its callback; `Err` with the exit reason once the server has stopped.
     async fn handle(&mut self, p: &mut Process, message: Term) -> Result<Option<Next>, Term> {
-        match Kind::of(message, self.parent) {
+        let kind = Kind::of(message, self.parent);
+        if self.debug.is_on() {
+            if let Some(message) = kind.message() {
+                self.debug.event(p.self_pid(), Event::In, || Term::tuple(vec![Term::atom("in"), message]));
+            }
+        }
+        match kind {
             Kind::Call(from, request) => {
                 let caller = Caller(from);
                 let (outcome, then) = invoke!(self, p, ctx => self.state.handle_call(&mut ctx, request, &caller));
                 let from = caller.0;
                 match outcome {
                     Ok(CallResult::Reply(reply)) => {
+                        if self.debug.is_on() {
+                            let to = from.as_tuple().and_then(|f| f.first().cloned()).unwrap_or_else(|| from.clone());
+                            let event = || Term::tuple(vec![Term::atom("out"), reply.clone(), to, self.state.state()]);
+                            self.debug.event(p.self_pid(), Event::Out, event);
+                        }
                         crate::process::call::reply_owned(p, from, reply);
                         Ok(then)
                     }
-                    Ok(CallResult::NoReply) => Ok(then),
+                    Ok(CallResult::NoReply) => {
+                        self.no_reply(p);
+                        Ok(then)
+                    }
                     Ok(CallResult::Stop { reason, reply }) => {
                         let reason = self.terminate(p, reason).await;
                         // As in OTP, the answer goes out once terminate has run.
@@ -246,7 +263,7 @@ impl<S: GenServer> Loop<S> {
                     state: self.state.state(),
                     suspended: self.suspended,
                 };
-                match system::handle(p, status, &from, &request) {
+                match system::handle(p, status, &mut self.debug, &from, &request) {
                     System::Go { suspended } => {
                         self.suspended = suspended;
                         Ok(None)
@@ -286,8 +303,19 @@ impl<S: GenServer> Loop<S> {
         then: Option<Next>,
     ) -> Result<Option<Next>, Term> {
         match outcome {
-            Ok(Flow::Continue) => Ok(then),
+            Ok(Flow::Continue) => {
+                self.no_reply(p);
+                Ok(then)
+            }
             Ok(Flow::Stop(reason)) | Err(reason) => Err(self.terminate(p, reason).await),
+        }
+    }
+
+    /// The `{noreply, State}` event, for a callback that goes on without answering.
+    fn no_reply(&mut self, p: &Process) {
+        if self.debug.is_on() {
+            let state = &self.state;
+            self.debug.event(p.self_pid(), Event::NoReply, || Term::tuple(vec![Term::atom("noreply"), state.state()]));
         }
     }
 
@@ -316,6 +344,19 @@ enum Kind {
 }
 
 impl Kind {
+    /// The message again (a copy) for an `{in, Msg}` debug event; none for system messages and the
+    /// parent's exit, which OTP does not log either.
+    fn message(&self) -> Option<Term> {
+        match self {
+            Kind::Call(from, request) => {
+                Some(Term::tuple(vec![Term::Atom(atoms::gen_call()), from.clone(), request.clone()]))
+            }
+            Kind::Cast(message) => Some(Term::tuple(vec![Term::Atom(atoms::gen_cast()), message.clone()])),
+            Kind::Info(message) => Some(message.clone()),
+            Kind::System(..) | Kind::ParentExit(_) => None,
+        }
+    }
+
     /// Sorts `message`, taking it apart without copying.
     fn of(message: Term, parent: Option<Pid>) -> Kind {
         let Term::Tuple(elements) = message else { return Kind::Info(message) };

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use erlnode_etf::{Atom, Pid, Term};
 
+use super::debug::Debug;
 use crate::Process;
 use crate::rpc::RpcError;
 
@@ -31,7 +32,7 @@ pub(super) fn is_system_message(message: &Term) -> bool {
 }
 
 /// Answers `request` from `from` and says how the server goes on.
-pub(super) fn handle(p: &Process, status: Status, from: &Term, request: &Term) -> System {
+pub(super) fn handle(p: &Process, status: Status, debug: &mut Debug, from: &Term, request: &Term) -> System {
     let suspended = status.suspended;
     let go = |reply: Term, suspended: bool| {
         p.reply(from, reply);
@@ -40,7 +41,7 @@ pub(super) fn handle(p: &Process, status: Status, from: &Term, request: &Term) -
     let ok = Term::atom("ok");
     match request {
         Term::Atom(a) => match a.as_str() {
-            "get_status" => go(get_status(status), suspended),
+            "get_status" => go(get_status(status, debug.logged()), suspended),
             "suspend" => go(ok, true),
             "resume" => go(ok, false),
             _ => go(unknown(request), suspended),
@@ -51,8 +52,7 @@ pub(super) fn handle(p: &Process, status: Status, from: &Term, request: &Term) -
                 p.reply(from, ok);
                 System::Terminate(reason.clone())
             }
-            // Tracing and logging (sys:trace, sys:log, ...) are not kept; the caller is told ok.
-            Some([Term::Atom(a), ..]) if a.as_str() == "debug" => go(ok, suspended),
+            Some([Term::Atom(a), what]) if a.as_str() == "debug" => go(debug.command(status.pid, what), suspended),
             Some([Term::Atom(a), ..]) if a.as_str() == "change_code" => go(ok, suspended),
             _ => go(unknown(request), suspended),
         },
@@ -124,7 +124,7 @@ fn unknown(request: &Term) -> Term {
 }
 
 /// `sys:get_status/1`'s answer for a `gen_server`, in OTP's shape.
-fn get_status(status: Status) -> Term {
+fn get_status(status: Status, logged: Vec<Term>) -> Term {
     let Status { pid, parent, name, state, suspended } = status;
     let sys_state = Term::atom(if suspended { "suspended" } else { "running" });
     let parent = Term::Pid(parent.unwrap_or(pid));
@@ -137,7 +137,7 @@ fn get_status(status: Status) -> Term {
             Term::list(vec![
                 pair("Status", sys_state.clone()),
                 pair("Parent", parent.clone()),
-                pair("Logged events", Term::list(vec![])),
+                pair("Logged events", Term::list(logged)),
             ]),
         ]),
         Term::tuple(vec![Term::atom("data"), Term::list(vec![pair("State", state)])]),
