@@ -271,7 +271,17 @@ struct Reader<'a, 'c> {
     opts: &'a Decoder<'c>,
     src: Source<'a>,
     pos: usize,
+    /// The terms that enclose the one the explicit stack is decoding (see [`RECURSE`]), counted against
+    /// [`Decoder::max_depth`] with the stack's own.
+    enclosing: usize,
+    /// How deep recursion goes: [`RECURSE`], or 0 in tests that compare it with the stack alone.
+    recurse: usize,
 }
+
+/// Tuples and lists nested up to this deep are decoded by recursion, which is cheapest for the small
+/// terms most messages are; what is nested deeper, and every map and fun, goes on an explicit stack, so
+/// no input can overflow the thread's stack.
+const RECURSE: usize = 8;
 
 /// The most open-term frames a thread keeps allocated between decodes.
 const SPARE_FRAMES: usize = 64;
@@ -281,7 +291,7 @@ const MIN_TERM: usize = 1;
 
 impl<'a, 'c> Reader<'a, 'c> {
     fn new(opts: &'a Decoder<'c>, src: Source<'a>) -> Self {
-        Reader { opts, src, pos: 0 }
+        Reader { opts, src, pos: 0, enclosing: 0, recurse: RECURSE }
     }
 
     fn err_at(&self, offset: usize, kind: DecodeErrorKind) -> DecodeError {
@@ -358,14 +368,85 @@ impl<'a, 'c> Reader<'a, 'c> {
     /// Decodes one term. Nesting is tracked on an explicit stack, not the call stack, so no input can
     /// overflow the thread's stack whatever the depth limit.
     fn term(&mut self) -> Result<Term> {
-        // A lone scalar (the usual message: an integer, an atom, a binary) needs no stack.
+        self.nested(0)
+    }
+
+    /// A term enclosed in `depth` tuples and lists: by recursion while shallow, else on the explicit stack.
+    fn nested(&mut self, depth: usize) -> Result<Term> {
         let at = self.pos;
-        if let Some(t) = self.peek() {
-            if !matches!(t, tag::SMALL_TUPLE | tag::LARGE_TUPLE | tag::LIST | tag::MAP | tag::NEW_FUN) {
+        let t = match self.peek() {
+            Some(t) => t,
+            None => return Err(self.short(1)),
+        };
+        match t {
+            tag::SMALL_TUPLE | tag::LARGE_TUPLE | tag::LIST if depth < self.recurse => {
                 self.pos += 1;
-                return self.scalar(t, at);
+                if t == tag::LIST {
+                    return self.list_after_tag(at, depth);
+                }
+                let arity = if t == tag::SMALL_TUPLE { u64::from(self.u8()?) } else { u64::from(self.u32()?) };
+                let n = self.check_len(at + 1, arity, MIN_TERM)?;
+                // As on the stack: an empty tuple opens nothing, so it is never too deep.
+                if n == 0 {
+                    return Ok(Term::Tuple(Vec::new()));
+                }
+                self.check_depth(at, depth)?;
+                let mut elements = Vec::with_capacity(n);
+                for _ in 0..n {
+                    elements.push(self.nested(depth + 1)?);
+                }
+                Ok(Term::Tuple(elements))
+            }
+            tag::SMALL_TUPLE | tag::LARGE_TUPLE | tag::LIST | tag::MAP | tag::NEW_FUN => {
+                let outer = std::mem::replace(&mut self.enclosing, depth);
+                let term = self.stacked();
+                self.enclosing = outer;
+                term
+            }
+            // The commonest scalars of messages, without the full match of `scalar`.
+            tag::SMALL_INTEGER => {
+                self.pos += 1;
+                Ok(Term::Int(i64::from(self.u8()?)))
+            }
+            tag::NIL => {
+                self.pos += 1;
+                Ok(Term::NIL)
+            }
+            _ => {
+                self.pos += 1;
+                self.scalar(t, at)
             }
         }
+    }
+
+    /// A list after its tag at `at`, by recursion: the same terms as the explicit stack makes.
+    fn list_after_tag(&mut self, at: usize, depth: usize) -> Result<Term> {
+        let len = u64::from(self.u32()?);
+        // The elements and the tail each take at least one byte.
+        let n = self.check_len(at + 1, len.saturating_add(1), MIN_TERM)? - 1;
+        self.check_depth(at, depth)?;
+        let mut elements = Vec::with_capacity(n);
+        for _ in 0..n {
+            elements.push(self.nested(depth + 1)?);
+        }
+        if n > 0 && self.peek() == Some(tag::NIL) {
+            self.pos += 1;
+            return Ok(Term::List(elements));
+        }
+        let tail = self.nested(depth + 1)?;
+        Ok(Term::improper(elements, tail))
+    }
+
+    /// Opening a term at `at` inside `depth` others must not pass [`Decoder::max_depth`].
+    fn check_depth(&self, at: usize, depth: usize) -> Result<()> {
+        if depth >= self.opts.max_depth {
+            return Err(self.err_at(at, DecodeErrorKind::TooDeep(self.opts.max_depth)));
+        }
+        Ok(())
+    }
+
+    /// A term decoded on the explicit stack.
+    fn stacked(&mut self) -> Result<Term> {
         thread_local! {
             // The stack's allocation is kept for the thread's next decode: most terms are small, and an
             // allocation would cost as much as the rest of their decoding.
@@ -446,7 +527,7 @@ impl<'a, 'c> Reader<'a, 'c> {
     }
 
     fn push(&self, open: &mut Vec<Open>, frame: Open, at: usize) -> Result<()> {
-        if open.len() >= self.opts.max_depth {
+        if self.enclosing + open.len() >= self.opts.max_depth {
             return Err(self.err_at(at, DecodeErrorKind::TooDeep(self.opts.max_depth)));
         }
         open.push(frame);
@@ -751,6 +832,56 @@ impl<'a, 'c> Reader<'a, 'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Decodes a term body the way [`Decoder::decode_body`] does, recursing up to `recurse` deep.
+    fn body_with(decoder: &Decoder<'_>, input: &[u8], recurse: usize) -> Result<(Term, usize)> {
+        let mut r = Reader::new(decoder, Source { data: input, owner: None });
+        r.recurse = recurse;
+        let term = r.term()?;
+        Ok((term, r.pos))
+    }
+
+    /// Small terms of every container kind, nested up to a few levels.
+    fn small_term() -> impl proptest::strategy::Strategy<Value = Term> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Term::from),
+            "[a-c]{0,3}".prop_map(|s| Term::atom(&s)),
+            proptest::collection::vec(any::<u8>(), 0..4).prop_map(|b| Term::Binary(Bytes::from(b))),
+            Just(Term::NIL),
+        ];
+        leaf.prop_recursive(12, 64, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Term::Tuple),
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Term::list),
+                (proptest::collection::vec(inner.clone(), 1..3), inner.clone()).prop_map(|(e, t)| Term::improper(e, t)),
+                proptest::collection::vec((inner.clone(), inner), 0..3)
+                    .prop_map(|kv| Term::Map(kv.into_iter().collect::<Map>())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Recursion and the explicit stack give the same term, or the same error at the same offset, for
+        /// valid encodings, mutated ones, and every depth limit.
+        #[test]
+        fn recursion_decodes_as_the_stack_does(
+            t in small_term(),
+            flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..3),
+            max_depth in 0usize..14,
+        ) {
+            let mut bytes = Vec::new();
+            crate::Encoder::new().encode_body(&t, &mut bytes).unwrap_or_else(|e| panic!("{e}"));
+            for (at, byte) in flips {
+                if !bytes.is_empty() {
+                    let i = at.index(bytes.len());
+                    bytes[i] = byte;
+                }
+            }
+            let decoder = Decoder::new().max_depth(max_depth);
+            proptest::prop_assert_eq!(body_with(&decoder, &bytes, RECURSE), body_with(&decoder, &bytes, 0));
+        }
+    }
 
     fn kind(input: &[u8]) -> DecodeErrorKind {
         Term::decode(input).unwrap_err().kind
