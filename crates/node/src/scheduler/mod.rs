@@ -24,7 +24,8 @@
 //!
 //! A process that computes for long without an `.await` holds up its scheduler: the processes in its
 //! shared queue are stolen by idle schedulers, but the one in its private slot waits for the poll to end
-//! (as with tokio's LIFO slot). `tokio::task::yield_now().await` in such loops lets others run.
+//! (as with tokio's LIFO slot). `tokio::task::yield_now().await` in such loops lets others run: the task goes
+//! behind what waits on its scheduler, through a private cell while nothing waits in the shared queue.
 
 mod delay;
 mod gate;
@@ -66,6 +67,7 @@ thread_local! {
         Local {
             index: Cell::new(None),
             slot: RefCell::new(None),
+            yielded: RefCell::new(None),
             budget: Cell::new(BUDGET),
             deferred: RefCell::new(Vec::new()),
             carry: Cell::new(false),
@@ -81,6 +83,9 @@ struct Local {
     index: Cell<Option<usize>>,
     /// The task to run next: the first one woken by the task running now. Only this thread touches it.
     slot: RefCell<Option<Arc<Task>>>,
+    /// A task that yielded while nothing waited in the shared queue: it runs after the slot's task,
+    /// without a trip through the shared queue's lock. Only this thread touches it.
+    yielded: RefCell<Option<Arc<Task>>>,
     /// Reductions left in the current poll.
     budget: Cell<u32>,
     /// What to run when the current poll ends (see [`defer`]).
@@ -404,13 +409,14 @@ fn run_worker(me: usize) {
     LOCAL.with(|local| local.index.set(Some(me)));
     let _tokio = schedulers.tokio.enter();
     let from_slot = || LOCAL.with(|local| local.slot.borrow_mut().take());
+    let from_yielded = || LOCAL.with(|local| local.yielded.borrow_mut().take());
     let mut tick: u32 = 0;
     loop {
         tick = tick.wrapping_add(1);
         let task = if tick % SHARED_FIRST_EVERY == 0 {
-            schedulers.next_shared(me).or_else(from_slot)
+            schedulers.next_shared(me).or_else(from_slot).or_else(from_yielded)
         } else {
-            from_slot().or_else(|| schedulers.next_shared(me))
+            from_slot().or_else(from_yielded).or_else(|| schedulers.next_shared(me))
         };
         if let Some(task) = task {
             run(schedulers, me, task);
@@ -466,12 +472,26 @@ fn sleep(schedulers: &Schedulers, me: usize) -> Option<Arc<Task>> {
     task
 }
 
-/// Polls `task` once on scheduler `me` with a fresh budget; a task woken during its own poll (a yield) goes
-/// to the back of the shared queue.
+/// Polls `task` once on scheduler `me` with a fresh budget. A task woken during its own poll (a yield)
+/// runs again after whatever waits on this scheduler: after the slot's task when the shared queue is
+/// empty (a caller that lets its server answer, a reader that polls its socket), else from the back of
+/// the shared queue.
 fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
     LOCAL.with(|local| local.budget.set(BUDGET));
     if task.poll(me) {
-        schedulers.workers[me].push(task);
+        let worker = &schedulers.workers[me];
+        let task = LOCAL.with(|local| {
+            let mut yielded = local.yielded.borrow_mut();
+            if yielded.is_none() && worker.len.load(Ordering::SeqCst) == 0 {
+                *yielded = Some(task);
+                None
+            } else {
+                Some(task)
+            }
+        });
+        if let Some(task) = task {
+            worker.push(task);
+        }
     }
     // A task that is not a process (a connection's reader) never waits at a gate.
     LOCAL.with(|local| local.holds.borrow_mut().clear());
