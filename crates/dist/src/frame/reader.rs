@@ -10,7 +10,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use erlnode_etf::{Atom, Decoder};
+use erlnode_etf::{Atom, Decoder, Term};
 
 use super::atom_cache::ReadCache;
 use super::fragment::Reassembly;
@@ -37,7 +37,26 @@ pub struct FrameReader {
     cache: ReadCache,
     refs: Vec<Atom>,
     fragments: Reassembly,
+    /// The last message's header and control message, when it had a payload.
+    last: Option<Last>,
+    /// The message just read began with the same bytes as the one before it (see [`FrameReader::repeated`]).
+    repeated: bool,
 }
+
+/// A message's header and control message, kept so that a stream of messages with the same control
+/// message (one process sending to one name, a caller to its server) decodes it once: the next packet
+/// that starts with the same bytes has the same atom cache references and the same control message,
+/// and its header changes nothing in the cache that the first one did not already set.
+struct Last {
+    /// The packet body up to the end of the control message.
+    prefix: Vec<u8>,
+    /// The atom cache references of its header.
+    refs: Vec<Atom>,
+    control: Term,
+}
+
+/// Control messages (with their header) longer than this are not kept.
+const LAST_MAX: usize = 256;
 
 impl Default for FrameReader {
     fn default() -> Self {
@@ -63,7 +82,13 @@ impl FrameReader {
 
     /// A reader with an empty atom cache and the given limits.
     pub fn with_limits(limits: ReaderLimits) -> Self {
-        FrameReader { cache: ReadCache::new(), refs: Vec::new(), fragments: Reassembly::new(limits) }
+        FrameReader {
+            cache: ReadCache::new(),
+            refs: Vec::new(),
+            fragments: Reassembly::new(limits),
+            last: None,
+            repeated: false,
+        }
     }
 
     /// The limits this reader enforces.
@@ -81,25 +106,66 @@ impl FrameReader {
         self.fragments.buffered()
     }
 
+    /// `true` when the message [`FrameReader::read`] returned last had the same header and control
+    /// message, byte for byte, as the one before it: a caller that keeps what it made of the control
+    /// message can use that again.
+    pub fn repeated(&self) -> bool {
+        self.repeated
+    }
+
     /// Reads one packet body (without its 4-byte length). Returns the message it completes, or `None` for a
     /// tick (an empty body) and for a fragment that leaves its message incomplete.
     ///
     /// Binaries in the message share `body`'s buffer when the message came in one packet.
     pub fn read(&mut self, body: Bytes) -> Result<Option<Message>, FrameError> {
+        self.repeated = false;
         let Some(&first) = body.first() else {
             return Ok(None);
         };
         match first {
-            PASS_THROUGH => return pass_through(tail(&body, 1)).map(Some),
+            PASS_THROUGH => {
+                self.last = None;
+                return pass_through(tail(&body, 1)).map(Some);
+            }
             VERSION => {}
             other => return Err(FrameError::UnknownPacket(other)),
         }
         let mut r = Cursor::new(&body);
         r.pos = 1;
-        match r.u8("distribution header")? {
+        let header = r.u8("distribution header")?;
+        if header != DIST_HEADER {
+            self.last = None;
+        }
+        match header {
             DIST_HEADER => {
+                if let Some(last) = &self.last {
+                    if body.len() > last.prefix.len() && body.starts_with(&last.prefix) {
+                        let decoder = Decoder::new().atom_cache(&last.refs);
+                        let payload = whole_payload(&decoder, tail(&body, last.prefix.len()))?;
+                        self.repeated = true;
+                        return Ok(Some(Message { control: last.control.clone(), payload: Some(payload) }));
+                    }
+                }
                 let used = self.cache.read_refs(&body[r.pos..], &mut self.refs)?;
-                decode(&self.refs, tail(&body, r.pos + used)).map(Some)
+                let start = r.pos + used;
+                let (message, control_len) = decode_measured(&self.refs, tail(&body, start))?;
+                let end = start + control_len;
+                self.last = match self.last.take() {
+                    Some(mut last) if message.payload.is_some() && end <= LAST_MAX => {
+                        last.prefix.clear();
+                        last.prefix.extend_from_slice(&body[..end]);
+                        last.refs.clone_from(&self.refs);
+                        last.control = message.control.clone();
+                        Some(last)
+                    }
+                    None if message.payload.is_some() && end <= LAST_MAX => Some(Last {
+                        prefix: body[..end].to_vec(),
+                        refs: self.refs.clone(),
+                        control: message.control.clone(),
+                    }),
+                    _ => None,
+                };
+                Ok(Some(message))
             }
             DIST_FRAG_HEADER => {
                 let seq = r.u64("fragment sequence id")?;
@@ -156,6 +222,11 @@ fn pass_through(data: Bytes) -> Result<Message, FrameError> {
 
 /// The terms after a distribution header: `Ctrl [Msg]`, without version bytes.
 fn decode(refs: &[Atom], data: Bytes) -> Result<Message, FrameError> {
+    decode_measured(refs, data).map(|(message, _)| message)
+}
+
+/// [`decode`], and the length of the control message.
+fn decode_measured(refs: &[Atom], data: Bytes) -> Result<(Message, usize), FrameError> {
     if data.is_empty() {
         return Err(FrameError::MissingControl);
     }
@@ -163,10 +234,10 @@ fn decode(refs: &[Atom], data: Bytes) -> Result<Message, FrameError> {
     let (control, used) = decoder.decode_body_bytes(&data).map_err(FrameError::Control)?;
     let rest = tail(&data, used);
     if rest.is_empty() {
-        return Ok(Message { control, payload: None });
+        return Ok((Message { control, payload: None }, used));
     }
     let payload = whole_payload(&decoder, rest)?;
-    Ok(Message { control, payload: Some(payload) })
+    Ok((Message { control, payload: Some(payload) }, used))
 }
 
 /// A payload term that must fill `data`.

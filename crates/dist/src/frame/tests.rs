@@ -555,3 +555,42 @@ fn interleaved_sequences_from_one_writer() {
     let names: Vec<Term> = got.into_iter().map(|m| m.control).collect();
     assert_eq!(names, [Term::atom("first"), Term::atom("second")]);
 }
+
+#[test]
+fn a_repeated_control_message_is_decoded_once_and_read_alike() {
+    let mut writer = FrameWriter::new(HDR);
+    let mut reader = FrameReader::new();
+    let sink = "{6, from, '', sink}";
+    let mut wire = Vec::new();
+    let mut write = |control: &str, payload: Option<&str>| {
+        let control: Term = control.parse().unwrap();
+        let payload = payload.map(|p| p.parse::<Term>().unwrap());
+        writer.write(&control, payload.as_ref(), &mut wire).unwrap();
+    };
+    let sent = [
+        (sink, Some("1")),
+        (sink, Some("2")),
+        (sink, Some("3")),
+        (sink, Some("{atom_in_payload, 4}")),
+        (sink, Some("5")),
+        (sink, Some("6")),
+        ("{2, x, y}", Some("7")),
+        ("{2, x, y}", None),
+        (sink, Some("8")),
+        (sink, Some("9")),
+    ];
+    for (control, payload) in sent {
+        write(control, payload);
+    }
+    let mut repeated = Vec::new();
+    let mut got = Vec::new();
+    for body in packets(&wire) {
+        got.extend(reader.read(body).unwrap());
+        repeated.push(reader.repeated());
+    }
+    assert_eq!(got, sent.map(|(control, payload)| msg(control, payload)));
+    // The first message's header makes new atom cache entries, the second's names them: the third
+    // repeats the second. A payload with an atom adds one to the header, so the next message differs from
+    // it; a control message alone is not kept.
+    assert_eq!(repeated, [false, false, true, false, false, true, false, false, false, true]);
+}

@@ -107,6 +107,22 @@ impl Connection {
         tracing::debug!(peer = %self.peer, version = ?self.established.version, "connection ended");
     }
 
+    /// The control message of `message`: the last one again when the reader says it `repeated` it, else
+    /// made from its term (and kept in `last` when a payload came with it, as the reader keeps it).
+    fn control_of(
+        &self,
+        message: &frame::Message,
+        repeated: bool,
+        last: &mut Option<Control>,
+    ) -> Result<Control, erlnode_dist::control::ControlError> {
+        if let Some(control) = last.as_ref().filter(|_| repeated) {
+            return Ok(control.clone());
+        }
+        let control = Control::from_term(&message.control)?;
+        *last = message.payload.is_some().then(|| control.clone());
+        Ok(control)
+    }
+
     async fn read_loop(&self, mut read: Reader, writer: &Writer, ticktime: Duration) -> End {
         let mut reader = FrameReader::new();
         let mut buf = BytesMut::with_capacity(64 * 1024);
@@ -114,12 +130,14 @@ impl Connection {
         // one-way stream, worth gathering, from requests that wait for answers.
         let mut packets = 0;
         let mut pushed = writer.pushed();
+        // The control message of the last message, for the next one that repeats it byte for byte.
+        let mut last: Option<Control> = None;
         loop {
             loop {
                 match frame::split_packet(&mut buf, MAX_PACKET) {
                     Ok(Some(body)) if body.is_empty() => {}
                     Ok(Some(body)) => match reader.read(body) {
-                        Ok(Some(message)) => match Control::from_term(&message.control) {
+                        Ok(Some(message)) => match self.control_of(&message, reader.repeated(), &mut last) {
                             Ok(control) => {
                                 incoming::dispatch(&self.node, self.peer, control, message.payload);
                                 packets += 1;
