@@ -146,13 +146,15 @@ async fn erlang_links_and_monitors_rust_processes() {
         .unwrap();
     rust.node.register(Atom::new("victim"), victim).unwrap();
     // A call to a name Rust does not host exits with noproc at once (MONITOR_P answered at once); then an
-    // Erlang process links to and monitors the Rust victim (by pid, and by name) and reports its end.
+    // Erlang process links to and monitors the Rust victim (by pid, and by name), tells it to end, and
+    // reports its end. The same Erlang process sends the link, the monitors and `bye`, so they arrive in
+    // that order (link/2 and monitor/2 return before the Rust node has taken them).
     let eval = "R1 = (catch gen_server:call({nobody, RUST}, hello, 5000)), \
         io:format(\"CALL ~p~n\", [element(1, element(2, R1))]), \
         register(erl_side, self()), io:format(\"READY~n\"), \
         P = receive {rust_pid, Pid} -> Pid end, \
         process_flag(trap_exit, true), link(P), Ref = erlang:monitor(process, P), \
-        NameRef = erlang:monitor(process, {victim, RUST}), io:format(\"LINKED~n\"), \
+        NameRef = erlang:monitor(process, {victim, RUST}), io:format(\"LINKED~n\"), P ! bye, \
         receive {'EXIT', P, R2} -> io:format(\"EXIT ~p~n\", [R2]) after 10000 -> io:format(\"NO EXIT~n\") end, \
         receive {'DOWN', Ref, process, P, R3} -> io:format(\"DOWN ~p~n\", [R3]) after 10000 -> io:format(\"NO DOWN~n\") end, \
         receive {'DOWN', NameRef, process, {victim, N}, R4} -> io:format(\"NAMEDOWN ~p ~p~n\", [N =:= RUST, R4]) \
@@ -167,7 +169,6 @@ async fn erlang_links_and_monitors_rust_processes() {
         Term::tuple(vec![Term::atom("rust_pid"), Term::Pid(victim)]),
     );
     peer.wait_for("LINKED");
-    rust.node.send(victim, Term::atom("bye"));
     peer.wait_for("EXIT bye");
     peer.wait_for("DOWN bye");
     peer.wait_for("NAMEDOWN true bye");
