@@ -145,7 +145,7 @@ async fn erlang_calls_casts_and_inspects_a_rust_gen_server() {
     // sys:log and sys:statistics keep OTP's events: {in, Msg}, {out, Reply, To, State}, {noreply, State}.
     let log = peer.wait_for("LOG");
     assert!(log.contains("LOG {ok,[{in,{'$gen_call',{<"), "{log}");
-    assert!(log.contains("get}},{out,24,<"), "{log}");
+    assert!(log.contains("get}},{out,24,{<"), "{log}");
     assert!(log.contains(",{count,24}},{in,{'$gen_cast',{add,0}}},{noreply,{count,24}}]}"), "{log}");
     let stats = peer.wait_for("STATS");
     assert!(stats.contains("{reductions,0},{messages_in,2},{messages_out,1}]}"), "{stats}");

@@ -104,3 +104,26 @@ async fn monitors_held_by_a_dead_process_are_removed() {
     })
     .await;
 }
+
+/// `demonitor` that says the monitor was no longer active means its DOWN is in the mailbox already, and
+/// `true` means none will come: checked many times against targets ending at that very moment.
+#[tokio::test(flavor = "multi_thread")]
+async fn demonitor_false_means_the_down_is_there_and_true_that_none_comes() {
+    let node = node();
+    within(&node, |mut p| async move {
+        for i in 0..20000u32 {
+            let (_child, monitor) = p.spawn_monitor(|_c| async { Ok(()) }).unwrap();
+            // The child ends on another scheduler at a moment that varies around the demonitor.
+            for _ in 0..(i % 50) {
+                std::hint::spin_loop();
+            }
+            let active = p.demonitor(monitor);
+            let is_down = |m: &Term| matches!(m.as_tuple(), Some([_, Term::Ref(r), ..]) if *r == monitor);
+            let down = p.recv_match_timeout(is_down, Duration::ZERO).await;
+            assert_eq!(down.is_some(), !active, "demonitor said {active} (round {i})");
+        }
+        // Nothing came late either.
+        assert_eq!(p.recv_timeout(Duration::from_millis(50)).await, None);
+    })
+    .await;
+}

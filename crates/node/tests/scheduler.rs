@@ -195,3 +195,34 @@ async fn a_yield_lets_others_run() {
     let first_b = result.iter().position(|n| *n == "b").unwrap();
     assert!(first_b < 50, "b first ran after {first_b} turns of a");
 }
+
+/// A process that yields runs again even while two others keep waking each other through the
+/// scheduler's private slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_yielding_process_is_not_starved_by_a_ping_pong_pair() {
+    let node = node();
+    let echo = |mut p: erlnode::Process| async move {
+        loop {
+            if let Some([Term::Pid(from)]) = p.recv().await.as_tuple() {
+                let me = p.self_pid();
+                p.send(*from, Term::tuple(vec![Term::Pid(me)]));
+            }
+        }
+    };
+    let ping = node.spawn(echo).unwrap();
+    let pong = node.spawn(echo).unwrap();
+    node.send(ping, Term::tuple(vec![Term::Pid(pong)]));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    node.spawn(move |_p| async move {
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        tx.send(()).ok();
+        Ok(())
+    })
+    .unwrap();
+    assert!(tokio::time::timeout(WAIT, rx).await.is_ok(), "the yielding process never ran again");
+    node.exit(ping, erlnode::exit::kill());
+    node.exit(pong, erlnode::exit::kill());
+}

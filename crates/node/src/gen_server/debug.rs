@@ -1,6 +1,6 @@
 //! `sys` debugging of a server: `sys:statistics/2`, `sys:log/2`, `sys:trace/2` and `sys:no_debug/1`,
 //! with OTP's events: `{in, Msg}` for each message the server takes (system messages aside),
-//! `{out, Reply, To, State}` for each reply a callback returns, `{noreply, State}` after any other
+//! `{out, Reply, From, State}` for each reply a callback returns, `{noreply, State}` after any other
 //! callback. Events are made only while some debugging is on, so a server that is not debugged pays a
 //! test per message.
 //!
@@ -22,7 +22,7 @@ const LOG_SIZE: usize = 10;
 pub(super) enum Event {
     /// `{in, Msg}`.
     In,
-    /// `{out, Reply, To, State}`.
+    /// `{out, Reply, From, State}`.
     Out,
     /// `{noreply, State}`.
     NoReply,

@@ -211,8 +211,9 @@ impl<S: GenServer> Loop<S> {
                 match outcome {
                     Ok(CallResult::Reply(reply)) => {
                         if self.debug.is_on() {
-                            let to = from.as_tuple().and_then(|f| f.first().cloned()).unwrap_or_else(|| from.clone());
-                            let event = || Term::tuple(vec![Term::atom("out"), reply.clone(), to, self.state.state()]);
+                            let event = || {
+                                Term::tuple(vec![Term::atom("out"), reply.clone(), from.clone(), self.state.state()])
+                            };
                             self.debug.event(p.self_pid(), Event::Out, event);
                         }
                         crate::process::call::reply_owned(p, from, reply);
@@ -240,11 +241,11 @@ impl<S: GenServer> Loop<S> {
             Kind::System(from, request) => {
                 // The two requests that carry the state are answered here, where it is.
                 let caller = match from.as_tuple() {
-                    Some([Term::Pid(caller), _]) => caller.node,
-                    _ => p.node().name(),
+                    Some([Term::Pid(caller), _]) => Some(*caller),
+                    _ => None,
                 };
                 if let Some(fun) = system::replace_state_fun(&request) {
-                    let answer = match self.replace_state(p, caller, fun).await {
+                    let answer = match self.replace_state(p, caller.map_or(p.node().name(), |c| c.node), fun).await {
                         Ok(new) => system::state_answer(p, caller, new).await,
                         Err(failed) => failed,
                     };

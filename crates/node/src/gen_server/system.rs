@@ -1,7 +1,10 @@
 //! System messages: what Erlang's `sys` module and `proc_lib:stop` send a server,
 //! `{system, From, Request}`, answered as `sys:handle_system_msg/6` answers them.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use erlnode_dist::DistFlags;
 
 use erlnode_etf::{Atom, Pid, Term};
 
@@ -64,16 +67,44 @@ pub(super) fn is_get_state(request: &Term) -> bool {
     matches!(request, Term::Atom(a) if a.as_str() == "get_state")
 }
 
+/// How long the caller's node may take to say its stdlib version.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What each caller node (by name and creation) said: `true` for `{ok, State}` answers.
+static SHAPES: Mutex<Vec<((Atom, u32), bool)>> = Mutex::new(Vec::new());
+
 /// The answer to `get_state` or `replace_state` that carries `state`, in the shape the caller's `sys`
 /// module takes: the bare state up to OTP 26.0, `{ok, State}` from OTP 26.1 (stdlib 5.1) on, where the
 /// change let a state of the form `{error, _}` be told from a failure. The caller's node is asked its
-/// stdlib version; one that cannot be asked is taken to be current.
-pub(super) async fn state_answer(p: &mut Process, caller: Atom, state: Term) -> Term {
-    let wraps = caller == p.node().name() || {
-        let args = vec![Term::atom("stdlib"), Term::atom("vsn")];
-        p.rpc_call(caller, "application", "get_key", args, FUN_TIMEOUT).await.map_or(true, |vsn| wraps_state(&vsn))
+/// stdlib version once (per incarnation). A caller on this node, one of a node that cannot spawn the
+/// question (not an Erlang node: a C node, JInterface), or one that does not answer within a second, is
+/// taken to be current.
+pub(super) async fn state_answer(p: &mut Process, caller: Option<Pid>, state: Term) -> Term {
+    let wrap = |state| Term::tuple(vec![Term::atom("ok"), state]);
+    let Some(caller) = caller.filter(|c| c.node != p.node().name()) else { return wrap(state) };
+    let key = (caller.node, caller.creation);
+    let known = SHAPES.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|(k, _)| *k == key).map(|(_, w)| *w);
+    let wraps = match known {
+        Some(wraps) => wraps,
+        None if !crate::dist::peer_flags(p.node(), caller.node).is_some_and(|f| f.contains(DistFlags::SPAWN)) => true,
+        None => {
+            let args = vec![Term::atom("stdlib"), Term::atom("vsn")];
+            match p.rpc_call(caller.node, "application", "get_key", args, VERSION_TIMEOUT).await {
+                Ok(vsn) => {
+                    let wraps = wraps_state(&vsn);
+                    let mut shapes = SHAPES.lock().unwrap_or_else(PoisonError::into_inner);
+                    // Node names come and go; the last few hundred are plenty.
+                    if shapes.len() >= 256 {
+                        shapes.remove(0);
+                    }
+                    shapes.push((key, wraps));
+                    wraps
+                }
+                Err(_) => true,
+            }
+        }
     };
-    if wraps { Term::tuple(vec![Term::atom("ok"), state]) } else { state }
+    if wraps { wrap(state) } else { state }
 }
 
 /// From `application:get_key(stdlib, vsn)`'s answer: `true` from stdlib 5.1 (OTP 26.1) on.

@@ -67,14 +67,24 @@ pub(crate) fn unalias(me: &ProcEntry, alias: Ref) -> bool {
 pub(crate) fn send(node: &Node, alias: Ref, message: Term) {
     let entry = owner_number(node, &alias).and_then(|number| node.lookup_number(number));
     match entry {
-        Some(entry) => deliver(&entry, alias, message),
+        Some(entry) => {
+            let _ = deliver(&entry, alias, message);
+        }
         None => tracing::trace!(%alias, "message to an inactive alias dropped"),
     }
 }
 
 /// Delivers `message` to `entry`, the process with the number in `alias`, if the alias is active there.
-pub(crate) fn deliver(entry: &ProcEntry, alias: Ref, message: Term) {
-    let active = entry.lock().ties_if_any().is_some_and(|ties| {
+/// Gives the message back if that process has ended (its pid may since belong to another).
+pub(crate) fn deliver(entry: &ProcEntry, alias: Ref, message: Term) -> Result<(), Term> {
+    // Delivered under the process's lock, so a message is either in the mailbox before the alias ends
+    // (by unalias, demonitor or DOWN) or dropped: a caller that takes a late reply after its demonitor
+    // never gets one later.
+    let mut state = entry.lock();
+    if !state.alive {
+        return Err(message);
+    }
+    let active = state.ties_if_any().is_some_and(|ties| {
         // A monitor's alias (`gen_server:call`'s) is the common case: looked for first.
         if let Some(held) = ties.monitors.get(&alias) {
             return held.alias;
@@ -90,6 +100,8 @@ pub(crate) fn deliver(entry: &ProcEntry, alias: Ref, message: Term) {
     } else {
         tracing::trace!(%alias, "message to an inactive alias dropped");
     }
+    drop(state);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -242,13 +242,20 @@ impl Process {
     /// answers the same client again and again.
     pub(crate) fn answer_alias(&self, caller: Pid, alias: Ref, message: Term) {
         crate::scheduler::charge();
+        let mut message = message;
         if alias::owner_number(&self.node, &alias) == Some(crate::process::table::number(&caller)) {
             let mut last = self.last_sent.lock().unwrap_or_else(PoisonError::into_inner);
-            if last.as_ref().is_none_or(|entry| entry.pid != caller) {
-                *last = self.node.lookup(caller);
+            if let Some(entry) = last.as_ref().filter(|entry| entry.pid == caller) {
+                // An entry that has ended may be an older process with the same pid: the table decides.
+                match alias::deliver(entry, alias, message) {
+                    Ok(()) => return,
+                    Err(back) => message = back,
+                }
             }
+            *last = self.node.lookup(caller);
             if let Some(entry) = last.as_ref() {
-                return alias::deliver(entry, alias, message);
+                let _ = alias::deliver(entry, alias, message);
+                return;
             }
         }
         self.node.send_alias_from(self.self_pid(), alias, message);

@@ -101,10 +101,14 @@ fn set(
         crate::dist::send(node, remote.node, control, None);
         return monitor;
     }
-    let entry = pid.and_then(|pid| known.filter(|entry| entry.pid == pid).or_else(|| node.lookup(pid)));
-    if let Some(entry) = entry {
-        me.lock().ties().monitors.insert(monitor, Held { target: entry.pid, alias });
-        let mut state = entry.lock();
+    // A known entry that has ended may be an older process with the same pid (after the pid space went
+    // round): the table decides then.
+    let known = pid.and_then(|pid| known.filter(|entry| entry.pid == pid));
+    let from_table = || pid.and_then(|pid| node.lookup(pid));
+    let mut entry = known.clone().or_else(from_table);
+    while let Some(target) = entry.take() {
+        me.lock().ties().monitors.insert(monitor, Held { target: target.pid, alias });
+        let mut state = target.lock();
         if state.alive {
             state.ties().watchers.insert(monitor, Watcher { pid: me.pid, object });
             return monitor;
@@ -113,14 +117,19 @@ fn set(
         if let Some(ties) = me.lock().ties_if_any() {
             ties.monitors.remove(&monitor);
         }
+        if known.as_ref().is_some_and(|known| Arc::ptr_eq(known, &target)) {
+            entry = from_table().filter(|live| !Arc::ptr_eq(live, &target));
+        }
     }
     // The monitor fires at once, so its alias is never active.
     me.deliver(exit::down_message(monitor, object, exit::noproc()));
     monitor
 }
 
-/// Removes the monitor `monitor` held by `me`; `true` if it was still active. `known`: an entry the
-/// caller holds already, used if it is the target's.
+/// Removes the monitor `monitor` held by `me`; `true` if it was still active. Once it returns, no DOWN
+/// of this monitor can arrive: one is delivered only together with the removal of the holder's entry
+/// (under the holder's lock), so `false` means it is in the mailbox already. `known`: an entry the caller
+/// holds already, used if it is the target's.
 pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref, known: Option<Arc<ProcEntry>>) -> bool {
     // One look at this process's ties: a monitor of a pid, or of a name on another node.
     let (target, remote_name) = {
@@ -143,10 +152,14 @@ pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref, known: Option
         crate::dist::send(node, target.node, control, None);
         return true;
     }
-    known
-        .filter(|entry| entry.pid == target)
-        .or_else(|| node.lookup(target))
-        .is_some_and(|target| target.lock().ties_if_any().and_then(|ties| ties.watchers.remove(&monitor)).is_some())
+    // The target's side is only tidied: a target that is ending may have taken its watchers already, and
+    // its DOWN then finds no monitor here to fire.
+    if let Some(target) = known.filter(|entry| entry.pid == target).or_else(|| node.lookup(target)) {
+        if let Some(ties) = target.lock().ties_if_any() {
+            ties.watchers.remove(&monitor);
+        }
+    }
+    true
 }
 
 /// Tells `watcher` that the monitor `monitor` fired with `reason`.
@@ -158,11 +171,13 @@ pub(crate) fn down(node: &Node, monitor: Ref, watcher: Watcher, reason: Term) {
         return;
     }
     if let Some(entry) = node.lookup(watcher.pid) {
-        // A watcher that demonitored meanwhile gets nothing: once `demonitor` has found its monitor
-        // active, no DOWN for it can arrive (which lets `demonitor_flush` skip its mailbox).
-        let active = entry.lock().ties_if_any().is_some_and(|ties| ties.monitors.remove(&monitor).is_some());
-        if active {
+        // A watcher that demonitored meanwhile gets nothing. The DOWN goes in under the watcher's lock,
+        // with the removal of its monitor, so `demonitor` finds either the monitor or the DOWN delivered
+        // (which lets `demonitor_flush` skip the mailbox when it found the monitor).
+        let mut state = entry.lock();
+        if state.ties_if_any().is_some_and(|ties| ties.monitors.remove(&monitor).is_some()) {
             entry.deliver(exit::down_message(monitor, watcher.object, reason));
         }
+        drop(state);
     }
 }

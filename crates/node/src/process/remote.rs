@@ -68,7 +68,9 @@ pub(crate) fn remote_demonitor(node: &Node, pid: Pid, reference: Ref) {
 /// ended. Only a monitor on a process of `peer` is touched, so no peer can end another's monitors.
 pub(crate) fn remote_down(node: &Node, peer: Atom, to: Pid, reference: Ref, object: Term, reason: Term) {
     if let Some(entry) = node.lookup(to) {
-        let active = entry.lock().ties_if_any().is_some_and(|ties| {
+        // Delivered under the watcher's lock, with the removal of its monitor (see `monitor::down`).
+        let mut state = entry.lock();
+        let active = state.ties_if_any().is_some_and(|ties| {
             if ties.monitors.get(&reference).is_some_and(|held| held.target.node == peer) {
                 ties.monitors.remove(&reference);
                 true
@@ -82,6 +84,7 @@ pub(crate) fn remote_down(node: &Node, peer: Atom, to: Pid, reference: Ref, obje
         if active {
             entry.deliver(exit::down_message(reference, object, reason));
         }
+        drop(state);
     }
 }
 

@@ -187,7 +187,10 @@ pub(crate) fn charge() {
         if schedulers.idle.load(Ordering::SeqCst) == 0 {
             return;
         }
-        if let Some(task) = local.slot.borrow_mut().take() {
+        // The slot's task, and a yielded one, go where an idle scheduler can take them.
+        let slot = local.slot.borrow_mut().take();
+        let yielded = local.yielded.borrow_mut().take();
+        for task in [slot, yielded].into_iter().flatten() {
             schedulers.workers[me].push(task);
             schedulers.wake_one_sleeper(me);
         }
@@ -413,8 +416,10 @@ fn run_worker(me: usize) {
     let mut tick: u32 = 0;
     loop {
         tick = tick.wrapping_add(1);
+        // Every so often the shared queue and the yielded task go first, so a pair of processes that keep
+        // waking each other through the slot holds up neither.
         let task = if tick % SHARED_FIRST_EVERY == 0 {
-            schedulers.next_shared(me).or_else(from_slot).or_else(from_yielded)
+            schedulers.next_shared(me).or_else(from_yielded).or_else(from_slot)
         } else {
             from_slot().or_else(from_yielded).or_else(|| schedulers.next_shared(me))
         };
