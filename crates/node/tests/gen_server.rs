@@ -125,6 +125,17 @@ impl GenServer for Probe {
     fn state(&self) -> Term {
         Term::tuple(vec![Term::atom("count"), Term::from(self.count)])
     }
+
+    fn replace_state(&mut self, state: Term) -> Result<(), Term> {
+        match state.as_tuple() {
+            Some([_, Term::Int(n)]) => {
+                self.count = *n;
+                Ok(())
+            }
+            _ if state == Term::atom("panic") => panic!("replace_state panics"),
+            _ => Err(Term::tuple(vec![Term::atom("not_a_count"), state])),
+        }
+    }
 }
 
 fn plain() -> (Option<Pid>, Term) {
@@ -416,4 +427,39 @@ async fn a_timeout_outlives_system_messages_and_a_suspended_server_still_obeys_i
     assert_eq!(got.1, Ok(t("-1")));
     assert_eq!(got.2, Some(t("{sys_tag, ok}")));
     assert_eq!(got.3, Some(t("{terminated, parent_gone}")));
+}
+
+/// `{replace_state, Fun}` with `fun M:F/1` of a function registered on this node: the server takes what
+/// it returns; a refused state or a panic in `replace_state` fails the request, not the server.
+#[tokio::test]
+async fn replace_state_runs_a_registered_function_and_survives_a_panic() {
+    let node = node();
+    node.rpc().register("probe_fun", "set", 1, |_| async { Ok(t("{count, 42}")) });
+    node.rpc().register("probe_fun", "wrong", 1, |_| async { Ok(t("nonsense")) });
+    node.rpc().register("probe_fun", "boom", 1, |_| async { Ok(t("panic")) });
+    let server = gen_server::start::<Probe>(&node, plain(), None).await.unwrap();
+    let got = within(&node, move |mut p| async move {
+        let replace = async |p: &mut erlnode::Process, function: &str| {
+            let fun = Term::Export(erlnode_etf::Export::new(Atom::new("probe_fun"), Atom::new(function), 1));
+            let from = Term::tuple(vec![Term::Pid(p.self_pid()), Term::atom("sys_tag")]);
+            let request = Term::tuple(vec![Term::atom("replace_state"), fun]);
+            p.send(server, Term::tuple(vec![Term::atom("system"), from, request]));
+            p.recv_timeout(WAIT).await.and_then(|m| m.as_tuple().map(|t| t[1].clone()))
+        };
+        let set = replace(&mut p, "set").await;
+        let wrong = replace(&mut p, "wrong").await;
+        let boom = replace(&mut p, "boom").await;
+        let after = gen_server::call(&mut p, server, t("get"), WAIT).await;
+        (set, wrong, boom, after)
+    })
+    .await;
+    assert_eq!(got.0, Some(t("{ok, {count, 42}}")));
+    let failed = |why: &str| {
+        Some(t(&format!("{{error, {{callback_failed, {{gen_server, system_replace_state}}, {{error, {why}}}}}}}")))
+    };
+    assert_eq!(got.1, failed("{not_a_count, nonsense}"));
+    let boom = got.2.map(|b| b.to_string()).unwrap_or_default();
+    assert!(boom.starts_with("{error,{callback_failed,{gen_server,system_replace_state},{error,"), "{boom}");
+    assert!(boom.contains("replace_state panics"), "{boom}");
+    assert_eq!(got.3, Ok(Term::from(42)), "the server lives on with the state it took");
 }

@@ -286,9 +286,10 @@ impl<S: GenServer> Loop<S> {
     async fn replace_state(&mut self, p: &mut Process, caller: Atom, fun: Term) -> Result<Term, Term> {
         let state = self.state.state();
         let (class, reason) = match system::apply_fun(p, caller, fun, state).await {
-            Ok(new) => match self.state.replace_state(new.clone()) {
-                Ok(()) => return Ok(new),
-                Err(reason) => (Term::atom("error"), reason),
+            // A panic in `replace_state` fails the request, as a crash in OTP's callback does, not the server.
+            Ok(new) => match catch(async { self.state.replace_state(new.clone()) }).await {
+                Ok(Ok(())) => return Ok(new),
+                Ok(Err(reason)) | Err(reason) => (Term::atom("error"), reason),
             },
             Err(failure) => failure,
         };
