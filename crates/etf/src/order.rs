@@ -277,6 +277,9 @@ impl PartialEq for Term {
             (Term::Binary(a), Term::Binary(b)) => a == b,
             (Term::Tuple(a), Term::Tuple(b)) => a == b,
             (Term::List(a), Term::List(b)) => a == b,
+            // Identifiers are equal under the term order exactly when all their fields are.
+            (Term::Pid(a), Term::Pid(b)) => a == b,
+            (Term::Ref(a), Term::Ref(b)) => a == b,
             _ => self.cmp(other) == Ordering::Equal,
         }
     }

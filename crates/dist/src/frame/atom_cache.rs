@@ -92,6 +92,9 @@ pub(crate) struct WriteCache {
     frame_refs: Box<[u8; CACHE_SIZE]>,
     /// The current frame's references in order, with their slots.
     refs: Vec<(Atom, usize)>,
+    /// How many entries have been set so far: a header written when this was `n` means the same to
+    /// the peer as long as it still is.
+    changes: u64,
 }
 
 impl WriteCache {
@@ -100,7 +103,13 @@ impl WriteCache {
             entries: Box::new([None; CACHE_SIZE]),
             frame_refs: Box::new([NO_REF; CACHE_SIZE]),
             refs: Vec::new(),
+            changes: 0,
         }
+    }
+
+    /// How many entries have been set so far (see the field).
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Forgets the references of the previous frame (written or not), leaving the cache as the peer has it.
@@ -146,6 +155,7 @@ impl WriteCache {
             }
             set_field(out, i, 8 | segment);
             entries[slot] = Some(atom);
+            self.changes += 1;
             let text = atom.as_str().as_bytes();
             // An atom has at most 255 characters, 1020 bytes.
             if long_atoms {

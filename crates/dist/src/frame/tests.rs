@@ -589,8 +589,51 @@ fn a_repeated_control_message_is_decoded_once_and_read_alike() {
         repeated.push(reader.repeated());
     }
     assert_eq!(got, sent.map(|(control, payload)| msg(control, payload)));
-    // The first message's header makes new atom cache entries, the second's names them: the third
-    // repeats the second. A payload with an atom adds one to the header, so the next message differs from
-    // it; a control message alone is not kept.
-    assert_eq!(repeated, [false, false, true, false, false, true, false, false, false, true]);
+    // The first message's header makes new atom cache entries, the second's names them: from the third
+    // on the writer repeats the second's bytes (writing the payload's atom in full), and the reader decodes
+    // the control message once. Another control message with new atoms, and a control message alone (not
+    // kept), end the repeat.
+    assert_eq!(repeated, [false, false, true, true, true, true, false, false, false, true]);
+}
+
+#[test]
+fn a_repeated_control_message_is_encoded_once_and_read_back_alike() {
+    let mut writer = FrameWriter::new(BOTH).with_max_fragment_size(128);
+    let sink = "{6, from, '', sink}";
+    let big = format!("<<\"{}\">>", "x".repeat(300));
+    let sent: Vec<(&str, Option<String>)> = vec![
+        (sink, Some("1".into())),
+        (sink, Some("2".into())),
+        (sink, Some("{payload_atom, 3}".into())),
+        (sink, Some("4".into())),
+        // A new atom in another message changes the cache: the next one encodes its header again.
+        ("{6, from, '', other_name}", Some("5".into())),
+        (sink, Some("6".into())),
+        (sink, Some("7".into())),
+        // Too big for one packet: fragments, as without the kept header.
+        (sink, Some(big)),
+        (sink, Some("{8, [payload_atom, new_atom_here]}".into())),
+        (sink, None),
+    ];
+    let mut wire = Vec::new();
+    let mut lens = Vec::new();
+    let mut changes = Vec::new();
+    for (control, payload) in &sent {
+        let before = wire.len();
+        let payload = payload.as_ref().map(|p| p.parse::<Term>().unwrap());
+        writer.write(&control.parse().unwrap(), payload.as_ref(), &mut wire).unwrap();
+        lens.push(wire.len() - before);
+        changes.push(writer.cache_changes());
+    }
+    // Cache entries set by each message: the first sets three; the third's payload atom is written in
+    // full, not cached, since the kept header is used; `other_name` is new; so are the last atoms.
+    assert_eq!(changes, [3, 3, 3, 3, 4, 4, 4, 4, 6, 6]);
+    let mut reader = FrameReader::new();
+    let got = read_all(&mut reader, &wire);
+    let expected: Vec<Message> = sent.iter().map(|(c, p)| msg(c, p.as_deref())).collect();
+    assert_eq!(got, expected);
+    // From the second message on, while no entry changes, a message costs its header's references
+    // (no atom text) and its payload.
+    assert_eq!(lens[1], lens[3]);
+    assert!(lens[2] > lens[1] + "payload_atom".len(), "the payload's atom is written in full");
 }

@@ -50,7 +50,23 @@ pub struct FrameWriter {
     scratch: Vec<u8>,
     /// The atom cache part of its header.
     refs: Vec<u8>,
+    /// The last message's control message and the bytes it made, when they can be written again.
+    last: Option<Last>,
 }
+
+/// A message's control message and its packet up to the end of it (`131, 68, Refs, Ctrl`), kept so that
+/// a stream of messages with the same control message (one process sending to one name, a caller to its
+/// server) encodes it once. Kept only from a packet whose header set no cache entry, and used while no
+/// entry has been set since: the peer then reads its references as the same atoms. The payload of such a
+/// message writes its atoms in full, since the header's references are fixed.
+struct Last {
+    control: Term,
+    prefix: Vec<u8>,
+    changes: u64,
+}
+
+/// Control messages (with their header) longer than this are not kept.
+const LAST_MAX: usize = 256;
 
 impl fmt::Debug for FrameWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,6 +88,7 @@ impl FrameWriter {
             cache: WriteCache::new(),
             scratch: Vec::new(),
             refs: Vec::new(),
+            last: None,
         }
     }
 
@@ -86,6 +103,12 @@ impl FrameWriter {
     /// The largest fragment this writer makes.
     pub fn max_fragment_size(&self) -> usize {
         self.max_fragment_size
+    }
+
+    /// How many atom cache entries this writer has set (for tests).
+    #[cfg(test)]
+    pub(crate) fn cache_changes(&self) -> u64 {
+        self.cache.changes()
     }
 
     /// The flags this writer writes for.
@@ -109,9 +132,24 @@ impl FrameWriter {
         if !self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE) && !self.flags.contains(DistFlags::FRAGMENTS) {
             return pass_through(utf8, control, payload, out);
         }
+        let with_cache = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
+        if let (Some(last), Some(payload)) = (&self.last, payload) {
+            if last.changes == self.cache.changes() && last.control == *control {
+                self.scratch.clear();
+                Encoder::new().utf8_atoms(utf8).encode_body(payload, &mut self.scratch)?;
+                let body_len = last.prefix.len() + self.scratch.len();
+                if body_len <= self.max_fragment_size.min(u32::MAX as usize) {
+                    out.reserve(4 + body_len);
+                    out.extend_from_slice(&(body_len as u32).to_be_bytes());
+                    out.extend_from_slice(&last.prefix);
+                    out.extend_from_slice(&self.scratch);
+                    return Ok(());
+                }
+            }
+        }
         self.cache.begin_frame();
         self.scratch.clear();
-        let with_cache = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
+        let changes = self.cache.changes();
         let control_len = {
             let mut encoder = Encoder::new().utf8_atoms(utf8);
             if with_cache {
@@ -142,11 +180,33 @@ impl FrameWriter {
         if !fragments || body_len <= max || rest == 0 {
             out.reserve(4 + body_len);
             out.extend_from_slice(&(body_len as u32).to_be_bytes());
+            let start = out.len();
             out.extend_from_slice(&[VERSION, DIST_HEADER]);
             out.extend_from_slice(&self.refs);
             out.extend_from_slice(&self.scratch);
+            let prefix_len = 2 + self.refs.len() + control_len;
+            self.last = match self.last.take() {
+                Some(mut last)
+                    if with_cache && payload.is_some() && changes == self.cache.changes() && prefix_len <= LAST_MAX =>
+                {
+                    last.control.clone_from(control);
+                    last.prefix.clear();
+                    last.prefix.extend_from_slice(&out[start..start + prefix_len]);
+                    last.changes = changes;
+                    Some(last)
+                }
+                None if with_cache
+                    && payload.is_some()
+                    && changes == self.cache.changes()
+                    && prefix_len <= LAST_MAX =>
+                {
+                    Some(Last { control: control.clone(), prefix: out[start..start + prefix_len].to_vec(), changes })
+                }
+                _ => None,
+            };
             return Ok(());
         }
+        self.last = None;
         let count = 1 + rest.div_ceil(per_fragment);
         let seq = self.next_seq;
         self.next_seq = self.next_seq.checked_add(1).unwrap_or(1);

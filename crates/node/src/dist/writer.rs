@@ -105,6 +105,8 @@ struct State {
     in_flight: usize,
     /// The busy gate is closed.
     busy: bool,
+    /// The last control message and its term: a stream repeats it, and then needs no new term.
+    last_control: Option<(Control, Term)>,
     closed: bool,
     last_write: Instant,
 }
@@ -120,6 +122,7 @@ impl Writer {
                 spare: Vec::new(),
                 in_flight: 0,
                 busy: false,
+                last_control: None,
                 closed: false,
                 last_write: Instant::now(),
             }),
@@ -144,12 +147,20 @@ impl Writer {
         }
         let flags = state.frames.flags();
         let (control, payload) = adapt(out, flags);
-        let control = control.to_term();
+        let last = match state.last_control.take() {
+            Some((last, term)) if last == control => (last, term),
+            _ => {
+                let term = control.to_term();
+                (control, term)
+            }
+        };
         let State { frames, buf, .. } = &mut *state;
-        if let Err(e) = frames.write(&control, payload.as_ref(), buf) {
-            tracing::warn!(error = %e, %control, "message to peer cannot be encoded, dropped");
+        let written = frames.write(&last.1, payload.as_ref(), buf);
+        if let Err(e) = written {
+            tracing::warn!(error = %e, control = %last.1, "message to peer cannot be encoded, dropped");
             return None;
         }
+        state.last_control = Some(last);
         if state.buf.len() + state.in_flight > BUSY_LIMIT {
             // The peer takes less than we send: this sender waits once its poll ends (as a BEAM process
             // waits on a busy distribution port); the others go on.
