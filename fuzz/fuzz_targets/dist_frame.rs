@@ -2,7 +2,8 @@
 //!
 //! Input: a first byte choosing the reader's limits (tight or default), then packets as `Len:16` + body
 //! (shorter lengths than the wire's 32 bits let the fuzzer reach deep states sooner). Every message the
-//! reader completes must survive a writer-to-reader round trip, with and without the header and fragments.
+//! reader completes must survive a writer-to-reader round trip, with and without the header and fragments,
+//! written three times in a row (the writer reuses the header of a repeated control message).
 #![no_main]
 
 use bytes::Bytes;
@@ -32,20 +33,26 @@ fuzz_target!(|data: &[u8]| {
 
 fn check_round_trip(message: &Message) {
     let utf8 = DistFlags::UTF8_ATOMS;
-    for flags in
-        [utf8, utf8 | DistFlags::DIST_HDR_ATOM_CACHE, utf8 | DistFlags::DIST_HDR_ATOM_CACHE | DistFlags::FRAGMENTS]
-    {
-        let mut writer = FrameWriter::new(flags).with_max_fragment_size(frame::MIN_FRAGMENT_SIZE);
+    let cached = utf8 | DistFlags::DIST_HDR_ATOM_CACHE;
+    for (flags, max) in [
+        (utf8, frame::MIN_FRAGMENT_SIZE),
+        (cached, frame::MIN_FRAGMENT_SIZE),
+        (cached | DistFlags::FRAGMENTS, frame::MIN_FRAGMENT_SIZE),
+        (cached | DistFlags::FRAGMENTS, frame::DEFAULT_MAX_FRAGMENT_SIZE),
+    ] {
+        let mut writer = FrameWriter::new(flags).with_max_fragment_size(max);
         let mut wire = Vec::new();
-        writer
-            .write(&message.control, message.payload.as_ref(), &mut wire)
-            .unwrap_or_else(|e| panic!("a decoded message does not encode ({e}): {message:?}"));
+        for _ in 0..3 {
+            writer
+                .write(&message.control, message.payload.as_ref(), &mut wire)
+                .unwrap_or_else(|e| panic!("a decoded message does not encode ({e}): {message:?}"));
+        }
         let mut buf = bytes::BytesMut::from(&wire[..]);
         let mut reader = FrameReader::new();
         let mut got = Vec::new();
         while let Some(body) = frame::split_packet(&mut buf, usize::MAX).expect("writer packets split") {
             got.extend(reader.read(body).expect("writer packets read"));
         }
-        assert_eq!(got.as_slice(), std::slice::from_ref(message));
+        assert_eq!(got.as_slice(), [message.clone(), message.clone(), message.clone()]);
     }
 }
