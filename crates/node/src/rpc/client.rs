@@ -213,7 +213,8 @@ impl Process {
             return erpc_result(answer, &res);
         }
         // As erpc: give up the request, or the monitor if it was answered. If neither was left, the
-        // answer is on its way (taken out of the tables, not yet delivered): it is the result.
+        // answer is the result: a DOWN is in the mailbox once demonitor finds no monitor, and a spawn
+        // reply taken out of the table is being delivered.
         if self.spawn_request_abandon(req_id) || self.demonitor(req_id) {
             return Err(RpcError::Timeout);
         }
