@@ -71,15 +71,11 @@ impl Process {
         self.node.send_named(name, message)
     }
 
-    /// The entry of the process this one sent to last, if that is `pid`: a caller's server, which then
-    /// needs no look-up in the process table.
-    fn last_sent_to(&self, pid: Pid) -> Option<Arc<ProcEntry>> {
-        self.last_sent.lock().unwrap_or_else(PoisonError::into_inner).as_ref().filter(|entry| entry.pid == pid).cloned()
-    }
-
-    /// The entry of the process this one sent to last, if any.
-    fn last_sent_to_any(&self) -> Option<Arc<ProcEntry>> {
-        self.last_sent.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    /// Runs `f` with the entry of the process this one sent to last, if any: a caller's server, which then
+    /// needs no look-up in the process table. (Borrowed: only this process uses the cache, so holding its
+    /// lock blocks nobody.)
+    fn with_last_sent<R>(&self, f: impl FnOnce(Option<&Arc<ProcEntry>>) -> R) -> R {
+        f(self.last_sent.lock().unwrap_or_else(PoisonError::into_inner).as_ref())
     }
 
     /// The oldest message in the mailbox, waiting for one.
@@ -182,24 +178,19 @@ impl Process {
     /// [`unalias`](Process::unalias)ed. One reference serves for a request's reply and for its `DOWN`,
     /// which is how `gen_server:call` waits (see [`gen_server::call`](crate::gen_server::call)).
     pub fn monitor_alias(&self, target: impl Into<MonitorTarget>) -> Ref {
-        let target = target.into();
-        let known = match target {
-            MonitorTarget::Pid(pid) => self.last_sent_to(pid),
-            _ => None,
-        };
-        monitor::monitor_alias(&self.node, self.entry(), target, known)
+        self.with_last_sent(|known| monitor::monitor_alias(&self.node, self.entry(), target.into(), known))
     }
 
     /// Removes the monitor `monitor` (Erlang's `demonitor/1`); `true` if it was still active. No `DOWN`
     /// message for it arrives afterwards, but one may have arrived before.
     pub fn demonitor(&self, monitor: Ref) -> bool {
-        monitor::demonitor(&self.node, self.entry(), monitor, self.last_sent_to_any())
+        self.with_last_sent(|known| monitor::demonitor(&self.node, self.entry(), monitor, known))
     }
 
     /// Removes the monitor and also the `DOWN` message it may have delivered already
     /// (`demonitor(Ref, [flush])`); `true` if the monitor was still active.
     pub fn demonitor_flush(&mut self, monitor: Ref) -> bool {
-        let active = monitor::demonitor(&self.node, self.entry(), monitor, self.last_sent_to_any());
+        let active = self.with_last_sent(|known| monitor::demonitor(&self.node, self.entry(), monitor, known));
         // An active monitor had not fired, and now cannot: there is no DOWN to look for.
         if !active {
             self.mailbox.take_delivered(|m| exit::is_down_of(m, &monitor));

@@ -140,16 +140,44 @@ pub(crate) fn approx_size(term: &Term) -> usize {
 pub(crate) struct Mailbox {
     /// The entry of the process, which holds the [`Inbox`].
     entry: Arc<ProcEntry>,
-    /// Messages moved out of the inbox and not yet received, in arrival order: the front of the mailbox.
+    /// Messages moved out of the inbox and not yet received: the front of the mailbox.
+    front: Front,
+}
+
+/// The receiver's private queue, apart from the entry so that both can be borrowed at once.
+#[derive(Debug, Default)]
+struct Front {
+    /// The messages, in arrival order.
     taken: VecDeque<Term>,
     taken_bytes: usize,
     received: u64,
 }
 
+impl Front {
+    /// Publishes the queue's length and bytes and the count of messages received.
+    fn publish(&self, stats: &Stats) {
+        stats.taken_len.store(self.taken.len(), Ordering::Relaxed);
+        stats.taken_bytes.store(self.taken_bytes, Ordering::Relaxed);
+        stats.received.store(self.received, Ordering::Relaxed);
+    }
+
+    /// Moves everything in `queue` here.
+    fn move_all(&mut self, queue: &mut Queue, stats: &Stats) {
+        self.taken_bytes += queue.messages.iter().map(approx_size).sum::<usize>();
+        if self.taken.is_empty() {
+            // Swapping keeps both buffers' capacity in use, so a steady stream allocates nothing.
+            std::mem::swap(&mut self.taken, &mut queue.messages);
+        } else {
+            self.taken.append(&mut queue.messages);
+        }
+        self.publish(stats);
+    }
+}
+
 impl Mailbox {
     /// The mailbox that reads the inbox of `entry`.
     pub(crate) fn new(entry: Arc<ProcEntry>) -> Mailbox {
-        Mailbox { entry, taken: VecDeque::new(), taken_bytes: 0, received: 0 }
+        Mailbox { entry, front: Front::default() }
     }
 
     /// The entry of the process.
@@ -161,45 +189,25 @@ impl Mailbox {
         &self.entry.inbox
     }
 
-    /// Publishes the private queue's length and bytes and the count of messages received.
-    fn publish(&self) {
-        let stats = &self.entry.stats;
-        stats.taken_len.store(self.taken.len(), Ordering::Relaxed);
-        stats.taken_bytes.store(self.taken_bytes, Ordering::Relaxed);
-        stats.received.store(self.received, Ordering::Relaxed);
-    }
-
-    /// Moves everything in `queue` to the private queue.
-    fn move_all(&mut self, queue: &mut Queue) {
-        self.taken_bytes += queue.messages.iter().map(approx_size).sum::<usize>();
-        if self.taken.is_empty() {
-            // Swapping keeps both buffers' capacity in use, so a steady stream allocates nothing.
-            std::mem::swap(&mut self.taken, &mut queue.messages);
-        } else {
-            self.taken.append(&mut queue.messages);
-        }
-        self.publish();
-    }
-
     /// Moves what the inbox holds to the private queue without waiting; `false` if it held nothing.
     fn refill(&mut self) -> bool {
-        let entry = Arc::clone(&self.entry);
+        let entry = &self.entry;
         let mut queue = entry.inbox.lock();
         if queue.messages.is_empty() {
             return false;
         }
-        self.move_all(&mut queue);
+        self.front.move_all(&mut queue, &entry.stats);
         true
     }
 
     /// Waits until the inbox holds something and moves it all to the private queue.
     async fn arrival(&mut self) {
-        let entry = Arc::clone(&self.entry);
+        let Mailbox { entry, front } = self;
         let mut waiting = None;
         std::future::poll_fn(|cx| {
             let mut queue = entry.inbox.lock();
             if !queue.messages.is_empty() {
-                self.move_all(&mut queue);
+                front.move_all(&mut queue, &entry.stats);
                 return Poll::Ready(());
             }
             match &mut queue.waker {
@@ -218,16 +226,17 @@ impl Mailbox {
 
     /// Takes the message at `at` of the private queue, counting it as received.
     fn take(&mut self, at: usize) -> Option<Term> {
-        let message = if at == 0 { self.taken.pop_front() } else { self.taken.remove(at) }?;
-        self.taken_bytes -= approx_size(&message);
-        self.received += 1;
-        self.publish();
+        let front = &mut self.front;
+        let message = if at == 0 { front.taken.pop_front() } else { front.taken.remove(at) }?;
+        front.taken_bytes -= approx_size(&message);
+        front.received += 1;
+        front.publish(&self.entry.stats);
         Some(message)
     }
 
     /// The oldest message, waiting for one if there is none.
     pub(crate) async fn recv(&mut self) -> Term {
-        if self.taken.is_empty() {
+        if self.front.taken.is_empty() {
             self.arrival().await;
         }
         // An arrival leaves at least one message in the private queue.
@@ -243,12 +252,12 @@ impl Mailbox {
     pub(crate) async fn recv_match(&mut self, mut matches: impl FnMut(&Term) -> bool) -> Term {
         let mut scanned = 0;
         loop {
-            if let Some(at) = self.taken.range(scanned..).position(&mut matches) {
+            if let Some(at) = self.front.taken.range(scanned..).position(&mut matches) {
                 if let Some(message) = self.take(scanned + at) {
                     return message;
                 }
             }
-            scanned = self.taken.len();
+            scanned = self.front.taken.len();
             self.arrival().await;
         }
     }
@@ -285,13 +294,13 @@ impl Mailbox {
     /// Removes and returns the oldest message already delivered for which `matches` is true, without waiting.
     pub(crate) fn take_delivered(&mut self, matches: impl FnMut(&Term) -> bool) -> Option<Term> {
         self.refill();
-        let at = self.taken.iter().position(matches)?;
+        let at = self.front.taken.iter().position(matches)?;
         self.take(at)
     }
 
     /// The number of messages delivered and not yet received.
     pub(crate) fn len(&self) -> usize {
-        self.taken.len() + self.inbox().lock().messages.len()
+        self.front.taken.len() + self.inbox().lock().messages.len()
     }
 }
 
@@ -304,9 +313,8 @@ impl Drop for Mailbox {
             queue.closed = true;
             (std::mem::take(&mut queue.messages), queue.waker.take())
         };
-        self.taken.clear();
-        self.taken_bytes = 0;
-        self.publish();
+        self.front = Front::default();
+        self.front.publish(&self.entry.stats);
         drop(messages);
         drop(waker);
     }

@@ -66,7 +66,7 @@ pub(crate) fn monitor(node: &Node, me: &ProcEntry, target: MonitorTarget) -> Ref
 /// monitor is removed or fires (`monitor(process, Target, [{alias, demonitor}])`, as `gen_server:call`
 /// sets it): one reference for the reply and the `DOWN`.
 /// `known`: an entry the caller holds already, used if it is the target's.
-pub(crate) fn monitor_alias(node: &Node, me: &ProcEntry, target: MonitorTarget, known: Option<Arc<ProcEntry>>) -> Ref {
+pub(crate) fn monitor_alias(node: &Node, me: &ProcEntry, target: MonitorTarget, known: Option<&Arc<ProcEntry>>) -> Ref {
     set(node, me, target, node.make_alias_ref(me.pid), true, known)
 }
 
@@ -78,7 +78,7 @@ fn set(
     target: MonitorTarget,
     monitor: Ref,
     alias: bool,
-    known: Option<Arc<ProcEntry>>,
+    known: Option<&Arc<ProcEntry>>,
 ) -> Ref {
     let target = match target {
         MonitorTarget::NameOn(name, on) if on == node.name() => MonitorTarget::Name(name),
@@ -101,25 +101,30 @@ fn set(
         crate::dist::send(node, remote.node, control, None);
         return monitor;
     }
-    // A known entry that has ended may be an older process with the same pid (after the pid space went
-    // round): the table decides then.
-    let known = pid.and_then(|pid| known.filter(|entry| entry.pid == pid));
-    let from_table = || pid.and_then(|pid| node.lookup(pid));
-    let mut entry = known.clone().or_else(from_table);
-    while let Some(target) = entry.take() {
+    // Sets the monitor on `target` if it is still alive.
+    let watch = |target: &ProcEntry| {
         me.lock().ties().monitors.insert(monitor, Held { target: target.pid, alias });
         let mut state = target.lock();
         if state.alive {
-            state.ties().watchers.insert(monitor, Watcher { pid: me.pid, object });
-            return monitor;
+            state.ties().watchers.insert(monitor, Watcher { pid: me.pid, object: object.clone() });
+            return true;
         }
         drop(state);
         if let Some(ties) = me.lock().ties_if_any() {
             ties.monitors.remove(&monitor);
         }
-        if known.as_ref().is_some_and(|known| Arc::ptr_eq(known, &target)) {
-            entry = from_table().filter(|live| !Arc::ptr_eq(live, &target));
-        }
+        false
+    };
+    let from_table = || pid.and_then(|pid| node.lookup(pid));
+    let watching = match pid.and_then(|pid| known.filter(|entry| entry.pid == pid)) {
+        Some(known) if watch(known) => true,
+        // A known entry that has ended may be an older process with the same pid (after the pid space
+        // went round): the table decides then.
+        Some(known) => from_table().is_some_and(|live| !Arc::ptr_eq(&live, known) && watch(&live)),
+        None => from_table().is_some_and(|live| watch(&live)),
+    };
+    if watching {
+        return monitor;
     }
     // The monitor fires at once, so its alias is never active.
     me.deliver(exit::down_message(monitor, object, exit::noproc()));
@@ -130,7 +135,7 @@ fn set(
 /// of this monitor can arrive: one is delivered only together with the removal of the holder's entry
 /// (under the holder's lock), so `false` means it is in the mailbox already. `known`: an entry the caller
 /// holds already, used if it is the target's.
-pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref, known: Option<Arc<ProcEntry>>) -> bool {
+pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref, known: Option<&Arc<ProcEntry>>) -> bool {
     // One look at this process's ties: a monitor of a pid, or of a name on another node.
     let (target, remote_name) = {
         let mut state = me.lock();
@@ -154,10 +159,14 @@ pub(crate) fn demonitor(node: &Node, me: &ProcEntry, monitor: Ref, known: Option
     }
     // The target's side is only tidied: a target that is ending may have taken its watchers already, and
     // its DOWN then finds no monitor here to fire.
-    if let Some(target) = known.filter(|entry| entry.pid == target).or_else(|| node.lookup(target)) {
-        if let Some(ties) = target.lock().ties_if_any() {
+    let forget = |entry: &ProcEntry| {
+        if let Some(ties) = entry.lock().ties_if_any() {
             ties.watchers.remove(&monitor);
         }
+    };
+    match known.filter(|entry| entry.pid == target) {
+        Some(entry) => forget(entry),
+        None => node.lookup(target).iter().for_each(|entry| forget(entry)),
     }
     true
 }
