@@ -80,6 +80,7 @@ pub mod process;
 pub mod rpc;
 pub mod scheduler;
 mod services;
+mod small_map;
 pub mod supervisor;
 
 pub use dist::{NodeOptions, StartError, TlsError, TlsOptions};

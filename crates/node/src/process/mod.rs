@@ -62,6 +62,7 @@ pub(crate) use remote::{
 
 use crate::Node;
 use crate::hash::{NumberMap, NumberSet};
+use crate::small_map::SmallMap;
 use body::Body;
 use mailbox::{Inbox, Mailbox, Stats};
 
@@ -98,11 +99,11 @@ pub(crate) struct State {
 pub(crate) struct Ties {
     pub(crate) links: NumberSet<Pid>,
     /// Monitors this process holds: reference to target.
-    pub(crate) monitors: NumberMap<Ref, monitor::Held<Pid>>,
+    pub(crate) monitors: SmallMap<Ref, monitor::Held<Pid>>,
     /// Monitors this process holds on registered names of other nodes: reference to `(Name, Node)`.
     pub(crate) remote_names: NumberMap<Ref, monitor::Held<(Atom, Atom)>>,
     /// Monitors held on this process.
-    pub(crate) watchers: NumberMap<Ref, Watcher>,
+    pub(crate) watchers: SmallMap<Ref, Watcher>,
     /// Active aliases this process made, and until when each stays active.
     pub(crate) aliases: NumberMap<Ref, alias::Mode>,
     /// Pending timers aimed at this process.
