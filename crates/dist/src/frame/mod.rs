@@ -69,6 +69,22 @@ use erlnode_etf::{AtomError, DecodeError, EncodeError, Term};
 pub use reader::{FrameReader, ReaderLimits};
 pub use writer::FrameWriter;
 
+/// True for a control message that may well be the same as the previous one on the connection: a send
+/// to a pid or a name (`SEND`, `REG_SEND`, `SEND_SENDER`, and their `_TT` forms), as in a stream from one
+/// process to another. Reader and writer keep only these for the next packet; the others (exits, spawn
+/// requests, sends to aliases) carry a fresh reference or pid each time, and keeping them would only cost
+/// a copy.
+fn may_repeat(control: &Term) -> bool {
+    use crate::control::op;
+    matches!(
+        control.as_tuple(),
+        Some([Term::Int(tag), ..]) if u8::try_from(*tag).is_ok_and(|tag| matches!(
+            tag,
+            op::SEND | op::REG_SEND | op::SEND_TT | op::REG_SEND_TT | op::SEND_SENDER | op::SEND_SENDER_TT
+        ))
+    )
+}
+
 /// The first byte of a pass-through body.
 pub const PASS_THROUGH: u8 = 112;
 /// The version byte that starts a standalone term and a distribution header.

@@ -37,7 +37,7 @@ pub struct FrameReader {
     cache: ReadCache,
     refs: Vec<Atom>,
     fragments: Reassembly,
-    /// The last message's header and control message, when it had a payload.
+    /// The last message's header and control message, when it was a send (see [`super::may_repeat`]).
     last: Option<Last>,
     /// The message just read began with the same bytes as the one before it (see [`FrameReader::repeated`]).
     repeated: bool,
@@ -150,15 +150,16 @@ impl FrameReader {
                 let start = r.pos + used;
                 let (message, control_len) = decode_measured(&self.refs, tail(&body, start))?;
                 let end = start + control_len;
+                let keep = message.payload.is_some() && end <= LAST_MAX && super::may_repeat(&message.control);
                 self.last = match self.last.take() {
-                    Some(mut last) if message.payload.is_some() && end <= LAST_MAX => {
+                    Some(mut last) if keep => {
                         last.prefix.clear();
                         last.prefix.extend_from_slice(&body[..end]);
                         last.refs.clone_from(&self.refs);
                         last.control = message.control.clone();
                         Some(last)
                     }
-                    None if message.payload.is_some() && end <= LAST_MAX => Some(Last {
+                    None if keep => Some(Last {
                         prefix: body[..end].to_vec(),
                         refs: self.refs.clone(),
                         control: message.control.clone(),

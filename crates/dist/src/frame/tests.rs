@@ -578,6 +578,9 @@ fn a_repeated_control_message_is_decoded_once_and_read_alike() {
         ("{2, x, y}", None),
         (sink, Some("8")),
         (sink, Some("9")),
+        // Exits (like spawn requests and alias sends) carry a new reference or pid each time: not kept.
+        ("{24, x, y}", Some("normal")),
+        ("{24, x, y}", Some("normal")),
     ];
     for (control, payload) in sent {
         write(control, payload);
@@ -592,8 +595,8 @@ fn a_repeated_control_message_is_decoded_once_and_read_alike() {
     // The first message's header makes new atom cache entries, the second's names them: from the third
     // on the writer repeats the second's bytes (writing the payload's atom in full), and the reader decodes
     // the control message once. Another control message with new atoms, and a control message alone (not
-    // kept), end the repeat.
-    assert_eq!(repeated, [false, false, true, true, true, true, false, false, false, true]);
+    // kept), end the repeat; exits are never kept.
+    assert_eq!(repeated, [false, false, true, true, true, true, false, false, false, true, false, false]);
 }
 
 #[test]

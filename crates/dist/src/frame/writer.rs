@@ -185,21 +185,20 @@ impl FrameWriter {
             out.extend_from_slice(&self.refs);
             out.extend_from_slice(&self.scratch);
             let prefix_len = 2 + self.refs.len() + control_len;
+            let keep = with_cache
+                && payload.is_some()
+                && changes == self.cache.changes()
+                && prefix_len <= LAST_MAX
+                && super::may_repeat(control);
             self.last = match self.last.take() {
-                Some(mut last)
-                    if with_cache && payload.is_some() && changes == self.cache.changes() && prefix_len <= LAST_MAX =>
-                {
+                Some(mut last) if keep => {
                     last.control.clone_from(control);
                     last.prefix.clear();
                     last.prefix.extend_from_slice(&out[start..start + prefix_len]);
                     last.changes = changes;
                     Some(last)
                 }
-                None if with_cache
-                    && payload.is_some()
-                    && changes == self.cache.changes()
-                    && prefix_len <= LAST_MAX =>
-                {
+                None if keep => {
                     Some(Last { control: control.clone(), prefix: out[start..start + prefix_len].to_vec(), changes })
                 }
                 _ => None,
