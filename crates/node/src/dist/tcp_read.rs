@@ -76,9 +76,15 @@ impl TcpReader {
     /// [`ErrorKind::TimedOut`] when nothing arrived for `quiet`. `stream`: the peer sends without
     /// waiting for answers, so what it sends may gather first.
     pub(crate) async fn read(&mut self, buf: &mut BytesMut, quiet: Duration, stream: bool) -> std::io::Result<usize> {
+        // Polling starts from the last arrival, or from the end of a gathering wait.
+        let mut poll_from = self.last_data;
         // A full read means more is waiting already.
         if stream && !self.full {
+            // Out of the reactor while the stream gathers: registered, every packet of it would wake the
+            // I/O thread for nothing.
+            self.unregister();
             crate::scheduler::delay(GATHER).await;
+            poll_from = Instant::now();
         }
         loop {
             match self.read_now(buf) {
@@ -87,7 +93,7 @@ impl TcpReader {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            if self.last_data.elapsed() < self.busy_poll {
+            if poll_from.elapsed() < self.busy_poll {
                 self.unregister();
                 tokio::task::yield_now().await;
                 continue;
@@ -154,5 +160,37 @@ impl TcpReader {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    fn pair() -> (TcpReader, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (socket, _) = listener.accept().unwrap();
+        socket.set_nonblocking(true).unwrap();
+        (TcpReader::new(socket, Duration::ZERO).unwrap(), peer)
+    }
+
+    #[tokio::test]
+    async fn a_gathering_stream_is_out_of_the_reactor() {
+        let (mut reader, mut peer) = pair();
+        let mut buf = BytesMut::new();
+        // Nothing comes: the reader waits for readiness, registered.
+        let quiet = reader.read(&mut buf, Duration::from_millis(20), false).await;
+        assert_eq!(quiet.unwrap_err().kind(), ErrorKind::TimedOut);
+        assert!(matches!(reader.waiter, Waiter::Registered(_)));
+        peer.write_all(b"hello").unwrap();
+        assert_eq!(reader.read(&mut buf, Duration::from_secs(5), false).await.unwrap(), 5);
+        // A stream gathers unregistered, so its packets do not wake the I/O thread meanwhile.
+        peer.write_all(b" world").unwrap();
+        assert_eq!(reader.read(&mut buf, Duration::from_secs(5), true).await.unwrap(), 6);
+        assert!(matches!(reader.waiter, Waiter::Idle(_)));
+        assert_eq!(&buf[..], b"hello world");
     }
 }
