@@ -475,6 +475,68 @@ async fn a_hidden_node_is_not_in_nodes_and_long_names_work() {
     assert!(node.ping(Atom::new(&erl_long), WAIT).await);
 }
 
+/// Runs `F` in a new process of an Erlang node and gives its result, or `hangs` after 10 s.
+const WATCHED: &str = "W = fun(F) -> S = self(), P = spawn(fun() -> S ! {self(), catch F()} end), \
+                       receive {P, R} -> R after 10000 -> hangs end end";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
+    let Some(erlang) = Erlang::find("erlang_global_syncs_locks_and_registers_with_a_rust_node") else { return };
+    let rust = rust_node("rust_global", |o| o).await;
+    // B waits for A to connect to it, then syncs: it learns of the Rust node through A as well.
+    let (b, b_name) = erl(
+        &erlang,
+        &rust,
+        "erl_global_b",
+        COOKIE,
+        &format!(
+            "{WATCHED}, io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), \
+             WaitA = fun L() -> case length(nodes()) of 2 -> ok; _ -> timer:sleep(20), L() end end, WaitA(), \
+             io:format(\"SYNC ~p~n\", [W(fun() -> global:sync() end)]), timer:sleep(infinity)."
+        ),
+    );
+    b.wait_for("PING pong");
+    let b_atom = format!("'{}'", b_name.as_str());
+    let (a, _) = erl(
+        &erlang,
+        &rust,
+        "erl_global_a",
+        COOKIE,
+        &format!(
+            "{WATCHED}, io:format(\"PING ~p ~p~n\", [net_adm:ping(RUST), net_adm:ping({b_atom})]), \
+             io:format(\"SYNC ~p~n\", [W(fun() -> global:sync() end)]), \
+             Me = self(), \
+             io:format(\"REGISTER ~p~n\", [W(fun() -> global:register_name(erlnode_name, Me) end)]), \
+             io:format(\"WHEREIS ~p~n\", [global:whereis_name(erlnode_name) =:= Me]), \
+             io:format(\"LOCK ~p~n\", [global:set_lock({{erlnode_res, Me}})]), \
+             Other = fun() -> global:set_lock({{erlnode_res, make_ref()}}, [RUST], 0) end, \
+             io:format(\"CONFLICT ~p~n\", [W(Other)]), \
+             io:format(\"DEL ~p~n\", [global:del_lock({{erlnode_res, Me}})]), \
+             io:format(\"FREE ~p~n\", [W(Other)]), \
+             timer:sleep(300), \
+             io:format(\"HOLDER_GONE ~p~n\", [W(Other)]), \
+             io:format(\"TRANS ~p~n\", [W(fun() -> global:trans({{erlnode_res2, Me}}, fun() -> done end) end)]), \
+             io:format(\"UNREGISTER ~p~n\", [W(fun() -> global:unregister_name(erlnode_name) end)]), \
+             timer:sleep(infinity)."
+        ),
+    );
+    a.wait_for("PING pong pong");
+    // Before, the Rust node never answered and `global:sync()` waited for ever.
+    a.wait_for("SYNC ok");
+    b.wait_for("SYNC ok");
+    a.wait_for("REGISTER yes");
+    a.wait_for("WHEREIS true");
+    // The lock is taken on every node, the Rust one included, which then refuses another request id...
+    a.wait_for("LOCK true");
+    a.wait_for("CONFLICT false");
+    a.wait_for("DEL true");
+    // ... until it is released, or its holder ends.
+    a.wait_for("FREE true");
+    a.wait_for("HOLDER_GONE true");
+    a.wait_for("TRANS done");
+    a.wait_for("UNREGISTER ok");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rust_monitors_erlang_names() {
     let Some(erlang) = Erlang::find("rust_monitors_erlang_names") else { return };

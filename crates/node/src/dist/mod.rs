@@ -422,6 +422,24 @@ pub(crate) fn peer_flags(node: &Node, peer: Atom) -> Option<DistFlags> {
     }
 }
 
+/// `true` while a connection to `peer` is up and published both ways: the peer is among Erlang's
+/// `nodes()`, and takes part in `global`.
+pub(crate) fn is_visible(node: &Node, peer: Atom) -> bool {
+    peer_flags(node, peer).is_some_and(|flags| flags.contains(DistFlags::PUBLISHED))
+}
+
+/// Closes the connection to `peer`, if one is up (`erlang:disconnect_node/1`): its links and monitors fire
+/// with `noconnection` and node monitors get `nodedown`, as for any lost connection.
+pub(crate) fn disconnect(node: &Node, peer: Atom) -> bool {
+    let Some(dist) = node.distribution() else { return false };
+    let writer = match dist.table().get(&peer) {
+        Some(Slot::Up(link)) => Arc::clone(&link.writer),
+        _ => return false,
+    };
+    writer.close();
+    true
+}
+
 /// Connects to `peer` without sending anything (`net_kernel:connect_node/1`); `true` once it is up.
 pub(crate) async fn connect_node(node: &Node, peer: Atom) -> bool {
     let Some(dist) = node.distribution() else { return false };

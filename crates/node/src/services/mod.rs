@@ -3,9 +3,12 @@
 //! - `net_kernel` ([`net_kernel`]): answers `net_adm:ping` (`is_auth`) with `yes`.
 //! - `rex` ([`crate::rpc::rex`]): `rpc`'s server.
 //! - `user` ([`user`]): the group leader of the processes this node spawns on others; prints their output.
-//! - `global_name_server` and `pg`: accept the messages OTP sends on `nodeup` and drop them, so the
-//!   connection stays healthy (their protocols are not implemented).
+//! - `global_name_server` ([`global`]): syncs with Erlang's `global` as a node without names of its own,
+//!   so that `global:sync()` and global locks on Erlang nodes do not wait for this one for ever.
+//! - `pg`: accepts the messages OTP sends on `nodeup` and drops them, so the connection stays healthy
+//!   (its protocol is not implemented; a peer's `pg` then knows no groups here).
 
+pub(crate) mod global;
 pub(crate) mod net_kernel;
 pub(crate) mod user;
 
@@ -18,9 +21,8 @@ pub(crate) fn start(node: &Node) {
     net_kernel::start(node);
     crate::rpc::rex::start(node);
     user::start(node);
-    for name in ["global_name_server", "pg"] {
-        sink(node, name);
-    }
+    global::start(node);
+    sink(node, "pg");
 }
 
 /// A registered process that takes every message and does nothing with it.
