@@ -492,7 +492,9 @@ async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
         &format!(
             "{WATCHED}, io:format(\"PING ~p~n\", [net_adm:ping(RUST)]), \
              WaitA = fun L() -> case length(nodes()) of 2 -> ok; _ -> timer:sleep(20), L() end end, WaitA(), \
-             io:format(\"SYNC ~p~n\", [W(fun() -> global:sync() end)]), timer:sleep(infinity)."
+             io:format(\"SYNC ~p~n\", [W(fun() -> global:sync() end)]), \
+             timer:sleep(3000), io:format(\"SYNC2 ~p~n\", [W(fun() -> global:sync() end)]), \
+             timer:sleep(infinity)."
         ),
     );
     b.wait_for("PING pong");
@@ -517,6 +519,10 @@ async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
              io:format(\"HOLDER_GONE ~p~n\", [W(Other)]), \
              io:format(\"TRANS ~p~n\", [W(fun() -> global:trans({{erlnode_res2, Me}}, fun() -> done end) end)]), \
              io:format(\"UNREGISTER ~p~n\", [W(fun() -> global:unregister_name(erlnode_name) end)]), \
+             io:format(\"DISCONNECT ~p~n\", [erlang:disconnect_node(RUST)]), timer:sleep(200), \
+             io:format(\"REPING ~p~n\", [net_adm:ping(RUST)]), \
+             io:format(\"RESYNC ~p~n\", [W(fun() -> global:sync() end)]), \
+             io:format(\"RELOCK ~p~n\", [W(fun() -> global:set_lock({{erlnode_res4, self()}}, [node() | nodes()], 0) end)]), \
              timer:sleep(infinity)."
         ),
     );
@@ -535,6 +541,13 @@ async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
     a.wait_for("HOLDER_GONE true");
     a.wait_for("TRANS done");
     a.wait_for("UNREGISTER ok");
+    // A new connection is a new session (B, told by A that the old one was lost, drops the Rust node
+    // too, as OTP's partition prevention asks, and meets it again through A).
+    a.wait_for("DISCONNECT true");
+    a.wait_for("REPING pong");
+    a.wait_for("RESYNC ok");
+    a.wait_for("RELOCK true");
+    b.wait_for("SYNC2 ok");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -313,7 +313,8 @@ impl Drop for Mailbox {
             queue.closed = true;
             (std::mem::take(&mut queue.messages), queue.waker.take())
         };
-        self.front = Front::default();
+        self.front.taken.clear();
+        self.front.taken_bytes = 0;
         self.front.publish(&self.entry.stats);
         drop(messages);
         drop(waker);

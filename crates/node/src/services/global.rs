@@ -7,7 +7,9 @@
 //! Silent, this node would hold them up for ever. This process answers as a passive peer (protocol
 //! version 8, OTP 25.2 and later):
 //!
-//! - each visible connection gets one `init_connect` with a fresh tag;
+//! - each `init_connect` a visible peer sends (one per connection, or per restarted session) gets one
+//!   back, with a fresh tag; this node never starts a session itself, so a peer too old for version 8
+//!   (before OTP 25.2) is left alone, as if this node were not there;
 //! - the peer's `lock_set` is answered with this node's `lock_set`, then an `exchange` of no names;
 //! - the peer's `exchange` with this node's `resolved`, and its `resolved` (or `in_sync`) marks it
 //!   synced, after which this node tells the nodes the peer knows that it is in sync with them;
@@ -49,7 +51,7 @@ pub(crate) fn start(node: &Node) {
 /// The sync session with one connected node.
 #[derive(Debug, Default)]
 struct Session {
-    /// The tag this node gave the session (the peer echoes it); `None` until `init_connect` went out.
+    /// The tag this node gave the session (the peer echoes it).
     mine: Option<i64>,
     /// The peer's tag, from its `init_connect`.
     theirs: Option<Term>,
@@ -66,8 +68,8 @@ struct Lock {
 #[derive(Debug, Default)]
 struct Global {
     sessions: NumberMap<Atom, Session>,
-    /// Nodes this node is in sync with.
-    synced: Vec<Atom>,
+    /// Nodes this node is in sync with, directly or through a third one; forgotten on `nodedown`.
+    known: Vec<Atom>,
     next_tag: i64,
     /// Global names registered by other nodes: name, process, and the monitor on it.
     names: Vec<(Term, Pid, Ref)>,
@@ -78,8 +80,7 @@ impl Global {
     fn handle(&mut self, p: &Process, message: Term) {
         let Some(parts) = message.as_tuple() else { return };
         match parts {
-            [Term::Atom(tag), Term::Atom(peer)] if tag.as_str() == "nodeup" => self.node_up(p, *peer),
-            [Term::Atom(tag), Term::Atom(peer)] if tag.as_str() == "nodedown" => self.node_down(*peer),
+            [Term::Atom(tag), Term::Atom(peer)] if tag.as_str() == "nodedown" => self.node_down(p, *peer),
             [Term::Atom(tag), cast] if tag.as_str() == "$gen_cast" => self.cast(p, cast),
             [Term::Atom(tag), from, request] if tag.as_str() == "$gen_call" => {
                 let reply = self.call(p, from, request);
@@ -95,7 +96,7 @@ impl Global {
                 tracing::info!(%peer, "global asks to disconnect");
                 crate::dist::disconnect(p.node(), *peer);
             }
-            [Term::Atom(tag), Term::Atom(peer), t] if tag.as_str() == "cancel_connect" => self.cancel(p, *peer, t),
+            [Term::Atom(tag), Term::Atom(peer), t] if tag.as_str() == "cancel_connect" => self.cancel(*peer, t),
             _ => tracing::trace!(%message, "global: ignored"),
         }
     }
@@ -106,10 +107,10 @@ impl Global {
         match (tag.as_str(), rest) {
             ("init_connect", [Term::Tuple(version), Term::Atom(peer), Term::Tuple(locker)])
                 if matches!(version.as_slice(), [Term::Int(v), _] if *v >= VERSION)
-                    && matches!(locker.first(), Some(Term::Atom(l)) if l.as_str() == "locker") =>
+                    && matches!(locker.first(), Some(Term::Atom(l)) if l.as_str() == "locker")
+                    && crate::dist::is_visible(p.node(), *peer) =>
             {
-                self.sessions.entry(*peer).or_default().theirs = Some(version[1].clone());
-                self.init_connect(p, *peer);
+                self.init_connect(p, *peer, &version[1]);
             }
             ("lock_set", [Term::Pid(locker), Term::Atom(ok), _, t]) if ok.as_str() == "true" => {
                 let peer = locker.node;
@@ -149,8 +150,10 @@ impl Global {
                     self.tell_in_sync(p, other);
                 }
             }
-            ("in_sync", [Term::Atom(peer), _]) => self.mark_synced(*peer),
-            ("cancel_connect", [Term::Atom(peer), t]) => self.cancel(p, *peer, t),
+            ("in_sync", [Term::Atom(peer), _]) => {
+                self.mark_synced(*peer);
+            }
+            ("cancel_connect", [Term::Atom(peer), t]) => self.cancel(*peer, t),
             _ => tracing::trace!(%cast, "global: cast ignored"),
         }
     }
@@ -187,42 +190,36 @@ impl Global {
         }
     }
 
-    /// A visible node came up: the session starts from this side too.
-    fn node_up(&mut self, p: &Process, peer: Atom) {
-        if crate::dist::is_visible(p.node(), peer) {
-            self.sessions.entry(peer).or_default();
-            self.init_connect(p, peer);
-        }
-    }
-
     /// A node went down: its session, its processes' names and their locks go with it (their monitors
-    /// fire by themselves; a demonitor would only try to reach the node again).
-    fn node_down(&mut self, peer: Atom) {
+    /// fire by themselves; a demonitor would only try to reach the node again). A `nodedown` that comes
+    /// after a new connection to the node is already up is about the old one: the session stays.
+    fn node_down(&mut self, p: &Process, peer: Atom) {
+        if crate::dist::is_visible(p.node(), peer) {
+            return;
+        }
         self.sessions.remove(&peer);
-        self.synced.retain(|n| *n != peer);
+        self.known.retain(|n| *n != peer);
         self.gone(|pid, _| pid.node == peer);
     }
 
-    /// Sends `init_connect` for `peer`'s session, once per session.
-    fn init_connect(&mut self, p: &Process, peer: Atom) {
-        let Some(session) = self.sessions.get_mut(&peer) else { return };
-        if session.mine.is_some() || peer == p.node().name() {
+    /// The peer started a session tagged `theirs`: this node answers with its own `init_connect`, once
+    /// per tag (a new tag means a new connection, or a session the peer restarted).
+    fn init_connect(&mut self, p: &Process, peer: Atom, theirs: &Term) {
+        let session = self.sessions.entry(peer).or_default();
+        if session.theirs.as_ref() == Some(theirs) {
             return;
         }
         self.next_tag += 1;
-        session.mine = Some(self.next_tag);
+        *session = Session { mine: Some(self.next_tag), theirs: Some(theirs.clone()) };
         let version = Term::tuple(vec![Term::Int(VERSION), Term::Int(self.next_tag)]);
         let locker = Term::tuple(vec![atom("locker"), atom("no_longer_a_pid"), Term::NIL, Term::Pid(p.self_pid())]);
         cast_to(p, peer, vec![atom("init_connect"), version, Term::Atom(p.node().name()), locker]);
     }
 
-    /// The peer gave up the session tagged `tag` (another `init_connect` crossed ours): a new one starts.
-    fn cancel(&mut self, p: &Process, peer: Atom, tag: &Term) {
-        if let Some(session) = self.sessions.get_mut(&peer) {
-            if session.mine.is_some_and(|mine| *tag == Term::Int(mine)) {
-                *session = Session::default();
-                self.init_connect(p, peer);
-            }
+    /// The peer gave up the session tagged `tag`; the next one starts with its next `init_connect`.
+    fn cancel(&mut self, peer: Atom, tag: &Term) {
+        if self.sessions.get(&peer).and_then(|session| session.mine).is_some_and(|mine| *tag == Term::Int(mine)) {
+            self.sessions.remove(&peer);
         }
     }
 
@@ -235,17 +232,20 @@ impl Global {
         }
     }
 
-    fn mark_synced(&mut self, peer: Atom) {
-        if !self.synced.contains(&peer) {
-            self.synced.push(peer);
+    /// Counts `peer` as a node this node is in sync with; `false` if it was already.
+    fn mark_synced(&mut self, peer: Atom) -> bool {
+        if self.known.contains(&peer) {
+            return false;
         }
+        self.known.push(peer);
+        true
     }
 
-    /// Tells `other` (which knows this node through a third one) that this node is in sync with it.
+    /// Tells `other`, which knows of this node through a third one, that this node is in sync with it
+    /// (once: as OTP, only a node not known before).
     fn tell_in_sync(&mut self, p: &Process, other: Atom) {
-        if other != p.node().name() {
-            cast_to(p, other, vec![atom("in_sync"), Term::Atom(p.node().name()), atom("true")]);
-            self.mark_synced(other);
+        if other != p.node().name() && self.mark_synced(other) {
+            cast_connecting(p, other, vec![atom("in_sync"), Term::Atom(p.node().name()), atom("true")]);
         }
     }
 
@@ -318,8 +318,16 @@ impl Global {
     }
 }
 
-/// `gen_server:cast({global_name_server, Peer}, {Fields...})`.
+/// `gen_server:cast({global_name_server, Peer}, {Fields...})` to a connected peer: an answer to a peer
+/// that is gone (or that this node was asked to drop) must not connect to it again.
 fn cast_to(p: &Process, peer: Atom, fields: Vec<Term>) {
+    if crate::dist::is_visible(p.node(), peer) {
+        cast_connecting(p, peer, fields);
+    }
+}
+
+/// [`cast_to`], connecting first if need be (as OTP's `global` does to tell a node it is in sync).
+fn cast_connecting(p: &Process, peer: Atom, fields: Vec<Term>) {
     let message = Term::tuple(vec![atom("$gen_cast"), Term::tuple(fields)]);
     p.send_to_name_on(Atom::new("global_name_server"), peer, message);
 }
