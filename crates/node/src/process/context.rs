@@ -73,7 +73,7 @@ impl Process {
 
     /// Runs `f` with the entry of the process this one sent to last, if any: a caller's server, which then
     /// needs no look-up in the process table. (Borrowed: only this process uses the cache, so holding its
-    /// lock blocks nobody.)
+    /// lock blocks nobody; `f` must not send from this process, which would take the lock again.)
     fn with_last_sent<R>(&self, f: impl FnOnce(Option<&Arc<ProcEntry>>) -> R) -> R {
         f(self.last_sent.lock().unwrap_or_else(PoisonError::into_inner).as_ref())
     }
