@@ -65,6 +65,7 @@
 //!   introspection.
 //! - [`dist`]: joining a cluster ([`NodeOptions`], TLS with [`TlsOptions`]), connections, and what
 //!   remote messages and signals do.
+//! - [`global`]: the cluster's global names (`global:whereis_name/1`, `global:send/2`).
 //! - [`rpc`]: Rust functions Erlang calls (`rpc:call`, `erpc:call`, `spawn/4`), and
 //!   [`Process::rpc_call`] / [`Process::spawn_remote`] to call and spawn on other nodes.
 //! - [`scheduler`]: where processes run (one scheduler thread per core, a tokio runtime thread for timers
@@ -74,6 +75,7 @@ pub mod application;
 mod atoms;
 pub mod dist;
 pub mod gen_server;
+pub mod global;
 mod hash;
 mod node;
 pub mod process;

@@ -499,7 +499,7 @@ async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
     );
     b.wait_for("PING pong");
     let b_atom = format!("'{}'", b_name.as_str());
-    let (a, _) = erl(
+    let (a, a_name) = erl(
         &erlang,
         &rust,
         "erl_global_a",
@@ -510,6 +510,7 @@ async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
              Me = self(), \
              io:format(\"REGISTER ~p~n\", [W(fun() -> global:register_name(erlnode_name, Me) end)]), \
              io:format(\"WHEREIS ~p~n\", [global:whereis_name(erlnode_name) =:= Me]), \
+             receive {{from_rust, Got}} -> io:format(\"GOT ~p~n\", [Got]) after 10000 -> io:format(\"GOT none~n\") end, \
              io:format(\"LOCK ~p~n\", [global:set_lock({{erlnode_res, Me}})]), \
              Other = fun() -> global:set_lock({{erlnode_res, make_ref()}}, [RUST], 0) end, \
              io:format(\"CONFLICT ~p~n\", [W(Other)]), \
@@ -532,6 +533,18 @@ async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
     b.wait_for("SYNC ok");
     a.wait_for("REGISTER yes");
     a.wait_for("WHEREIS true");
+    // The Rust node knows the name too, and sends to it.
+    let (found, unknown) = within(&rust.node, |mut p| {
+        Box::pin(async move {
+            let message = (Term::atom("from_rust"), Term::atom("hello"));
+            let found = erlnode::global::send(&mut p, Term::atom("erlnode_name"), message).await;
+            (found.ok(), erlnode::global::whereis_name(&mut p, Term::atom("nobody_has_this")).await)
+        })
+    })
+    .await;
+    assert_eq!(found.map(|pid| pid.node), Some(a_name), "the name's process is on the erl node");
+    assert_eq!(unknown, None);
+    a.wait_for("GOT hello");
     // The lock is taken on every node, the Rust one included, which then refuses another request id...
     a.wait_for("LOCK true");
     a.wait_for("CONFLICT false");
@@ -541,6 +554,11 @@ async fn erlang_global_syncs_locks_and_registers_with_a_rust_node() {
     a.wait_for("HOLDER_GONE true");
     a.wait_for("TRANS done");
     a.wait_for("UNREGISTER ok");
+    let gone = within(&rust.node, |mut p| {
+        Box::pin(async move { erlnode::global::whereis_name(&mut p, Term::atom("erlnode_name")).await })
+    })
+    .await;
+    assert_eq!(gone, None, "an unregistered name is gone here too");
     // A new connection is a new session (B, told by A that the old one was lost, drops the Rust node
     // too, as OTP's partition prevention asks, and meets it again through A).
     a.wait_for("DISCONNECT true");

@@ -18,7 +18,8 @@
 //!   when their process or its node goes;
 //! - a `remove_connection` (OTP's protection against overlapping partitions) disconnects the sender.
 //!
-//! Names are never registered from this node, so the lists it sends are always empty: a peer takes
+//! The names it keeps are what [`crate::global::whereis_name`] finds. Names are never registered from
+//! this node, so the lists it sends are always empty: a peer takes
 //! nothing from it that it does not already have. The messages and their shapes follow OTP's
 //! `global.erl` (kernel 8.5, OTP 25.2.3; unchanged in OTP 27).
 
@@ -183,6 +184,11 @@ impl Global {
                 self.remove(p, name);
                 atom("ok")
             }
+            // As OTP's `global_name_server` answers it; `erlnode::global::whereis_name` asks this way.
+            ("whereis", [name]) => match self.names.iter().find(|(n, _, _)| n == name) {
+                Some((_, pid, _)) => Term::Pid(*pid),
+                None => atom("undefined"),
+            },
             _ => {
                 tracing::debug!(%request, "global: call not supported");
                 Term::tuple(vec![atom("error"), atom("not_supported")])
