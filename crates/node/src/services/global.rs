@@ -11,8 +11,9 @@
 //!   back, with a fresh tag; this node never starts a session itself, so a peer too old for version 8
 //!   (before OTP 25.2) is left alone, as if this node were not there;
 //! - the peer's `lock_set` is answered with this node's `lock_set`, then an `exchange` of no names;
-//! - the peer's `exchange` with this node's `resolved`, and its `resolved` (or `in_sync`) marks it
-//!   synced, after which this node tells the nodes the peer knows that it is in sync with them;
+//! - the peer's `exchange` with this node's `resolved`, and its `resolved` marks it synced, after which
+//!   this node tells the nodes the peer knows that it is in sync with them; a node's `in_sync` is
+//!   answered with this node's, once;
 //! - `set_lock`/`del_lock` calls follow OTP's lock rules (one request id per resource at a time, released
 //!   when its holders end); `register`/`unregister` calls keep the names other nodes register, dropped
 //!   when their process or its node goes;
@@ -151,9 +152,9 @@ impl Global {
                     self.tell_in_sync(p, other);
                 }
             }
-            ("in_sync", [Term::Atom(peer), _]) => {
-                self.mark_synced(*peer);
-            }
+            // A node that learned of this one through a third counts it synced only once told so in turn
+            // (its `in_sync` may come before the third node's `new_nodes` that would make this one tell).
+            ("in_sync", [Term::Atom(peer), _]) => self.tell_in_sync(p, *peer),
             ("cancel_connect", [Term::Atom(peer), t]) => self.cancel(*peer, t),
             _ => tracing::trace!(%cast, "global: cast ignored"),
         }
