@@ -118,9 +118,9 @@ impl Global {
                 let peer = locker.node;
                 if let Some(theirs) = self.current(peer, t) {
                     let me = Term::Pid(p.self_pid());
-                    cast_to(p, peer, vec![atom("lock_set"), me, atom("true"), Term::NIL, theirs.clone()]);
+                    cast_to(p, peer, vec![Term::atom("lock_set"), me, Term::atom("true"), Term::NIL, theirs.clone()]);
                     let me = Term::Atom(p.node().name());
-                    cast_to(p, peer, vec![atom("exchange"), me, Term::NIL, Term::NIL, theirs]);
+                    cast_to(p, peer, vec![Term::atom("exchange"), me, Term::NIL, Term::NIL, theirs]);
                 }
             }
             ("exchange", [Term::Atom(peer), names, _, t]) => {
@@ -131,7 +131,8 @@ impl Global {
                         }
                     }
                     let me = Term::Atom(p.node().name());
-                    let fields = vec![atom("resolved"), me, Term::NIL, Term::NIL, atom("unused"), Term::NIL, theirs];
+                    let fields =
+                        vec![Term::atom("resolved"), me, Term::NIL, Term::NIL, Term::atom("unused"), Term::NIL, theirs];
                     cast_to(p, *peer, fields);
                 }
             }
@@ -163,36 +164,36 @@ impl Global {
     fn call(&mut self, p: &Process, from: &Term, request: &Term) -> Term {
         let caller = match from.as_tuple() {
             Some([Term::Pid(pid), _]) => *pid,
-            _ => return atom("badarg"),
+            _ => return Term::atom("badarg"),
         };
-        let Some([Term::Atom(tag), rest @ ..]) = request.as_tuple() else { return atom("badarg") };
+        let Some([Term::Atom(tag), rest @ ..]) = request.as_tuple() else { return Term::atom("badarg") };
         match (tag.as_str(), rest) {
             ("set_lock", [id]) => match id.as_tuple() {
-                Some([resource, request]) => Term::atom(bool_atom(self.set_lock(p, resource, request, caller))),
-                _ => atom("false"),
+                Some([resource, request]) => Term::bool(self.set_lock(p, resource, request, caller)),
+                _ => Term::atom("false"),
             },
             ("del_lock", [id]) => {
                 if let Some([resource, request]) = id.as_tuple() {
                     self.del_lock(p, resource, request, caller);
                 }
-                atom("true")
+                Term::atom("true")
             }
             ("register", [name, Term::Pid(pid), _]) | ("register_ext", [name, Term::Pid(pid), _, _]) => {
                 self.insert(p, name.clone(), *pid);
-                atom("yes")
+                Term::atom("yes")
             }
             ("unregister", [name]) => {
                 self.remove(p, name);
-                atom("ok")
+                Term::atom("ok")
             }
             // As OTP's `global_name_server` answers it; `erlnode::global::whereis_name` asks this way.
             ("whereis", [name]) => match self.names.iter().find(|(n, _, _)| n == name) {
                 Some((_, pid, _)) => Term::Pid(*pid),
-                None => atom("undefined"),
+                None => Term::atom("undefined"),
             },
             _ => {
                 tracing::debug!(%request, "global: call not supported");
-                Term::tuple(vec![atom("error"), atom("not_supported")])
+                Term::tuple(vec![Term::atom("error"), Term::atom("not_supported")])
             }
         }
     }
@@ -219,8 +220,9 @@ impl Global {
         self.next_tag += 1;
         *session = Session { mine: Some(self.next_tag), theirs: Some(theirs.clone()) };
         let version = Term::tuple(vec![Term::Int(VERSION), Term::Int(self.next_tag)]);
-        let locker = Term::tuple(vec![atom("locker"), atom("no_longer_a_pid"), Term::NIL, Term::Pid(p.self_pid())]);
-        cast_to(p, peer, vec![atom("init_connect"), version, Term::Atom(p.node().name()), locker]);
+        let locker =
+            Term::tuple(vec![Term::atom("locker"), Term::atom("no_longer_a_pid"), Term::NIL, Term::Pid(p.self_pid())]);
+        cast_to(p, peer, vec![Term::atom("init_connect"), version, Term::Atom(p.node().name()), locker]);
     }
 
     /// The peer gave up the session tagged `tag`; the next one starts with its next `init_connect`.
@@ -252,7 +254,7 @@ impl Global {
     /// (once: as OTP, only a node not known before).
     fn tell_in_sync(&mut self, p: &Process, other: Atom) {
         if other != p.node().name() && self.mark_synced(other) {
-            cast_connecting(p, other, vec![atom("in_sync"), Term::Atom(p.node().name()), atom("true")]);
+            cast_connecting(p, other, vec![Term::atom("in_sync"), Term::Atom(p.node().name()), Term::atom("true")]);
         }
     }
 
@@ -335,16 +337,8 @@ fn cast_to(p: &Process, peer: Atom, fields: Vec<Term>) {
 
 /// [`cast_to`], connecting first if need be (as OTP's `global` does to tell a node it is in sync).
 fn cast_connecting(p: &Process, peer: Atom, fields: Vec<Term>) {
-    let message = Term::tuple(vec![atom("$gen_cast"), Term::tuple(fields)]);
+    let message = Term::tuple(vec![Term::atom("$gen_cast"), Term::tuple(fields)]);
     p.send_to_name_on(Atom::new("global_name_server"), peer, message);
-}
-
-fn atom(name: &str) -> Term {
-    Term::atom(name)
-}
-
-fn bool_atom(b: bool) -> &'static str {
-    if b { "true" } else { "false" }
 }
 
 /// The elements of a proper list (none for anything else).
