@@ -66,7 +66,7 @@ mod tests;
 use bytes::{Buf, Bytes, BytesMut};
 use erlnode_etf::{AtomError, DecodeError, EncodeError, Term};
 
-pub use reader::{FrameReader, ReaderLimits};
+pub use reader::{Frame, FrameReader, ReaderLimits};
 pub use writer::FrameWriter;
 
 /// True for a control message that may well be the same as the previous one on the connection: a send

@@ -16,6 +16,16 @@ use super::atom_cache::ReadCache;
 use super::fragment::Reassembly;
 use super::{Cursor, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, FrameError, Message, PASS_THROUGH, VERSION};
 
+/// What [`FrameReader::read_frame`] makes of a packet that completes a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// A message, its control message decoded.
+    Message(Message),
+    /// A message whose header and control message are the previous message's, byte for byte: only its
+    /// payload. The previous message was a send with a payload (see [`FrameReader::read_frame`]).
+    Repeat(Term),
+}
+
 /// Bounds on what a peer can make a [`FrameReader`] hold for fragmented messages in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReaderLimits {
@@ -39,8 +49,6 @@ pub struct FrameReader {
     fragments: Reassembly,
     /// The last message's header and control message, when it was a send (see [`super::may_repeat`]).
     last: Option<Last>,
-    /// The message just read began with the same bytes as the one before it (see [`FrameReader::repeated`]).
-    repeated: bool,
 }
 
 /// A message's header and control message, kept so that a stream of messages with the same control
@@ -82,13 +90,7 @@ impl FrameReader {
 
     /// A reader with an empty atom cache and the given limits.
     pub fn with_limits(limits: ReaderLimits) -> Self {
-        FrameReader {
-            cache: ReadCache::new(),
-            refs: Vec::new(),
-            fragments: Reassembly::new(limits),
-            last: None,
-            repeated: false,
-        }
+        FrameReader { cache: ReadCache::new(), refs: Vec::new(), fragments: Reassembly::new(limits), last: None }
     }
 
     /// The limits this reader enforces.
@@ -106,26 +108,34 @@ impl FrameReader {
         self.fragments.buffered()
     }
 
-    /// `true` when the message [`FrameReader::read`] returned last had the same header and control
-    /// message, byte for byte, as the one before it: a caller that keeps what it made of the control
-    /// message can use that again.
-    pub fn repeated(&self) -> bool {
-        self.repeated
-    }
-
     /// Reads one packet body (without its 4-byte length). Returns the message it completes, or `None` for a
     /// tick (an empty body) and for a fragment that leaves its message incomplete.
     ///
     /// Binaries in the message share `body`'s buffer when the message came in one packet.
     pub fn read(&mut self, body: Bytes) -> Result<Option<Message>, FrameError> {
-        self.repeated = false;
+        Ok(match self.read_frame(body)? {
+            None => None,
+            Some(Frame::Message(message)) => Some(message),
+            Some(Frame::Repeat(payload)) => {
+                let control = self.last.as_ref().map(|last| last.control.clone()).unwrap_or_default();
+                Some(Message { control, payload: Some(payload) })
+            }
+        })
+    }
+
+    /// As [`FrameReader::read`], but a message that repeats the previous one's header and control message
+    /// byte for byte comes as [`Frame::Repeat`], its payload alone: a caller that keeps what it made of
+    /// the previous control message uses that again, and no term is copied. Only sends with a payload are
+    /// repeated (a stream from one process to one pid or name); a message of any other kind in between
+    /// ends the repeat.
+    pub fn read_frame(&mut self, body: Bytes) -> Result<Option<Frame>, FrameError> {
         let Some(&first) = body.first() else {
             return Ok(None);
         };
         match first {
             PASS_THROUGH => {
                 self.last = None;
-                return pass_through(tail(&body, 1)).map(Some);
+                return pass_through(tail(&body, 1)).map(|message| Some(Frame::Message(message)));
             }
             VERSION => {}
             other => return Err(FrameError::UnknownPacket(other)),
@@ -142,8 +152,7 @@ impl FrameReader {
                     if body.len() > last.prefix.len() && body.starts_with(&last.prefix) {
                         let decoder = Decoder::new().atom_cache(&last.refs);
                         let payload = whole_payload(&decoder, tail(&body, last.prefix.len()))?;
-                        self.repeated = true;
-                        return Ok(Some(Message { control: last.control.clone(), payload: Some(payload) }));
+                        return Ok(Some(Frame::Repeat(payload)));
                     }
                 }
                 let used = self.cache.read_refs(&body[r.pos..], &mut self.refs)?;
@@ -166,7 +175,7 @@ impl FrameReader {
                     }),
                     _ => None,
                 };
-                Ok(Some(message))
+                Ok(Some(Frame::Message(message)))
             }
             DIST_FRAG_HEADER => {
                 let seq = r.u64("fragment sequence id")?;
@@ -177,7 +186,7 @@ impl FrameReader {
                     Some((refs, data)) => {
                         let message = decode(&refs, data);
                         self.refs = refs;
-                        message.map(Some)
+                        message.map(|message| Some(Frame::Message(message)))
                     }
                     None => Ok(None),
                 }
@@ -186,7 +195,7 @@ impl FrameReader {
                 let seq = r.u64("fragment sequence id")?;
                 let frag_id = r.u64("fragment id")?;
                 match self.fragments.next(seq, frag_id, &body[r.pos..])? {
-                    Some((refs, data)) => decode(&refs, data).map(Some),
+                    Some((refs, data)) => decode(&refs, data).map(|message| Some(Frame::Message(message))),
                     None => Ok(None),
                 }
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use erlnode_dist::control::Control;
-use erlnode_dist::frame::{self, FrameReader};
+use erlnode_dist::frame::{self, Frame, FrameReader};
 use erlnode_dist::handshake::Established;
 use erlnode_etf::Atom;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -107,20 +107,24 @@ impl Connection {
         tracing::debug!(peer = %self.peer, version = ?self.established.version, "connection ended");
     }
 
-    /// The control message of `message`: the last one again when the reader says it `repeated` it, else
-    /// made from its term (and kept in `last` when a payload came with it, as the reader keeps it).
-    fn control_of(
-        &self,
-        message: &frame::Message,
-        repeated: bool,
-        last: &mut Option<Control>,
-    ) -> Result<Control, erlnode_dist::control::ControlError> {
-        if let Some(control) = last.as_ref().filter(|_| repeated) {
-            return Ok(control.clone());
+    /// Acts on one message: a repeat is a send with the `last` control message again; a send with a
+    /// payload is kept in `last` for the repeats that may follow it, as the reader keeps it.
+    fn dispatch(&self, frame: Frame, last: &mut Option<Control>) -> Result<(), String> {
+        match frame {
+            Frame::Repeat(payload) => match last {
+                Some(control) => incoming::deliver(&self.node, control, payload),
+                None => return Err("a repeated control message, but none came before".into()),
+            },
+            Frame::Message(message) => {
+                let control = Control::from_term(&message.control)
+                    .map_err(|e| format!("control message {}: {e}", message.control))?;
+                let send =
+                    matches!(control, Control::Send { .. } | Control::RegSend { .. } | Control::SendSender { .. });
+                *last = (send && message.payload.is_some()).then(|| control.clone());
+                incoming::dispatch(&self.node, self.peer, control, message.payload);
+            }
         }
-        let control = Control::from_term(&message.control)?;
-        *last = message.payload.is_some().then(|| control.clone());
-        Ok(control)
+        Ok(())
     }
 
     async fn read_loop(&self, mut read: Reader, writer: &Writer, ticktime: Duration) -> End {
@@ -136,17 +140,16 @@ impl Connection {
             loop {
                 match frame::split_packet(&mut buf, MAX_PACKET) {
                     Ok(Some(body)) if body.is_empty() => {}
-                    Ok(Some(body)) => match reader.read(body) {
-                        Ok(Some(message)) => match self.control_of(&message, reader.repeated(), &mut last) {
-                            Ok(control) => {
-                                incoming::dispatch(&self.node, self.peer, control, message.payload);
+                    Ok(Some(body)) => match reader.read_frame(body) {
+                        Ok(Some(frame)) => match self.dispatch(frame, &mut last) {
+                            Ok(()) => {
                                 packets += 1;
                                 // A long burst lets the processes it feeds run now and then.
                                 if packets % DISPATCH_BUDGET == 0 {
                                     tokio::task::yield_now().await;
                                 }
                             }
-                            Err(e) => return End::Protocol(format!("control message {}: {e}", message.control)),
+                            Err(why) => return End::Protocol(why),
                         },
                         Ok(None) => {}
                         Err(e) => return End::Protocol(e.to_string()),

@@ -22,13 +22,8 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
     // Only this node's processes are a peer's business: a node never relays for another.
     let here = |pid: &Pid| node.is_local(*pid);
     match control {
-        Control::Send { to } | Control::SendSender { to, .. } if !here(&to) => {}
+        Control::Send { .. } | Control::SendSender { .. } | Control::RegSend { .. } => deliver(node, &control, payload),
         Control::AliasSend { alias, .. } if alias.node != node.name() => {}
-        Control::Send { to } | Control::SendSender { to, .. } => node.send(to, payload),
-        Control::RegSend { to, .. } => match node.whereis(to) {
-            Some(pid) => node.send(pid, payload),
-            None => tracing::trace!(name = %to, "message to an unregistered name dropped"),
-        },
         Control::AliasSend { alias, .. } => node.send_alias(alias, payload),
         Control::Link { from, to } => process::remote_link(node, to, from),
         Control::Unlink { from, to } => process::remote_unlink(node, to, from),
@@ -57,6 +52,20 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
             spawn::reply(node, peer, req_id, to, flags, result)
         }
         Control::SpawnReply { .. } => {}
+    }
+}
+
+/// Delivers the payload of a send (`SEND`, `SEND_SENDER`, `REG_SEND`) from a peer: the control message
+/// is borrowed, as a stream of sends repeats one.
+pub(crate) fn deliver(node: &Node, control: &Control, payload: Term) {
+    match *control {
+        // Only this node's processes are a peer's business: a node never relays for another.
+        Control::Send { to } | Control::SendSender { to, .. } if node.is_local(to) => node.send(to, payload),
+        Control::RegSend { to, .. } => match node.whereis(to) {
+            Some(pid) => node.send(pid, payload),
+            None => tracing::trace!(name = %to, "message to an unregistered name dropped"),
+        },
+        _ => {}
     }
 }
 
