@@ -24,8 +24,7 @@ use bytes::BytesMut;
 use tokio::io::Interest;
 use tokio::time::Instant;
 
-/// Reads up to this size go through a scratch buffer (only what arrived is copied); larger ones read
-/// into the connection's buffer, which must be zeroed first.
+/// The size of a read that does not follow a full one.
 const SCRATCH: usize = 16 * 1024;
 
 /// The largest read: reads grow while they fill up, so a burst is taken in few calls.
@@ -134,29 +133,27 @@ impl TcpReader {
 
     /// One non-blocking read straight from the socket.
     fn read_now(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        // Only a read that follows a full one is offered more than the scratch buffer: a look that finds
-        // little or nothing (most of busy polling) zeroes nothing.
+        // Only a read that follows a full one is offered more than [`SCRATCH`]: a look that finds little or
+        // nothing (most of busy polling) costs nothing more. Reads go through the scratch buffer, zeroed
+        // once as it grows, and only what arrived is copied: zeroing the offered space in `buf` for each
+        // read cost more than copying what a gathered read brings.
         let offered = if self.full { self.chunk.max(SCRATCH) } else { SCRATCH };
-        let result = if offered == SCRATCH {
-            let result = (&self.raw).read(&mut self.scratch);
-            if let Ok(n) = result {
-                buf.extend_from_slice(&self.scratch[..n]);
-            }
-            result
-        } else {
-            let start = buf.len();
-            buf.resize(start + offered, 0);
-            let result = (&self.raw).read(&mut buf[start..]);
-            buf.truncate(start + *result.as_ref().unwrap_or(&0));
-            result
-        };
+        if self.scratch.len() < offered {
+            self.scratch = vec![0; offered].into_boxed_slice();
+        }
+        let result = (&self.raw).read(&mut self.scratch[..offered]);
         if let Ok(n) = result {
+            buf.extend_from_slice(&self.scratch[..n]);
             self.last_data = Instant::now();
             self.full = n == offered;
             if self.full {
                 self.chunk = (offered * 2).min(MAX_CHUNK);
             } else if n < self.chunk / 4 {
                 self.chunk = (self.chunk / 2).max(SCRATCH);
+                // A burst's buffer is not held once the traffic is small again.
+                if self.chunk == SCRATCH && self.scratch.len() > SCRATCH {
+                    self.scratch = vec![0; SCRATCH].into_boxed_slice();
+                }
             }
         }
         result
