@@ -646,3 +646,42 @@ fn a_repeated_control_message_is_encoded_once_and_read_back_alike() {
     assert_eq!(lens[1], lens[3]);
     assert!(lens[2] > lens[1] + "payload_atom".len(), "the payload's atom is written in full");
 }
+
+#[test]
+fn write_repeat_uses_the_last_send_only() {
+    let mut writer = FrameWriter::new(BOTH).with_max_fragment_size(128);
+    let term = |text: &str| text.parse::<Term>().unwrap();
+    let sink_text = "{6, from, '', sink}";
+    let sink = term(sink_text);
+    let mut wire = Vec::new();
+    // Nothing written yet: nothing to repeat.
+    assert!(!writer.write_repeat(&term("0"), &mut wire).unwrap());
+    // The first message's header sets atom cache entries, so its bytes cannot be used again; the
+    // second's can.
+    writer.write(&sink, Some(&term("1")), &mut wire).unwrap();
+    assert!(!writer.write_repeat(&term("2"), &mut wire).unwrap());
+    writer.write(&sink, Some(&term("2")), &mut wire).unwrap();
+    assert!(writer.write_repeat(&term("{three, 3}"), &mut wire).unwrap());
+    // Too big for one packet: the caller writes it in fragments.
+    let big = Term::binary(vec![7u8; 300]);
+    assert!(!writer.write_repeat(&big, &mut wire).unwrap());
+    writer.write(&sink, Some(&big), &mut wire).unwrap();
+    writer.write(&sink, Some(&term("4")), &mut wire).unwrap();
+    assert!(writer.write_repeat(&term("5"), &mut wire).unwrap());
+    // A message of another kind ends the repeat.
+    writer.write(&term("{2, x, y}"), None, &mut wire).unwrap();
+    assert!(!writer.write_repeat(&term("6"), &mut wire).unwrap());
+    // So does a failed write, which appends nothing.
+    writer.write(&sink, Some(&term("7")), &mut wire).unwrap();
+    assert!(writer.write_repeat(&Term::Float(f64::NAN), &mut wire).is_err());
+    assert!(!writer.write_repeat(&term("8"), &mut wire).unwrap());
+    writer.write(&sink, Some(&term("8")), &mut wire).unwrap();
+    assert!(writer.write(&sink, Some(&Term::Float(f64::NAN)), &mut wire).is_err());
+    assert!(!writer.write_repeat(&term("9"), &mut wire).unwrap());
+    let got = read_all(&mut FrameReader::new(), &wire);
+    let sent = ["1", "2", "{three, 3}"].map(|p| msg(sink_text, Some(p)));
+    assert_eq!(got[..3], sent);
+    assert_eq!(got[3].payload, Some(big));
+    assert_eq!(got[4..6], ["4", "5"].map(|p| msg(sink_text, Some(p))));
+    assert_eq!(got[6..], [msg("{2, x, y}", None), msg(sink_text, Some("7")), msg(sink_text, Some("8"))]);
+}

@@ -121,10 +121,50 @@ impl FrameWriter {
     /// appended.
     pub fn write(&mut self, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
         let result = self.write_message(control, payload, out);
+        if result.is_err() {
+            // What `write_repeat` repeats is always the last message written.
+            self.last = None;
+        }
         // One huge message should not pin its size in memory for the life of the connection.
         self.scratch.clear();
         self.scratch.shrink_to(KEEP_SCRATCH);
         result
+    }
+
+    /// Appends a message with the control message of the last [`FrameWriter::write`] and `payload`, using
+    /// that message's header bytes again, for a caller that knows its control message is the same and so
+    /// need not have it compared. Returns `false`, with nothing appended, when those bytes cannot be used:
+    /// the last message was not a send with a payload, or it failed, or this one needs fragments; then
+    /// write it with [`FrameWriter::write`]. On error nothing is appended.
+    pub fn write_repeat(&mut self, payload: &Term, out: &mut Vec<u8>) -> Result<bool, FrameError> {
+        let written = self.write_kept(payload, out);
+        if written.is_err() {
+            self.last = None;
+        }
+        self.scratch.clear();
+        self.scratch.shrink_to(KEEP_SCRATCH);
+        written
+    }
+
+    /// Appends a message with the kept header and control message of [`Last`] and `payload`, if there is
+    /// one that the peer still reads as written and the packet needs no fragments.
+    fn write_kept(&mut self, payload: &Term, out: &mut Vec<u8>) -> Result<bool, FrameError> {
+        let Some(last) = self.last.as_ref().filter(|last| last.changes == self.cache.changes()) else {
+            return Ok(false);
+        };
+        self.scratch.clear();
+        Encoder::new()
+            .utf8_atoms(self.flags.contains(DistFlags::UTF8_ATOMS))
+            .encode_body(payload, &mut self.scratch)?;
+        let body_len = last.prefix.len() + self.scratch.len();
+        if body_len > self.max_fragment_size.min(u32::MAX as usize) {
+            return Ok(false);
+        }
+        out.reserve(4 + body_len);
+        out.extend_from_slice(&(body_len as u32).to_be_bytes());
+        out.extend_from_slice(&last.prefix);
+        out.extend_from_slice(&self.scratch);
+        Ok(true)
     }
 
     fn write_message(&mut self, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
@@ -133,18 +173,9 @@ impl FrameWriter {
             return pass_through(utf8, control, payload, out);
         }
         let with_cache = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
-        if let (Some(last), Some(payload)) = (&self.last, payload) {
-            if last.changes == self.cache.changes() && last.control == *control {
-                self.scratch.clear();
-                Encoder::new().utf8_atoms(utf8).encode_body(payload, &mut self.scratch)?;
-                let body_len = last.prefix.len() + self.scratch.len();
-                if body_len <= self.max_fragment_size.min(u32::MAX as usize) {
-                    out.reserve(4 + body_len);
-                    out.extend_from_slice(&(body_len as u32).to_be_bytes());
-                    out.extend_from_slice(&last.prefix);
-                    out.extend_from_slice(&self.scratch);
-                    return Ok(());
-                }
+        if let Some(payload) = payload {
+            if self.last.as_ref().is_some_and(|last| last.control == *control) && self.write_kept(payload, out)? {
+                return Ok(());
             }
         }
         self.cache.begin_frame();

@@ -65,7 +65,7 @@ pub enum StartError {
     Runtime,
 }
 
-/// One message or signal for a peer, queued for its connection's writer.
+/// One message or signal for a peer, queued while its connection is being made.
 #[derive(Debug)]
 pub(crate) struct Outgoing {
     pub(crate) control: Control,
@@ -273,7 +273,7 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, es
             table.insert(peer, Slot::Up(Link { id, writer: Arc::clone(&writer), flags: established.flags }))
         {
             for out in queued {
-                let _ = writer.push(out);
+                writer.push(&out.control, out.payload.as_ref());
             }
         }
     }
@@ -378,7 +378,6 @@ pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Te
         tracing::trace!(%peer, "not distributed: signal to another node dropped");
         return;
     };
-    let mut out = Outgoing { control, payload };
     loop {
         let mut table = dist.table();
         match table.get_mut(&peer) {
@@ -386,26 +385,23 @@ pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Te
                 let (id, writer) = (link.id, Arc::clone(&link.writer));
                 // Encoding (and maybe writing) happens outside the table lock.
                 drop(table);
-                match writer.push(out) {
-                    None => return,
-                    Some(back) => {
-                        // That connection is ending: its reader takes it out of the table and tells
-                        // every link and monitor (noconnection); what is sent meanwhile is lost, as in
-                        // Erlang. Once another connection took its place, go round and use that one.
-                        if matches!(dist.table().get(&peer), Some(Slot::Up(link)) if link.id == id) {
-                            tracing::trace!(%peer, "message to a closing connection dropped");
-                            return;
-                        }
-                        out = back;
-                    }
+                if writer.push(&control, payload.as_ref()) {
+                    return;
+                }
+                // That connection is ending: its reader takes it out of the table and tells every link
+                // and monitor (noconnection); what is sent meanwhile is lost, as in Erlang. Once another
+                // connection took its place, go round and use that one.
+                if matches!(dist.table().get(&peer), Some(Slot::Up(link)) if link.id == id) {
+                    tracing::trace!(%peer, "message to a closing connection dropped");
+                    return;
                 }
             }
             Some(Slot::Connecting(queue)) => {
-                queue.push(out);
+                queue.push(Outgoing { control, payload });
                 return;
             }
             None => {
-                table.insert(peer, Slot::Connecting(vec![out]));
+                table.insert(peer, Slot::Connecting(vec![Outgoing { control, payload }]));
                 drop(table);
                 spawn_connect(node, dist, peer);
                 return;

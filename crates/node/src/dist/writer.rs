@@ -28,7 +28,6 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::Outgoing;
 use crate::scheduler::Gate;
 
 /// Bytes after which a sender writes at once instead of at the end of its poll.
@@ -105,8 +104,9 @@ struct State {
     in_flight: usize,
     /// The busy gate is closed.
     busy: bool,
-    /// The last control message and its term: a stream repeats it, and then needs no new term.
-    last_control: Option<(Control, Term)>,
+    /// The last control message, when it was a send with a payload: a stream repeats it, and then needs
+    /// no new term (see [`FrameWriter::write_repeat`]).
+    last_control: Option<Control>,
     closed: bool,
     last_write: Instant,
 }
@@ -138,29 +138,42 @@ impl Writer {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Encodes `out` for the peer; gives it back (`Some`) once the connection has closed.
-    pub(crate) fn push(self: &Arc<Self>, out: Outgoing) -> Option<Outgoing> {
+    /// Encodes a message for the peer; `false` once the connection has closed. Borrowed, since a message
+    /// is large to move and the caller keeps it for another connection when this one has closed.
+    pub(crate) fn push(self: &Arc<Self>, control: &Control, payload: Option<&Term>) -> bool {
         self.pushed.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         if state.closed {
-            return Some(out);
+            return false;
         }
-        let flags = state.frames.flags();
-        let (control, payload) = adapt(out, flags);
-        let last = match state.last_control.take() {
-            Some((last, term)) if last == control => (last, term),
-            _ => {
-                let term = control.to_term();
-                (control, term)
-            }
+        let adapted = adapt(control, payload, state.frames.flags());
+        let (control, payload) = match &adapted {
+            Some((control, payload)) => (control, payload.as_ref()),
+            None => (control, payload),
         };
-        let State { frames, buf, .. } = &mut *state;
-        let written = frames.write(&last.1, payload.as_ref(), buf);
-        if let Err(e) = written {
-            tracing::warn!(error = %e, control = %last.1, "message to peer cannot be encoded, dropped");
-            return None;
+        let State { frames, buf, last_control, .. } = &mut *state;
+        // A stream repeats its control message: the frame writer then uses its bytes again.
+        let repeat = match &payload {
+            Some(payload) if last_control.as_ref() == Some(control) => frames.write_repeat(payload, buf),
+            _ => Ok(false),
+        };
+        let written = match repeat {
+            Ok(false) => frames.write(&control.to_term(), payload, buf).map(|()| false),
+            repeated => repeated,
+        };
+        match written {
+            Ok(true) => {}
+            Ok(false) => {
+                let send =
+                    matches!(control, Control::Send { .. } | Control::RegSend { .. } | Control::SendSender { .. });
+                *last_control = (send && payload.is_some()).then(|| control.clone());
+            }
+            Err(e) => {
+                *last_control = None;
+                tracing::warn!(error = %e, ?control, "message to peer cannot be encoded, dropped");
+                return true;
+            }
         }
-        state.last_control = Some(last);
         if state.buf.len() + state.in_flight > BUSY_LIMIT {
             // The peer takes less than we send: this sender waits once its poll ends (as a BEAM process
             // waits on a busy distribution port); the others go on.
@@ -183,7 +196,7 @@ impl Writer {
             // Not on a scheduler (or past the 64th): write now.
             None => self.flush_locked(&mut state),
         }
-        None
+        true
     }
 
     /// How many messages local processes have sent to the peer so far.
@@ -352,30 +365,29 @@ impl Writer {
     }
 }
 
-/// The form of `message` the peer understands: the older control messages when it lacks `SEND_SENDER`,
-/// `EXIT_PAYLOAD` or `UNLINK_ID`.
-fn adapt(message: Outgoing, flags: DistFlags) -> (Control, Option<Term>) {
-    let Outgoing { control, payload } = message;
+/// The form of a message the peer understands, when it is not the message itself: the older control
+/// messages when the peer lacks `SEND_SENDER`, `EXIT_PAYLOAD` or `UNLINK_ID`.
+fn adapt(control: &Control, payload: Option<&Term>, flags: DistFlags) -> Option<(Control, Option<Term>)> {
     if !flags.contains(DistFlags::SEND_SENDER) {
-        if let Control::SendSender { to, .. } = control {
-            return (Control::Send { to }, payload);
+        if let Control::SendSender { to, .. } = *control {
+            return Some((Control::Send { to }, payload.cloned()));
         }
     }
     if !flags.contains(DistFlags::EXIT_PAYLOAD) {
-        let reason = || payload.clone().unwrap_or_default();
-        match control {
-            Control::PayloadExit { from, to } => return (Control::Exit { from, to, reason: reason() }, None),
-            Control::PayloadExit2 { from, to } => return (Control::Exit2 { from, to, reason: reason() }, None),
+        let reason = || payload.cloned().unwrap_or_default();
+        match *control {
+            Control::PayloadExit { from, to } => return Some((Control::Exit { from, to, reason: reason() }, None)),
+            Control::PayloadExit2 { from, to } => return Some((Control::Exit2 { from, to, reason: reason() }, None)),
             Control::PayloadMonitorPExit { from, to, reference } => {
-                return (Control::MonitorPExit { from, to, reference, reason: reason() }, None);
+                return Some((Control::MonitorPExit { from, to, reference, reason: reason() }, None));
             }
             _ => {}
         }
     }
     if !flags.contains(DistFlags::UNLINK_ID) {
-        if let Control::UnlinkId { from, to, .. } = control {
-            return (Control::Unlink { from, to }, None);
+        if let Control::UnlinkId { from, to, .. } = *control {
+            return Some((Control::Unlink { from, to }, None));
         }
     }
-    (control, payload)
+    None
 }
