@@ -200,9 +200,19 @@ impl<'c> Decoder<'c> {
 
     /// As [`Decoder::decode_body`], sharing `input`'s buffer with the binaries in the result.
     pub fn decode_body_bytes(&self, input: &Bytes) -> Result<(Term, usize)> {
+        self.decode_body_bytes_at(input, 0)
+    }
+
+    /// As [`Decoder::decode_body_bytes`] on `input` from `at` on (error offsets count from `at` too), without
+    /// the cost of slicing `input` first: a packet's payload follows its header in the same buffer.
+    pub fn decode_body_bytes_at(&self, input: &Bytes, at: usize) -> Result<(Term, usize)> {
         let mut r = Reader::new(self, Source { data: input, owner: Some(input) });
-        let term = r.term()?;
-        Ok((term, r.pos))
+        // Past the end is an empty input.
+        r.pos = at.min(input.len());
+        match r.term() {
+            Ok(term) => Ok((term, r.pos - at)),
+            Err(e) => Err(DecodeError { offset: e.offset.saturating_sub(at), kind: e.kind }),
+        }
     }
 
     fn standalone(&self, src: Source<'_>) -> Result<Term> {
@@ -967,5 +977,26 @@ mod tests {
             Term::Binary(b) => assert_eq!(b.as_ptr(), input[6..].as_ptr()),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_body_decodes_from_an_offset_as_from_a_slice() {
+        // Two bodies in a row: an atom, then a tuple with a binary and an integer.
+        let input = Bytes::from(vec![119, 1, b'a', 104, 2, 109, 0, 0, 0, 2, 7, 8, 97, 5]);
+        let decoder = Decoder::new();
+        assert_eq!(decoder.decode_body_bytes_at(&input, 0).unwrap(), (Term::atom("a"), 3));
+        let (term, used) = decoder.decode_body_bytes_at(&input, 3).unwrap();
+        assert_eq!((&term, used), (&Term::tuple(vec![Term::binary(vec![7, 8]), Term::Int(5)]), 11));
+        assert_eq!(decoder.decode_body_bytes(&input.slice(3..)).unwrap(), (term.clone(), used));
+        match term.as_tuple() {
+            Some([Term::Binary(b), _]) => assert_eq!(b.as_ptr(), input[10..].as_ptr(), "shares the input"),
+            other => panic!("{other:?}"),
+        }
+        // Errors count from the offset, as from a slice; past the end is an empty input.
+        let short = input.slice(..13);
+        let from_slice = decoder.decode_body_bytes(&short.slice(3..)).unwrap_err();
+        assert_eq!(decoder.decode_body_bytes_at(&short, 3).unwrap_err(), from_slice);
+        let past = decoder.decode_body_bytes_at(&input, 20).unwrap_err();
+        assert_eq!(past, decoder.decode_body_bytes(&Bytes::new()).unwrap_err());
     }
 }

@@ -151,13 +151,13 @@ impl FrameReader {
                 if let Some(last) = &self.last {
                     if body.len() > last.prefix.len() && body.starts_with(&last.prefix) {
                         let decoder = Decoder::new().atom_cache(&last.refs);
-                        let payload = whole_payload(&decoder, tail(&body, last.prefix.len()))?;
+                        let payload = whole_payload(&decoder, &body, last.prefix.len())?;
                         return Ok(Some(Frame::Repeat(payload)));
                     }
                 }
                 let used = self.cache.read_refs(&body[r.pos..], &mut self.refs)?;
                 let start = r.pos + used;
-                let (message, control_len) = decode_measured(&self.refs, tail(&body, start))?;
+                let (message, control_len) = decode_measured(&self.refs, &body, start)?;
                 let end = start + control_len;
                 let keep = message.payload.is_some() && end <= LAST_MAX && super::may_repeat(&message.control);
                 self.last = match self.last.take() {
@@ -225,35 +225,33 @@ fn pass_through(data: Bytes) -> Result<Message, FrameError> {
         Some(&VERSION) => {}
         Some(&other) => return Err(FrameError::BadVersion(other)),
     }
-    let rest = tail(&rest, 1);
-    let payload = whole_payload(&decoder, rest)?;
+    let payload = whole_payload(&decoder, &rest, 1)?;
     Ok(Message { control, payload: Some(payload) })
 }
 
 /// The terms after a distribution header: `Ctrl [Msg]`, without version bytes.
 fn decode(refs: &[Atom], data: Bytes) -> Result<Message, FrameError> {
-    decode_measured(refs, data).map(|(message, _)| message)
+    decode_measured(refs, &data, 0).map(|(message, _)| message)
 }
 
-/// [`decode`], and the length of the control message.
-fn decode_measured(refs: &[Atom], data: Bytes) -> Result<(Message, usize), FrameError> {
-    if data.is_empty() {
+/// [`decode`] of `data` from `at` on, and the length of the control message.
+fn decode_measured(refs: &[Atom], data: &Bytes, at: usize) -> Result<(Message, usize), FrameError> {
+    if data.len() <= at {
         return Err(FrameError::MissingControl);
     }
     let decoder = Decoder::new().atom_cache(refs);
-    let (control, used) = decoder.decode_body_bytes(&data).map_err(FrameError::Control)?;
-    let rest = tail(&data, used);
-    if rest.is_empty() {
+    let (control, used) = decoder.decode_body_bytes_at(data, at).map_err(FrameError::Control)?;
+    if data.len() == at + used {
         return Ok((Message { control, payload: None }, used));
     }
-    let payload = whole_payload(&decoder, rest)?;
+    let payload = whole_payload(&decoder, data, at + used)?;
     Ok((Message { control, payload: Some(payload) }, used))
 }
 
-/// A payload term that must fill `data`.
-fn whole_payload(decoder: &Decoder<'_>, data: Bytes) -> Result<erlnode_etf::Term, FrameError> {
-    let (payload, used) = decoder.decode_body_bytes(&data).map_err(FrameError::Payload)?;
-    match data.len().checked_sub(used) {
+/// A payload term that must fill `data` from `at` on.
+fn whole_payload(decoder: &Decoder<'_>, data: &Bytes, at: usize) -> Result<erlnode_etf::Term, FrameError> {
+    let (payload, used) = decoder.decode_body_bytes_at(data, at).map_err(FrameError::Payload)?;
+    match data.len().checked_sub(at + used) {
         Some(0) | None => Ok(payload),
         Some(left) => Err(FrameError::TrailingBytes(left)),
     }

@@ -60,6 +60,18 @@ fn split_packet_waits_for_whole_packets_and_bounds_length() {
 }
 
 #[test]
+fn packet_at_walks_the_packets_of_one_buffer() {
+    // A packet, a tick, and the start of a third.
+    let data = [0, 0, 0, 2, 9, 8, 0, 0, 0, 0, 0, 0, 0, 3, 1];
+    assert_eq!(packet_at(&data, 0, 10).unwrap(), Some(4..6));
+    assert_eq!(packet_at(&data, 6, 10).unwrap(), Some(10..10));
+    assert_eq!(packet_at(&data, 10, 10).unwrap(), None);
+    assert_eq!(packet_at(&data, 12, 10).unwrap(), None);
+    assert_eq!(packet_at(&data, data.len() + 1, 10).unwrap(), None);
+    assert_eq!(packet_at(&data, 10, 2), Err(FrameError::PacketTooLarge { len: 3, max: 2 }));
+}
+
+#[test]
 fn pass_through_packets() {
     let mut r = FrameReader::new();
     // {7, ok} then 5.
