@@ -330,6 +330,11 @@ impl Node {
         pid.node == self.inner.name && pid.creation == self.inner.creation
     }
 
+    /// How many times a registered name has changed holder (see [`Registry::changes`]).
+    pub(crate) fn registry_changes(&self) -> u64 {
+        self.inner.registry.changes()
+    }
+
     /// The entry of the local process `pid`.
     pub(crate) fn lookup(&self, pid: Pid) -> Option<Arc<ProcEntry>> {
         if !self.is_local(pid) {

@@ -134,6 +134,77 @@ async fn messages_flow_both_ways_complete_and_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_stream_to_a_name_follows_the_name_as_it_changes_holder() {
+    let Some(erlang) = Erlang::find("a_stream_to_a_name_follows_the_name_as_it_changes_holder") else { return };
+    let rust = rust_node("rust_follow", |o| o).await;
+    // Each collector passes what it receives to the test, with its label.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let collector = |label: &'static str| {
+        let tx = tx.clone();
+        rust.node
+            .spawn(move |mut p| async move {
+                loop {
+                    let message = p.recv().await;
+                    tx.send((label, message)).ok();
+                }
+            })
+            .unwrap()
+    };
+    let tgt = Atom::new("tgt");
+    rust.node.register(tgt, collector("a")).unwrap();
+    rust.node.register(Atom::new("sync"), collector("sync")).unwrap();
+    // Erlang sends its streams to {tgt, Rust} from one process, so from the second message of each on the
+    // control message repeats and the Rust node keeps where it went; between two streams nothing else
+    // comes from that node (`global` has synced first), so the second stream repeats the first one's
+    // control message too.
+    let eval = "register(ctl, self()), \
+        Send = fun(From, To) -> [ {tgt, RUST} ! I || I <- lists:seq(From, To) ] end, \
+        Next = fun() -> receive next -> ok after 10000 -> exit(no_next) end end, \
+        pong = net_adm:ping(RUST), ok = global:sync(), io:format(\"READY~n\"), \
+        Next(), Send(1, 100), Next(), Send(101, 200), \
+        Next(), Send(201, 210), {sync, RUST} ! sync, Next(), Send(211, 220), timer:sleep(infinity).";
+    let (peer, peer_name) = erl(&erlang, &rust, "erl_follow", COOKIE, eval);
+    peer.wait_for("READY");
+    let next = || rust.node.send_to_name_on(Atom::new("ctl"), peer_name, Term::atom("next"));
+    let mut got: Vec<(&str, i64)> = Vec::new();
+    let mut take = async |n: usize| {
+        for _ in 0..n {
+            let Ok(Some((label, message))) = tokio::time::timeout(WAIT, rx.recv()).await else { break };
+            got.push((label, message.as_i64().unwrap_or(-1)));
+        }
+    };
+    next();
+    take(100).await;
+    // The name moves to another process between two messages of the stream.
+    rust.node.unregister(tgt).unwrap();
+    rust.node.register(tgt, collector("b")).unwrap();
+    next();
+    take(100).await;
+    // Its holder ends: what comes meanwhile is dropped.
+    let b = rust.node.whereis(tgt).unwrap();
+    rust.node.exit(b, Term::atom("kill"));
+    let mut waited = Duration::ZERO;
+    while rust.node.whereis(tgt).is_some() && waited < WAIT {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += Duration::from_millis(10);
+    }
+    assert_eq!(rust.node.whereis(tgt), None, "the name is released when its holder ends");
+    next();
+    // `sync` comes after that stream on the same connection.
+    take(1).await;
+    rust.node.register(tgt, collector("c")).unwrap();
+    next();
+    take(10).await;
+    let expected: Vec<(&str, i64)> = (1..=100)
+        .map(|i| ("a", i))
+        .chain((101..=200).map(|i| ("b", i)))
+        .chain([("sync", -1)])
+        .chain((211..=220).map(|i| ("c", i)))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn erlang_links_and_monitors_rust_processes() {
     let Some(erlang) = Erlang::find("erlang_links_and_monitors_rust_processes") else { return };
     let rust = rust_node("rust_mon", |o| o).await;

@@ -37,9 +37,10 @@ impl Reader {
     }
 }
 
+use super::Distribution;
+use super::incoming::{self, Recipient};
 use super::tcp_read::TcpReader;
 use super::writer::Writer;
-use super::{Distribution, incoming};
 use crate::Node;
 
 /// The largest packet accepted from a peer (a fragment, or a whole message when fragments are off).
@@ -108,11 +109,11 @@ impl Connection {
     }
 
     /// Acts on one message: a repeat is a send with the `last` control message again; a send with a
-    /// payload is kept in `last` for the repeats that may follow it, as the reader keeps it.
-    fn dispatch(&self, frame: Frame, last: &mut Option<Control>) -> Result<(), String> {
+    /// payload is kept in `last`, with where it went, for the repeats that may follow it.
+    fn dispatch(&self, frame: Frame, last: &mut Option<(Control, Recipient)>) -> Result<(), String> {
         match frame {
             Frame::Repeat(payload) => match last {
-                Some(control) => incoming::deliver(&self.node, control, payload),
+                Some((control, recipient)) => incoming::deliver(&self.node, control, payload, recipient),
                 None => return Err("a repeated control message, but none came before".into()),
             },
             Frame::Message(message) => {
@@ -120,8 +121,16 @@ impl Connection {
                     .map_err(|e| format!("control message {}: {e}", message.control))?;
                 let send =
                     matches!(control, Control::Send { .. } | Control::RegSend { .. } | Control::SendSender { .. });
-                *last = (send && message.payload.is_some()).then(|| control.clone());
-                incoming::dispatch(&self.node, self.peer, control, message.payload);
+                match message.payload {
+                    Some(payload) if send => {
+                        let (control, recipient) = last.insert((control, Recipient::default()));
+                        incoming::deliver(&self.node, control, payload, recipient);
+                    }
+                    payload => {
+                        *last = None;
+                        incoming::dispatch(&self.node, self.peer, control, payload);
+                    }
+                }
             }
         }
         Ok(())
@@ -135,27 +144,43 @@ impl Connection {
         let mut packets = 0;
         let mut pushed = writer.pushed();
         // The control message of the last message, for the next one that repeats it byte for byte.
-        let mut last: Option<Control> = None;
+        let mut last = None;
         loop {
-            loop {
-                match frame::split_packet(&mut buf, MAX_PACKET) {
-                    Ok(Some(body)) if body.is_empty() => {}
-                    Ok(Some(body)) => match reader.read_frame(body) {
-                        Ok(Some(frame)) => match self.dispatch(frame, &mut last) {
-                            Ok(()) => {
+            match frame::packet_at(&buf, 0, MAX_PACKET) {
+                Ok(None) => {}
+                Err(e) => return End::Protocol(e.to_string()),
+                Ok(Some(_)) => {
+                    // The whole packets that arrived are cut from one frozen buffer: a slice costs a packet
+                    // one reference count, where splitting the buffer for each cost several. The start of
+                    // a packet still arriving goes back into the buffer, copied once.
+                    let data = buf.split().freeze();
+                    let mut at = 0;
+                    loop {
+                        let body = match frame::packet_at(&data, at, MAX_PACKET) {
+                            Ok(Some(body)) => body,
+                            Ok(None) => break,
+                            Err(e) => return End::Protocol(e.to_string()),
+                        };
+                        at = body.end;
+                        if body.is_empty() {
+                            continue;
+                        }
+                        match reader.read_frame(data.slice(body)) {
+                            Ok(Some(frame)) => {
+                                if let Err(why) = self.dispatch(frame, &mut last) {
+                                    return End::Protocol(why);
+                                }
                                 packets += 1;
                                 // A long burst lets the processes it feeds run now and then.
                                 if packets % DISPATCH_BUDGET == 0 {
                                     tokio::task::yield_now().await;
                                 }
                             }
-                            Err(why) => return End::Protocol(why),
-                        },
-                        Ok(None) => {}
-                        Err(e) => return End::Protocol(e.to_string()),
-                    },
-                    Ok(None) => break,
-                    Err(e) => return End::Protocol(e.to_string()),
+                            Ok(None) => {}
+                            Err(e) => return End::Protocol(e.to_string()),
+                        }
+                    }
+                    buf.extend_from_slice(&data[at..]);
                 }
             }
             let now_pushed = writer.pushed();

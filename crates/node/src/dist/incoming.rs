@@ -7,12 +7,14 @@
 //! signal `noconnection`, every monitor on one fires `DOWN` with `noconnection`, and the peer's monitors
 //! on local processes are dropped.
 
+use std::sync::Arc;
+
 use erlnode_dist::control::{Control, Proc};
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
 use crate::Node;
 use crate::process::exit;
-use crate::process::{self, Watcher};
+use crate::process::{self, ProcEntry, Watcher};
 use crate::rpc::spawn;
 
 /// Acts on one control message from `peer`.
@@ -22,7 +24,9 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
     // Only this node's processes are a peer's business: a node never relays for another.
     let here = |pid: &Pid| node.is_local(*pid);
     match control {
-        Control::Send { .. } | Control::SendSender { .. } | Control::RegSend { .. } => deliver(node, &control, payload),
+        Control::Send { .. } | Control::SendSender { .. } | Control::RegSend { .. } => {
+            deliver(node, &control, payload, &mut Recipient::default())
+        }
         Control::AliasSend { alias, .. } if alias.node != node.name() => {}
         Control::AliasSend { alias, .. } => node.send_alias(alias, payload),
         Control::Link { from, to } => process::remote_link(node, to, from),
@@ -55,17 +59,38 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
     }
 }
 
-/// Delivers the payload of a send (`SEND`, `SEND_SENDER`, `REG_SEND`) from a peer: the control message
-/// is borrowed, as a stream of sends repeats one.
-pub(crate) fn deliver(node: &Node, control: &Control, payload: Term) {
+/// The local process a stream of sends from a peer reaches: looked up for the stream's first message and
+/// kept while the stream lasts, since the lookups cost more than the delivery.
+#[derive(Default)]
+pub(crate) struct Recipient {
+    /// The process found (a process that has ended drops what is delivered to it, as the table would).
+    entry: Option<Arc<ProcEntry>>,
+    /// For a name: the registry's change count when it was looked up; the lookup holds until it changes.
+    names: Option<u64>,
+}
+
+/// Delivers the payload of a send (`SEND`, `SEND_SENDER`, `REG_SEND`) from a peer to `recipient`, which
+/// the caller keeps for the next send with the same control message.
+pub(crate) fn deliver(node: &Node, control: &Control, payload: Term, recipient: &mut Recipient) {
     match *control {
         // Only this node's processes are a peer's business: a node never relays for another.
-        Control::Send { to } | Control::SendSender { to, .. } if node.is_local(to) => node.send(to, payload),
-        Control::RegSend { to, .. } => match node.whereis(to) {
-            Some(pid) => node.send(pid, payload),
-            None => tracing::trace!(name = %to, "message to an unregistered name dropped"),
-        },
-        _ => {}
+        Control::Send { to } | Control::SendSender { to, .. } => {
+            if recipient.entry.as_ref().is_none_or(|entry| entry.pid != to) {
+                recipient.entry = node.lookup(to);
+            }
+        }
+        Control::RegSend { to, .. } => {
+            let names = node.registry_changes();
+            if recipient.names != Some(names) {
+                recipient.entry = node.whereis(to).and_then(|pid| node.lookup(pid));
+                recipient.names = Some(names);
+            }
+        }
+        _ => return,
+    }
+    match &recipient.entry {
+        Some(entry) => entry.deliver(payload),
+        None => tracing::trace!(?control, "message to a process or name not here dropped"),
     }
 }
 

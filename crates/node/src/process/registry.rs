@@ -6,6 +6,7 @@
 //! process ends, before the process's links and monitors hear of it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::hash::BuildNumberHasher;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -61,6 +62,8 @@ pub enum SendError {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     names: Mutex<HashMap<Atom, Pid, BuildNumberHasher>>,
+    /// Counts every change of a name's holder, so that a lookup can be kept until the next one.
+    changes: AtomicU64,
 }
 
 impl Registry {
@@ -87,6 +90,7 @@ impl Registry {
         }
         state.name = Some(name);
         names.insert(name, pid);
+        self.changes.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -94,6 +98,7 @@ impl Registry {
     pub(crate) fn unregister(&self, node: &Node, name: Atom) -> Result<(), UnregisterError> {
         let mut names = self.lock();
         let pid = names.remove(&name).ok_or(UnregisterError::NotRegistered(name))?;
+        self.changes.fetch_add(1, Ordering::Release);
         if let Some(entry) = node.lookup(pid) {
             let mut state = entry.lock();
             if state.name == Some(name) {
@@ -118,6 +123,13 @@ impl Registry {
         let mut names = self.lock();
         if names.get(&name) == Some(&pid) {
             names.remove(&name);
+            self.changes.fetch_add(1, Ordering::Release);
         }
+    }
+
+    /// How many times a name has been given or taken so far: while this stays the same, every name has the
+    /// holder it had.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 }
