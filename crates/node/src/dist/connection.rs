@@ -89,6 +89,9 @@ impl Connection {
     pub(crate) async fn run(self, read: Reader, writer: Arc<Writer>) {
         let ticktime = self.dist.options.net_ticktime;
         let end = tokio::select! {
+            // In this order: a random one would cost a random number for each poll, and the reader polls
+            // often.
+            biased;
             end = self.read_loop(read, &writer, ticktime) => end,
             () = writer.closed() => End::Io(std::io::ErrorKind::BrokenPipe.into()),
         };

@@ -6,9 +6,10 @@
 //! kernel than on the messages. Two things avoid that:
 //!
 //! - Busy polling. For a short while after data arrived (the node's `busy_poll`) the reader reads the
-//!   socket itself whenever its scheduler has nothing else to run, yielding to every other process between
-//!   looks, as the BEAM's schedulers busy-wait before they sleep. A request/reply pair then answers with
-//!   no wake-up on this side. Only after that quiet time does the reader wait for readiness.
+//!   socket itself whenever its scheduler has nothing else to run, yielding between looks only when
+//!   another task waits there, as the BEAM's schedulers busy-wait before they sleep. A request/reply pair
+//!   then answers with no wake-up on this side. Only after that quiet time does the reader wait for
+//!   readiness.
 //! - Gathering. When the last read brought several messages and this node sent nothing back meanwhile,
 //!   the peer is streaming one way: the reader waits [`GATHER`] before it reads again, so it takes
 //!   hundreds of messages at once instead of one per wake-up. A peer that waits for answers is never
@@ -94,7 +95,9 @@ impl TcpReader {
             }
             if poll_from.elapsed() < self.busy_poll {
                 self.unregister();
-                tokio::task::yield_now().await;
+                if !crate::scheduler::nothing_else_to_run() {
+                    tokio::task::yield_now().await;
+                }
                 continue;
             }
             let deadline = self.last_data + quiet;
