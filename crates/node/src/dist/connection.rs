@@ -186,6 +186,11 @@ impl Connection {
                     buf.extend_from_slice(&data[at..]);
                 }
             }
+            // What these messages woke runs before the next look at the socket, which would only find it
+            // empty before they answer: a request's reply goes out a system call sooner.
+            if packets > 0 && !crate::scheduler::nothing_else_to_run() {
+                tokio::task::yield_now().await;
+            }
             let now_pushed = writer.pushed();
             let stream = packets >= STREAM_MESSAGES && now_pushed == pushed;
             (packets, pushed) = (0, now_pushed);
