@@ -227,6 +227,19 @@ impl Atom {
 
     /// Interns `text`, refusing over-long names and a full table.
     pub fn try_new(text: &str) -> Result<Atom, AtomError> {
+        // Code that names atoms by their text does so again and again: the per-thread cache answers
+        // most of those without the table's lock and hash.
+        let (hit, slot) = Atom::recent(text.as_bytes());
+        if let Some(atom) = hit {
+            return Ok(atom);
+        }
+        let atom = Atom::intern(text)?;
+        Atom::remember(slot, atom);
+        Ok(atom)
+    }
+
+    /// The table's atom named `text`, made if need be.
+    fn intern(text: &str) -> Result<Atom, AtomError> {
         if let Some(atom) = Atom::lookup(text) {
             return Ok(atom);
         }
@@ -268,12 +281,16 @@ impl Atom {
         let atom = match Atom::lookup(text) {
             Some(atom) => atom,
             None if existing_only => return Ok(None),
-            None => Atom::try_new(text).map_err(AtomCacheError::Atom)?,
+            None => Atom::intern(text).map_err(AtomCacheError::Atom)?,
         };
-        // The newcomer takes the first of the slot's two ways and moves its occupant to the second, so two
-        // atoms that share a slot both stay.
-        RECENT.with(|r| r[slot ^ 1].set(r[slot].replace(Some(atom))));
+        Atom::remember(slot, atom);
         Ok(Some(atom))
+    }
+
+    /// Puts `atom` in the per-thread cache at `slot` (from [`Atom::recent`]). The newcomer takes the first of
+    /// the slot's two ways and moves its occupant to the second, so two atoms that share a slot both stay.
+    fn remember(slot: usize, atom: Atom) {
+        RECENT.with(|r| r[slot ^ 1].set(r[slot].replace(Some(atom))));
     }
 
     /// The atom whose text is `text` if the per-thread cache holds it, and the cache slot for `text`.
