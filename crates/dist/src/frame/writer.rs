@@ -12,7 +12,8 @@
 //!   `131, 70, SeqId, FragId` packets with the rest, `FragId` counting down to 1.
 //!
 //! Each packet goes out with its 4-byte length. A message is encoded in full before anything is appended
-//! or the cache changes, so an error leaves both the output and the writer as they were.
+//! or the cache changes, so an error leaves the output and the atom cache as they were (the writer only
+//! forgets the header it kept for repeats).
 
 use std::fmt;
 
@@ -52,6 +53,9 @@ pub struct FrameWriter {
     refs: Vec<u8>,
     /// The last message's control message and the bytes it made, when they can be written again.
     last: Option<Last>,
+    /// The last [`FrameWriter::write_repeat`] found its payload too big for one packet: the `write` of the
+    /// same message that follows need not encode it once more to find that out.
+    oversize: bool,
 }
 
 /// A message's control message and its packet up to the end of it (`131, 68, Refs, Ctrl`), kept so that
@@ -89,6 +93,7 @@ impl FrameWriter {
             scratch: Vec::new(),
             refs: Vec::new(),
             last: None,
+            oversize: false,
         }
     }
 
@@ -121,6 +126,8 @@ impl FrameWriter {
     /// appended.
     pub fn write(&mut self, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
         let result = self.write_message(control, payload, out);
+        // Only a `write_repeat` tells the next `write` that its payload is too big.
+        self.oversize = false;
         if result.is_err() {
             // What `write_repeat` repeats is always the last message written.
             self.last = None;
@@ -134,8 +141,9 @@ impl FrameWriter {
     /// Appends a message with the control message of the last [`FrameWriter::write`] and `payload`, using
     /// that message's header bytes again, for a caller that knows its control message is the same and so
     /// need not have it compared. Returns `false`, with nothing appended, when those bytes cannot be used:
-    /// the last message was not a send with a payload, or it failed, or this one needs fragments; then
-    /// write it with [`FrameWriter::write`]. On error nothing is appended.
+    /// the last message was not a send with a payload, or it failed, or its header set atom cache entries,
+    /// or an entry changed since, or `DIST_HDR_ATOM_CACHE` was not agreed, or this one needs fragments;
+    /// then write it with [`FrameWriter::write`]. On error nothing is appended.
     pub fn write_repeat(&mut self, payload: &Term, out: &mut Vec<u8>) -> Result<bool, FrameError> {
         let written = self.write_kept(payload, out);
         if written.is_err() {
@@ -158,6 +166,7 @@ impl FrameWriter {
             .encode_body(payload, &mut self.scratch)?;
         let body_len = last.prefix.len() + self.scratch.len();
         if body_len > self.max_fragment_size.min(u32::MAX as usize) {
+            self.oversize = true;
             return Ok(false);
         }
         out.reserve(4 + body_len);
@@ -173,7 +182,8 @@ impl FrameWriter {
             return pass_through(utf8, control, payload, out);
         }
         let with_cache = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
-        if let Some(payload) = payload {
+        let oversize = std::mem::take(&mut self.oversize);
+        if let Some(payload) = payload.filter(|_| !oversize) {
             if self.last.as_ref().is_some_and(|last| last.control == *control) && self.write_kept(payload, out)? {
                 return Ok(());
             }

@@ -146,7 +146,8 @@ impl Connection {
         // one-way stream, worth gathering, from requests that wait for answers.
         let mut packets = 0;
         let mut pushed = writer.pushed();
-        // The control message of the last message, for the next one that repeats it byte for byte.
+        // The control message of the last message, when a send, and where it went: for the next one
+        // that repeats it byte for byte.
         let mut last = None;
         loop {
             match frame::packet_at(&buf, 0, MAX_PACKET) {

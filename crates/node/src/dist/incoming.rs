@@ -64,6 +64,8 @@ pub(crate) fn dispatch(node: &Node, peer: Atom, control: Control, payload: Optio
 #[derive(Default)]
 pub(crate) struct Recipient {
     /// The process found (a process that has ended drops what is delivered to it, as the table would).
+    /// Kept for a pid while the stream lasts: should the pid be given to a new process meanwhile (after
+    /// 2^28 others), the stream's messages are dropped rather than delivered to it.
     entry: Option<Arc<ProcEntry>>,
     /// For a name: the registry's change count when it was looked up; the lookup holds until it changes.
     names: Option<u64>,

@@ -7,7 +7,8 @@
 //!
 //! - Busy polling. For a short while after data arrived (the node's `busy_poll`) the reader reads the
 //!   socket itself whenever its scheduler has nothing else to run, yielding between looks only when
-//!   another task waits there, as the BEAM's schedulers busy-wait before they sleep. A request/reply pair
+//!   a task waits in a run queue or the poll deferred work, as the BEAM's schedulers busy-wait before
+//!   they sleep. A request/reply pair
 //!   then answers with no wake-up on this side. Only after that quiet time does the reader wait for
 //!   readiness.
 //! - Gathering. When the last read brought several messages and this node sent nothing back meanwhile,

@@ -148,7 +148,8 @@ impl Writer {
         }
         let adapted = adapt(control, payload, state.frames.flags());
         let (control, payload) = match &adapted {
-            Some((control, payload)) => (control, payload.as_ref()),
+            Some(Adapted { control, payload: Some(changed) }) => (control, changed.as_ref()),
+            Some(Adapted { control, payload: None }) => (control, payload),
             None => (control, payload),
         };
         let State { frames, buf, last_control, .. } = &mut *state;
@@ -365,28 +366,39 @@ impl Writer {
     }
 }
 
+/// A message in the older form a peer understands (see [`adapt`]).
+struct Adapted {
+    control: Control,
+    /// The payload in place of the message's, if it changes too (`Some(None)`: it goes into the control
+    /// message).
+    payload: Option<Option<Term>>,
+}
+
 /// The form of a message the peer understands, when it is not the message itself: the older control
 /// messages when the peer lacks `SEND_SENDER`, `EXIT_PAYLOAD` or `UNLINK_ID`.
-fn adapt(control: &Control, payload: Option<&Term>, flags: DistFlags) -> Option<(Control, Option<Term>)> {
+fn adapt(control: &Control, payload: Option<&Term>, flags: DistFlags) -> Option<Adapted> {
     if !flags.contains(DistFlags::SEND_SENDER) {
         if let Control::SendSender { to, .. } = *control {
-            return Some((Control::Send { to }, payload.cloned()));
+            return Some(Adapted { control: Control::Send { to }, payload: None });
         }
     }
     if !flags.contains(DistFlags::EXIT_PAYLOAD) {
         let reason = || payload.cloned().unwrap_or_default();
-        match *control {
-            Control::PayloadExit { from, to } => return Some((Control::Exit { from, to, reason: reason() }, None)),
-            Control::PayloadExit2 { from, to } => return Some((Control::Exit2 { from, to, reason: reason() }, None)),
+        let control = match *control {
+            Control::PayloadExit { from, to } => Some(Control::Exit { from, to, reason: reason() }),
+            Control::PayloadExit2 { from, to } => Some(Control::Exit2 { from, to, reason: reason() }),
             Control::PayloadMonitorPExit { from, to, reference } => {
-                return Some((Control::MonitorPExit { from, to, reference, reason: reason() }, None));
+                Some(Control::MonitorPExit { from, to, reference, reason: reason() })
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(control) = control {
+            return Some(Adapted { control, payload: Some(None) });
         }
     }
     if !flags.contains(DistFlags::UNLINK_ID) {
         if let Control::UnlinkId { from, to, .. } = *control {
-            return Some((Control::Unlink { from, to }, None));
+            return Some(Adapted { control: Control::Unlink { from, to }, payload: Some(None) });
         }
     }
     None

@@ -227,16 +227,17 @@ pub(crate) fn carry_writes() {
     });
 }
 
-/// `true` on a scheduler thread where nothing else waits to run (no task in its private slot or its shared
-/// queue, none yielded) and the running poll deferred nothing: a task that polls for input can look again
-/// at once instead of yielding, which would cost a trip through the scheduler for each look.
+/// `true` on a scheduler thread where nothing else waits to run (no task in its private slot, none
+/// yielded, none in any shared queue, which this thread might take) and the running poll deferred
+/// nothing: a task that polls for input can look again at once instead of yielding, which would cost a
+/// trip through the scheduler for each look.
 pub(crate) fn nothing_else_to_run() -> bool {
     LOCAL.with(|local| {
-        let Some(me) = local.index.get() else { return false };
-        local.slot.borrow().is_none()
+        local.index.get().is_some()
+            && local.slot.borrow().is_none()
             && local.yielded.borrow().is_none()
             && local.deferred.borrow().is_empty()
-            && schedulers().workers[me].len.load(Ordering::SeqCst) == 0
+            && !schedulers().any_queued()
     })
 }
 
