@@ -3,12 +3,15 @@
 //! Input: a first byte choosing the reader's limits (tight or default), then packets as `Len:16` + body
 //! (shorter lengths than the wire's 32 bits let the fuzzer reach deep states sooner). Every message the
 //! reader completes must survive a writer-to-reader round trip, with and without the header and fragments,
-//! written three times in a row (the writer reuses the header of a repeated control message).
+//! written three times in a row (the writer reuses the header of a repeated control message). A second
+//! reader takes the same packets with `read_frame`, which must say the same: a control message it reads
+//! straight is what `Control::from_term` makes of the term, and its errors are the same.
 #![no_main]
 
 use bytes::Bytes;
 use erlnode_dist::DistFlags;
-use erlnode_dist::frame::{self, FrameReader, FrameWriter, Message, ReaderLimits};
+use erlnode_dist::control::Control;
+use erlnode_dist::frame::{self, Frame, FrameReader, FrameWriter, Message, ReaderLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,11 +22,25 @@ fuzz_target!(|data: &[u8]| {
         ReaderLimits::default()
     };
     let mut reader = FrameReader::with_limits(limits);
+    let mut frames = FrameReader::with_limits(limits);
     while let Some((len, after)) = rest.split_first_chunk::<2>() {
         let len = usize::from(u16::from_be_bytes(*len)).min(after.len());
         let (body, after) = after.split_at(len);
         rest = after;
-        if let Ok(Some(message)) = reader.read(Bytes::copy_from_slice(body)) {
+        let read = reader.read(Bytes::copy_from_slice(body));
+        let frame = frames.read_frame(Bytes::copy_from_slice(body));
+        match (&read, frame) {
+            (Err(e), Err(f)) => assert_eq!(e, &f),
+            (Ok(None), Ok(None)) => {}
+            (Ok(Some(message)), Ok(Some(Frame::Message(m)))) => assert_eq!(message, &m),
+            (Ok(Some(message)), Ok(Some(Frame::Control(control, payload)))) => {
+                assert_eq!(Control::from_term(&message.control), Ok(control));
+                assert_eq!(message.payload, payload);
+            }
+            (Ok(Some(message)), Ok(Some(Frame::Repeat(payload)))) => assert_eq!(message.payload, Some(payload)),
+            (read, frame) => panic!("read gives {read:?}, read_frame {frame:?}"),
+        }
+        if let Ok(Some(message)) = read {
             check_round_trip(&message);
         }
         assert!(reader.pending_sequences() <= limits.max_sequences);

@@ -30,7 +30,7 @@
 //! assert_eq!(control.to_term(), tuple);
 //! ```
 
-use erlnode_etf::{Atom, Pid, Ref, Term};
+use erlnode_etf::{Atom, BodyReader, Pid, Ref, Term};
 
 /// The op numbers (the first element of a control tuple).
 pub mod op {
@@ -413,6 +413,90 @@ impl Control {
         Ok(control)
     }
 
+    /// `true` for a send to a pid or a name (`SEND`, `REG_SEND`, `SEND_SENDER`): the control message that a
+    /// stream from one process to another repeats.
+    pub fn is_send(&self) -> bool {
+        matches!(self, Control::Send { .. } | Control::RegSend { .. } | Control::SendSender { .. })
+    }
+
+    /// Reads a control tuple straight from its encoding, without building the tuple, for the usual shape
+    /// of each op. `None` for any other shape: the caller decodes the term and [`Control::from_term`] says
+    /// what is wrong with it. What it reads is what `from_term` makes of the same bytes.
+    pub fn read(reader: &mut BodyReader<'_, '_>) -> Option<Control> {
+        let arity = reader.tuple()?;
+        let op = u8::try_from(reader.int()?).ok()?;
+        if tuple_size(op)? != arity {
+            return None;
+        }
+        let mut e = Parts { reader, read: 1 };
+        let control = match op {
+            op::LINK => Control::Link { from: e.pid()?, to: e.pid()? },
+            op::SEND | op::SEND_TT => {
+                e.skip()?;
+                Control::Send { to: e.pid()? }
+            }
+            op::EXIT | op::EXIT_TT | op::EXIT2 | op::EXIT2_TT => {
+                let (from, to) = (e.pid()?, e.pid()?);
+                if op == op::EXIT_TT || op == op::EXIT2_TT {
+                    e.skip()?;
+                }
+                let reason = e.term()?;
+                match op {
+                    op::EXIT | op::EXIT_TT => Control::Exit { from, to, reason },
+                    _ => Control::Exit2 { from, to, reason },
+                }
+            }
+            op::UNLINK => Control::Unlink { from: e.pid()?, to: e.pid()? },
+            op::REG_SEND | op::REG_SEND_TT => {
+                let from = e.pid()?;
+                e.skip()?;
+                Control::RegSend { from, to: e.atom()? }
+            }
+            op::GROUP_LEADER => Control::GroupLeader { from: e.pid()?, to: e.pid()? },
+            op::MONITOR_P => Control::MonitorP { from: e.pid()?, to: e.proc()?, reference: e.reference()? },
+            op::DEMONITOR_P => Control::DemonitorP { from: e.pid()?, to: e.proc()?, reference: e.reference()? },
+            op::MONITOR_P_EXIT => {
+                Control::MonitorPExit { from: e.proc()?, to: e.pid()?, reference: e.reference()?, reason: e.term()? }
+            }
+            op::SEND_SENDER | op::SEND_SENDER_TT => Control::SendSender { from: e.pid()?, to: e.pid()? },
+            op::PAYLOAD_EXIT | op::PAYLOAD_EXIT_TT => Control::PayloadExit { from: e.pid()?, to: e.pid()? },
+            op::PAYLOAD_EXIT2 | op::PAYLOAD_EXIT2_TT => Control::PayloadExit2 { from: e.pid()?, to: e.pid()? },
+            op::PAYLOAD_MONITOR_P_EXIT => {
+                Control::PayloadMonitorPExit { from: e.proc()?, to: e.pid()?, reference: e.reference()? }
+            }
+            op::SPAWN_REQUEST | op::SPAWN_REQUEST_TT => {
+                let (req_id, from, group_leader) = (e.reference()?, e.pid()?, e.pid()?);
+                let (module, function, arity) = e.mfa()?;
+                Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts: e.list()? }
+            }
+            op::SPAWN_REPLY | op::SPAWN_REPLY_TT => {
+                let (req_id, to) = (e.reference()?, e.pid()?);
+                let flags = u32::try_from(e.uint()?).ok()?;
+                let result = match e.term()? {
+                    Term::Pid(new) => Ok(new),
+                    Term::Atom(reason) => Err(reason),
+                    _ => return None,
+                };
+                Control::SpawnReply { req_id, to, flags, result }
+            }
+            op::ALIAS_SEND | op::ALIAS_SEND_TT => Control::AliasSend { from: e.pid()?, alias: e.reference()? },
+            op::UNLINK_ID | op::UNLINK_ID_ACK => {
+                let id = e.uint()?;
+                let (from, to) = (e.pid()?, e.pid()?);
+                match op {
+                    op::UNLINK_ID => Control::UnlinkId { id, from, to },
+                    _ => Control::UnlinkIdAck { id, from, to },
+                }
+            }
+            _ => return None,
+        };
+        // What is left is a trace token.
+        while e.read < arity {
+            e.skip()?;
+        }
+        Some(control)
+    }
+
     /// The control tuple, always with the plain (non-`_TT`) op and `''` in unused elements.
     pub fn to_term(&self) -> Term {
         let elements = match self {
@@ -519,6 +603,61 @@ fn pid(pid: &Pid) -> Term {
 struct Elements<'a> {
     op: u8,
     elements: &'a [Term],
+}
+
+/// The elements of a control tuple as [`Control::read`] reads them, counted.
+struct Parts<'x, 'a, 'c> {
+    reader: &'x mut BodyReader<'a, 'c>,
+    /// Elements read so far, the op included.
+    read: usize,
+}
+
+impl<'a, 'c> Parts<'_, 'a, 'c> {
+    fn next(&mut self) -> &mut BodyReader<'a, 'c> {
+        self.read += 1;
+        self.reader
+    }
+
+    fn skip(&mut self) -> Option<()> {
+        self.next().term().map(drop)
+    }
+
+    fn term(&mut self) -> Option<Term> {
+        self.next().term()
+    }
+
+    fn pid(&mut self) -> Option<Pid> {
+        self.next().pid()
+    }
+
+    fn atom(&mut self) -> Option<Atom> {
+        self.next().atom()
+    }
+
+    fn reference(&mut self) -> Option<Ref> {
+        self.next().reference()
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        self.next().uint()
+    }
+
+    fn proc(&mut self) -> Option<Proc> {
+        Proc::from_term(&self.term()?)
+    }
+
+    fn list(&mut self) -> Option<Vec<Term>> {
+        self.term()?.into_list().ok()
+    }
+
+    fn mfa(&mut self) -> Option<(Atom, Atom, u8)> {
+        let reader = self.next();
+        if reader.tuple()? != 3 {
+            return None;
+        }
+        let (module, function) = (reader.atom()?, reader.atom()?);
+        Some((module, function, u8::try_from(reader.int()?).ok()?))
+    }
 }
 
 impl Elements<'_> {
@@ -692,6 +831,88 @@ mod tests {
         let mut ops: Vec<u8> = samples.iter().map(|(c, _)| c.op()).collect();
         ops.dedup();
         assert_eq!(ops, [1, 2, 3, 4, 6, 7, 8, 19, 20, 21, 22, 24, 26, 28, 29, 31, 33, 35, 36]);
+    }
+
+    /// What [`Control::read`] makes of the encoding of `term`, checked against [`Control::from_term`]: when
+    /// it reads one, it is `from_term`'s and it read the whole term.
+    fn read_checked(term: &Term) -> Option<Control> {
+        let mut bytes = Vec::new();
+        erlnode_etf::Encoder::new().utf8_atoms(true).encode_body(term, &mut bytes).unwrap();
+        read_bytes_checked(&bytes)
+    }
+
+    fn read_bytes_checked(bytes: &[u8]) -> Option<Control> {
+        let bytes = bytes::Bytes::copy_from_slice(bytes);
+        let decoder = erlnode_etf::Decoder::new();
+        let mut reader = BodyReader::new(&decoder, &bytes, 0);
+        let read = Control::read(&mut reader)?;
+        let (term, used) = decoder.decode_body_bytes(&bytes).expect("what read takes decodes");
+        assert_eq!((Control::from_term(&term), used), (Ok(read.clone()), reader.position()), "{term}");
+        Some(read)
+    }
+
+    #[test]
+    fn read_from_bytes_agrees_with_from_term() {
+        for (control, text) in samples() {
+            assert_eq!(read_checked(&parse(text)), Some(control), "{text}");
+        }
+        let token = "{0, label, 3, <a@h.1.0>, 2}";
+        for traced in [
+            "{12, '', <a@h.2.0>, T}",
+            "{13, <a@h.1.0>, <a@h.2.0>, T, {shutdown, \"x\"}}",
+            "{16, <a@h.1.0>, '', net_kernel, T}",
+            "{30, #Ref<b@h.3.2.9>, <a@h.1.0>, <a@h.5.0>, {erlang, apply, 2}, [link], T}",
+            "{32, #Ref<b@h.3.2.9>, <a@h.1.0>, 1, <a@h.6.0>, T}",
+            "{34, <a@h.1.0>, #Ref<b@h.3.2.9>, T}",
+            "{2, some_cookie, <a@h.2.0>}",
+            "{6, <a@h.1.0>, [1, 2], rex}",
+            "{29, #Ref<b@h.1.2.3>, <a@h.1.0>, <a@h.2.0>, {m, f, 255}, \"ab\"}",
+            "{21, rex, <a@h.1.0>, #Ref<b@h.1.2.3>, {big, 123456789012345678901234567890}}",
+        ] {
+            let term = parse(&traced.replace('T', token));
+            assert!(read_checked(&term).is_some(), "{term}");
+        }
+        let big_id = Term::Tuple(vec![Term::Int(35), Term::Big(5u64.into()), Term::Pid(p(1)), Term::Pid(p(2))]);
+        assert_eq!(read_checked(&big_id), Some(Control::UnlinkId { id: 5, from: p(1), to: p(2) }));
+        // Other shapes are left to from_term, which says what is wrong (or reads an odd but valid form).
+        for other in [
+            "[1, 2]",
+            "{}",
+            "{link, <a@h.1.0>, <a@h.2.0>}",
+            "{5, <a@h.1.0>, <a@h.2.0>}",
+            "{1, <a@h.1.0>}",
+            "{1, <a@h.1.0>, foo}",
+            "{6, <a@h.1.0>, '', \"rex\"}",
+            "{29, #Ref<b@h.1.2.3>, <a@h.1.0>, <a@h.2.0>, {m, f, 256}, []}",
+            "{29, #Ref<b@h.1.2.3>, <a@h.1.0>, <a@h.2.0>, {m, f, 1}, [link | monitor]}",
+            "{31, #Ref<b@h.1.2.3>, <a@h.1.0>, -1, badopt}",
+            "{31, #Ref<b@h.1.2.3>, <a@h.1.0>, 4294967296, badopt}",
+            "{35, 18446744073709551616, <a@h.1.0>, <a@h.2.0>}",
+            "{35, -1, <a@h.1.0>, <a@h.2.0>}",
+        ] {
+            assert_eq!(read_checked(&parse(other)), None, "{other}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Damaged encodings: whatever `read` still reads is what `from_term` reads.
+        #[test]
+        fn read_agrees_with_from_term_on_damaged_bytes(
+            sample in 0..19usize,
+            damage in proptest::collection::vec((0..200usize, proptest::num::u8::ANY), 1..4),
+            cut in 0..200usize,
+        ) {
+            let samples = samples();
+            let (_, text) = samples[sample % samples.len()];
+            let mut bytes = Vec::new();
+            erlnode_etf::Encoder::new().utf8_atoms(true).encode_body(&parse(text), &mut bytes).unwrap();
+            for (at, byte) in damage {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            bytes.truncate(bytes.len() - cut % bytes.len());
+            let _ = read_bytes_checked(&bytes);
+        }
     }
 
     #[test]

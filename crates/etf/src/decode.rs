@@ -234,6 +234,101 @@ impl<'c> Decoder<'c> {
     }
 }
 
+/// Reads a term part by part, for a caller that expects a known shape (a distribution control tuple) and
+/// wants its parts without building the whole term: a tuple's arity, then its elements as pids, atoms,
+/// references, small integers or whole terms. A part of any other shape, or a decoding error, is `None`;
+/// the caller then decodes the whole term with [`Decoder::decode_body_bytes_at`], which says what is
+/// wrong. Binaries in what it reads share the input's buffer.
+pub struct BodyReader<'a, 'c> {
+    r: Reader<'a, 'c>,
+}
+
+impl<'a, 'c> BodyReader<'a, 'c> {
+    /// A reader of `input` from `at` on (past the end is empty input), with `decoder`'s options.
+    pub fn new(decoder: &'a Decoder<'c>, input: &'a Bytes, at: usize) -> Self {
+        let mut r = Reader::new(decoder, Source { data: input, owner: Some(input) });
+        r.pos = at.min(input.len());
+        BodyReader { r }
+    }
+
+    /// Where the next part starts.
+    pub fn position(&self) -> usize {
+        self.r.pos
+    }
+
+    /// Opens a tuple of up to 255 elements and returns its arity: its elements are the next parts.
+    pub fn tuple(&mut self) -> Option<usize> {
+        match self.r.peek()? {
+            tag::SMALL_TUPLE => {
+                let arity = *self.r.src.data.get(self.r.pos + 1)?;
+                self.r.pos += 2;
+                Some(usize::from(arity))
+            }
+            _ => None,
+        }
+    }
+
+    /// A pid.
+    pub fn pid(&mut self) -> Option<Pid> {
+        let t = self.r.peek()?;
+        if t != tag::NEW_PID && t != tag::PID {
+            return None;
+        }
+        self.r.pos += 1;
+        self.r.pid_after_tag(t).ok()
+    }
+
+    /// An atom.
+    pub fn atom(&mut self) -> Option<Atom> {
+        self.r.atom().ok()
+    }
+
+    /// An integer of the two fixed-size forms (`SMALL_INTEGER_EXT`, `INTEGER_EXT`).
+    pub fn int(&mut self) -> Option<i64> {
+        match self.r.peek()? {
+            tag::SMALL_INTEGER => {
+                self.r.pos += 1;
+                self.r.u8().ok().map(i64::from)
+            }
+            tag::INTEGER => {
+                self.r.pos += 1;
+                self.r.array().ok().map(|b| i64::from(i32::from_be_bytes(b)))
+            }
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer of up to 64 bits, in any of the forms OTP writes one in (a big of up to 8
+    /// bytes included).
+    pub fn uint(&mut self) -> Option<u64> {
+        if self.r.peek()? != tag::SMALL_BIG {
+            return self.int().and_then(|i| u64::try_from(i).ok());
+        }
+        let [_, n, sign] = self.r.array().ok()?;
+        if sign != 0 || n > 8 {
+            return None;
+        }
+        let digits = self.r.take(usize::from(n)).ok()?;
+        Some(digits.iter().rev().fold(0, |value, &digit| value << 8 | u64::from(digit)))
+    }
+
+    /// A reference.
+    pub fn reference(&mut self) -> Option<Ref> {
+        match self.r.peek()? {
+            tag::NEWER_REFERENCE | tag::NEW_REFERENCE | tag::REFERENCE => match self.term()? {
+                Term::Ref(r) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The next term, whole, as an element of the tuple being read.
+    pub fn term(&mut self) -> Option<Term> {
+        self.r.nested(1).ok()
+    }
+}
+
 impl Term {
     /// Decodes a standalone term (as made by `term_to_binary/1`) with the default [`Decoder`].
     pub fn decode(input: &[u8]) -> Result<Term> {

@@ -49,7 +49,7 @@ mod term;
 pub use atom::{Atom, AtomError, MAX_ATOM_CHARS, MAX_ATOMS};
 pub use bigint::{BigInt, ParseBigIntError};
 pub use bitstring::BitString;
-pub use decode::{DecodeError, DecodeErrorKind, Decoder};
+pub use decode::{BodyReader, DecodeError, DecodeErrorKind, Decoder};
 pub use encode::{EncodeError, Encoder};
 pub use fun::{Export, Fun};
 pub use map::Map;

@@ -10,7 +10,9 @@
 use std::fmt;
 
 use bytes::Bytes;
-use erlnode_etf::{Atom, Decoder, Term};
+use erlnode_etf::{Atom, BodyReader, Decoder, Term};
+
+use crate::control::Control;
 
 use super::atom_cache::ReadCache;
 use super::fragment::Reassembly;
@@ -19,7 +21,11 @@ use super::{Cursor, DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, FrameError, M
 /// What [`FrameReader::read_frame`] makes of a packet that completes a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
-    /// A message, its control message decoded.
+    /// A message whose control message was read straight into a [`Control`], without building its
+    /// tuple: the usual shape of every op, in a packet with a distribution header.
+    Control(Control, Option<Term>),
+    /// Any other message, its control message decoded as a term (for [`Control::from_term`], which says
+    /// what is wrong with one that is not a control message).
     Message(Message),
     /// A message whose header and control message are the previous message's, byte for byte: only its
     /// payload. The previous message was a send with a payload (see [`FrameReader::read_frame`]).
@@ -113,9 +119,10 @@ impl FrameReader {
     ///
     /// Binaries in the message share `body`'s buffer when the message came in one packet.
     pub fn read(&mut self, body: Bytes) -> Result<Option<Message>, FrameError> {
-        Ok(match self.read_frame(body)? {
+        Ok(match self.read_packet(body, false)? {
             None => None,
             Some(Frame::Message(message)) => Some(message),
+            Some(Frame::Control(control, payload)) => Some(Message { control: control.to_term(), payload }),
             Some(Frame::Repeat(payload)) => {
                 let control = self.last.as_ref().map(|last| last.control.clone()).unwrap_or_default();
                 Some(Message { control, payload: Some(payload) })
@@ -123,12 +130,20 @@ impl FrameReader {
         })
     }
 
-    /// As [`FrameReader::read`], but a message that repeats the previous one's header and control message
-    /// byte for byte comes as [`Frame::Repeat`], its payload alone: a caller that keeps what it made of
-    /// the previous control message uses that again, and no term is copied. Only sends with a payload are
-    /// repeated (a stream from one process to one pid or name); a message of any other kind in between
-    /// ends the repeat.
+    /// As [`FrameReader::read`], for a reader that acts on [`Control`]s: a control message of the usual
+    /// shape comes read into one ([`Frame::Control`]), and a message that repeats the previous one's
+    /// header and control message byte for byte comes as [`Frame::Repeat`], its payload alone: a caller
+    /// that keeps what it made of the previous control message uses that again, and no term is copied.
+    /// Only sends with a payload are repeated (a stream from one process to one pid or name); a message of
+    /// any other kind in between ends the repeat. (Not to be mixed with [`FrameReader::read`] on one
+    /// reader: a repeat that `read` rebuilds after this has read the control message has the plain form
+    /// of its op, without `''` elements and trace tokens as sent.)
     pub fn read_frame(&mut self, body: Bytes) -> Result<Option<Frame>, FrameError> {
+        self.read_packet(body, true)
+    }
+
+    /// Reads one packet body; `controls`: read control messages of the usual shape into [`Control`]s.
+    fn read_packet(&mut self, body: Bytes, controls: bool) -> Result<Option<Frame>, FrameError> {
         let Some(&first) = body.first() else {
             return Ok(None);
         };
@@ -157,25 +172,39 @@ impl FrameReader {
                 }
                 let used = self.cache.read_refs(&body[r.pos..], &mut self.refs)?;
                 let start = r.pos + used;
-                let (message, control_len) = decode_measured(&self.refs, &body, start)?;
+                let read = if controls { read_control(&self.refs, &body, start)? } else { None };
+                let (frame, control_len) = match read {
+                    Some((control, payload, control_len)) => (Frame::Control(control, payload), control_len),
+                    None => {
+                        let (message, control_len) = decode_measured(&self.refs, &body, start)?;
+                        (Frame::Message(message), control_len)
+                    }
+                };
                 let end = start + control_len;
-                let keep = message.payload.is_some() && end <= LAST_MAX && super::may_repeat(&message.control);
-                self.last = match self.last.take() {
-                    Some(mut last) if keep => {
+                // A send with a payload is kept for the repeats that may follow it.
+                let kept = match &frame {
+                    Frame::Control(control, Some(_)) if end <= LAST_MAX && control.is_send() => Some(control.to_term()),
+                    Frame::Message(Message { control, payload: Some(_) })
+                        if end <= LAST_MAX && super::may_repeat(control) =>
+                    {
+                        Some(control.clone())
+                    }
+                    _ => None,
+                };
+                self.last = match (self.last.take(), kept) {
+                    (Some(mut last), Some(control)) => {
                         last.prefix.clear();
                         last.prefix.extend_from_slice(&body[..end]);
                         last.refs.clone_from(&self.refs);
-                        last.control = message.control.clone();
+                        last.control = control;
                         Some(last)
                     }
-                    None if keep => Some(Last {
-                        prefix: body[..end].to_vec(),
-                        refs: self.refs.clone(),
-                        control: message.control.clone(),
-                    }),
+                    (None, Some(control)) => {
+                        Some(Last { prefix: body[..end].to_vec(), refs: self.refs.clone(), control })
+                    }
                     _ => None,
                 };
-                Ok(Some(Frame::Message(message)))
+                Ok(Some(frame))
             }
             DIST_FRAG_HEADER => {
                 let seq = r.u64("fragment sequence id")?;
@@ -227,6 +256,22 @@ fn pass_through(data: Bytes) -> Result<Message, FrameError> {
     }
     let payload = whole_payload(&decoder, &rest, 1)?;
     Ok(Message { control, payload: Some(payload) })
+}
+
+/// A control message of the usual shape read straight from `data` at `at` (see [`Control::read`]), its
+/// payload, and the control message's length; `None` for another shape.
+fn read_control(refs: &[Atom], data: &Bytes, at: usize) -> Result<Option<(Control, Option<Term>, usize)>, FrameError> {
+    let decoder = Decoder::new().atom_cache(refs);
+    let mut reader = BodyReader::new(&decoder, data, at);
+    let Some(control) = Control::read(&mut reader) else {
+        return Ok(None);
+    };
+    let end = reader.position();
+    if data.len() == end {
+        return Ok(Some((control, None, end - at)));
+    }
+    let payload = whole_payload(&decoder, data, end)?;
+    Ok(Some((control, Some(payload), end - at)))
 }
 
 /// The terms after a distribution header: `Ctrl [Msg]`, without version bytes.

@@ -697,3 +697,47 @@ fn write_repeat_uses_the_last_send_only() {
     assert_eq!(got[4..6], ["4", "5"].map(|p| msg(sink_text, Some(p))));
     assert_eq!(got[6..], [msg("{2, x, y}", None), msg(sink_text, Some("7")), msg(sink_text, Some("8"))]);
 }
+
+#[test]
+fn read_frame_reads_control_messages_straight_and_agrees_with_read() {
+    let mut writer = FrameWriter::new(BOTH);
+    let sent = [
+        ("{6, <a@h.1.0>, '', sink}", Some("1")),
+        ("{6, <a@h.1.0>, '', sink}", Some("2")),
+        ("{6, <a@h.1.0>, '', sink}", Some("{3, [x]}")),
+        ("{29, #Ref<a@h.1.2.3>, <a@h.1.0>, <a@h.1.0>, {erpc, execute_call, 4}, [monitor]}", Some("[x, m, f, []]")),
+        ("{31, #Ref<a@h.1.2.3>, <a@h.1.0>, 2, <b@h.7.0>}", None),
+        ("{28, <b@h.7.0>, <a@h.1.0>, #Ref<a@h.1.2.3>}", Some("{x, return, 3}")),
+        ("{16, <a@h.1.0>, '', sink, {0, l, 3, <a@h.1.0>, 2}}", Some("4")),
+        // Not a control message of the usual shape (an atom for the sender): read as a term.
+        ("{6, from, '', sink}", Some("5")),
+        ("{33, <a@h.1.0>, #Ref<a@h.9.2.3>}", Some("6")),
+    ];
+    let mut wire = Vec::new();
+    for (control, payload) in sent {
+        let payload = payload.map(|p| p.parse::<Term>().unwrap());
+        writer.write(&control.parse().unwrap(), payload.as_ref(), &mut wire).unwrap();
+    }
+    let (mut frames, mut messages) = (FrameReader::new(), FrameReader::new());
+    let mut kinds = Vec::new();
+    for body in packets(&wire) {
+        let message = messages.read(body.clone()).unwrap().unwrap();
+        let expected = crate::control::Control::from_term(&message.control);
+        match frames.read_frame(body).unwrap().unwrap() {
+            Frame::Control(control, payload) => {
+                assert_eq!((Ok(control), payload), (expected, message.payload));
+                kinds.push('c');
+            }
+            Frame::Repeat(payload) => {
+                assert_eq!(Some(payload), message.payload);
+                kinds.push('r');
+            }
+            Frame::Message(read) => {
+                assert_eq!(read, message);
+                assert!(expected.is_err(), "{}", read.control);
+                kinds.push('m');
+            }
+        }
+    }
+    assert_eq!(kinds.into_iter().collect::<String>(), "ccrccccmc");
+}

@@ -114,26 +114,29 @@ impl Connection {
     /// Acts on one message: a repeat is a send with the `last` control message again; a send with a
     /// payload is kept in `last`, with where it went, for the repeats that may follow it.
     fn dispatch(&self, frame: Frame, last: &mut Option<(Control, Recipient)>) -> Result<(), String> {
-        match frame {
-            Frame::Repeat(payload) => match last {
-                Some((control, recipient)) => incoming::deliver(&self.node, control, payload, recipient),
-                None => return Err("a repeated control message, but none came before".into()),
-            },
+        let (control, payload) = match frame {
+            Frame::Repeat(payload) => {
+                let Some((control, recipient)) = last else {
+                    return Err("a repeated control message, but none came before".into());
+                };
+                incoming::deliver(&self.node, control, payload, recipient);
+                return Ok(());
+            }
+            Frame::Control(control, payload) => (control, payload),
             Frame::Message(message) => {
                 let control = Control::from_term(&message.control)
                     .map_err(|e| format!("control message {}: {e}", message.control))?;
-                let send =
-                    matches!(control, Control::Send { .. } | Control::RegSend { .. } | Control::SendSender { .. });
-                match message.payload {
-                    Some(payload) if send => {
-                        let (control, recipient) = last.insert((control, Recipient::default()));
-                        incoming::deliver(&self.node, control, payload, recipient);
-                    }
-                    payload => {
-                        *last = None;
-                        incoming::dispatch(&self.node, self.peer, control, payload);
-                    }
-                }
+                (control, message.payload)
+            }
+        };
+        match payload {
+            Some(payload) if control.is_send() => {
+                let (control, recipient) = last.insert((control, Recipient::default()));
+                incoming::deliver(&self.node, control, payload, recipient);
+            }
+            payload => {
+                *last = None;
+                incoming::dispatch(&self.node, self.peer, control, payload);
             }
         }
         Ok(())

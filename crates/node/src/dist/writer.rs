@@ -165,9 +165,7 @@ impl Writer {
         match written {
             Ok(true) => {}
             Ok(false) => {
-                let send =
-                    matches!(control, Control::Send { .. } | Control::RegSend { .. } | Control::SendSender { .. });
-                *last_control = (send && payload.is_some()).then(|| control.clone());
+                *last_control = (control.is_send() && payload.is_some()).then(|| control.clone());
             }
             Err(e) => {
                 *last_control = None;
