@@ -66,7 +66,9 @@ struct Last {
     prefix: Vec<u8>,
     /// The atom cache references of its header.
     refs: Vec<Atom>,
-    control: Term,
+    /// The control message as a term, when [`FrameReader::read`] decoded one (it rebuilds repeats with
+    /// it); `read_frame` has no need of it.
+    control: Option<Term>,
 }
 
 /// Control messages (with their header) longer than this are not kept.
@@ -124,7 +126,7 @@ impl FrameReader {
             Some(Frame::Message(message)) => Some(message),
             Some(Frame::Control(control, payload)) => Some(Message { control: control.to_term(), payload }),
             Some(Frame::Repeat(payload)) => {
-                let control = self.last.as_ref().map(|last| last.control.clone()).unwrap_or_default();
+                let control = self.last.as_ref().and_then(|last| last.control.clone()).unwrap_or_default();
                 Some(Message { control, payload: Some(payload) })
             }
         })
@@ -136,8 +138,7 @@ impl FrameReader {
     /// that keeps what it made of the previous control message uses that again, and no term is copied.
     /// Only sends with a payload are repeated (a stream from one process to one pid or name); a message of
     /// any other kind in between ends the repeat. (Not to be mixed with [`FrameReader::read`] on one
-    /// reader: a repeat that `read` rebuilds after this has read the control message has the plain form
-    /// of its op, without `''` elements and trace tokens as sent.)
+    /// reader: `read` rebuilds a repeat from the term of a control message that it decoded itself.)
     pub fn read_frame(&mut self, body: Bytes) -> Result<Option<Frame>, FrameError> {
         self.read_packet(body, true)
     }
@@ -183,11 +184,11 @@ impl FrameReader {
                 let end = start + control_len;
                 // A send with a payload is kept for the repeats that may follow it.
                 let kept = match &frame {
-                    Frame::Control(control, Some(_)) if end <= LAST_MAX && control.is_send() => Some(control.to_term()),
+                    Frame::Control(control, Some(_)) if end <= LAST_MAX && control.is_send() => Some(None),
                     Frame::Message(Message { control, payload: Some(_) })
                         if end <= LAST_MAX && super::may_repeat(control) =>
                     {
-                        Some(control.clone())
+                        Some(Some(control.clone()))
                     }
                     _ => None,
                 };
