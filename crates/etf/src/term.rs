@@ -277,13 +277,20 @@ from_wide_int!(u64, usize, isize);
 
 impl From<i128> for Term {
     fn from(v: i128) -> Term {
-        Term::integer(BigInt::from(v))
+        // Most values fit a small integer: no big to make and take apart.
+        match i64::try_from(v) {
+            Ok(small) => Term::Int(small),
+            Err(_) => Term::integer(BigInt::from(v)),
+        }
     }
 }
 
 impl From<u128> for Term {
     fn from(v: u128) -> Term {
-        Term::integer(BigInt::from(v))
+        match i64::try_from(v) {
+            Ok(small) => Term::Int(small),
+            Err(_) => Term::integer(BigInt::from(v)),
+        }
     }
 }
 
