@@ -30,7 +30,7 @@
 //! assert_eq!(control.to_term(), tuple);
 //! ```
 
-use erlnode_etf::{Atom, BodyReader, Pid, Ref, Term};
+use erlnode_etf::{Atom, BodyReader, EncodeError, Encoder, Pid, Ref, Term};
 
 /// The op numbers (the first element of a control tuple).
 pub mod op {
@@ -110,6 +110,14 @@ pub enum Proc {
 }
 
 impl Proc {
+    /// Appends the encoding of [`Proc::to_term`].
+    fn encode(&self, encoder: &mut Encoder<'_>, out: &mut Vec<u8>) {
+        match self {
+            Proc::Pid(pid) => encoder.encode_pid(pid, out),
+            Proc::Name(name) => encoder.encode_atom(*name, out),
+        }
+    }
+
     /// The pid or atom as a term.
     pub fn to_term(&self) -> Term {
         match *self {
@@ -495,6 +503,100 @@ impl Control {
             e.skip()?;
         }
         Some(control)
+    }
+
+    /// Appends the encoding of [`Control::to_term`] (without a version byte) with `encoder`, byte for byte,
+    /// without building the term.
+    pub fn encode(&self, encoder: &mut Encoder<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let mut tuple = |arity: u8, out: &mut Vec<u8>| {
+            encoder.encode_tuple_header(arity, out);
+            encoder.encode_int(i64::from(self.op()), out);
+        };
+        match self {
+            Control::Link { from, to }
+            | Control::Unlink { from, to }
+            | Control::GroupLeader { from, to }
+            | Control::SendSender { from, to }
+            | Control::PayloadExit { from, to }
+            | Control::PayloadExit2 { from, to } => {
+                tuple(3, out);
+                encoder.encode_pid(from, out);
+                encoder.encode_pid(to, out);
+            }
+            Control::Send { to } => {
+                tuple(3, out);
+                encoder.encode_atom(Atom::EMPTY, out);
+                encoder.encode_pid(to, out);
+            }
+            Control::Exit { from, to, reason } | Control::Exit2 { from, to, reason } => {
+                tuple(4, out);
+                encoder.encode_pid(from, out);
+                encoder.encode_pid(to, out);
+                encoder.encode_body(reason, out)?;
+            }
+            Control::RegSend { from, to } => {
+                tuple(4, out);
+                encoder.encode_pid(from, out);
+                encoder.encode_atom(Atom::EMPTY, out);
+                encoder.encode_atom(*to, out);
+            }
+            Control::MonitorP { from, to, reference } | Control::DemonitorP { from, to, reference } => {
+                tuple(4, out);
+                encoder.encode_pid(from, out);
+                to.encode(encoder, out);
+                encoder.encode_ref(reference, out);
+            }
+            Control::MonitorPExit { from, to, reference, reason } => {
+                tuple(5, out);
+                from.encode(encoder, out);
+                encoder.encode_pid(to, out);
+                encoder.encode_ref(reference, out);
+                encoder.encode_body(reason, out)?;
+            }
+            Control::PayloadMonitorPExit { from, to, reference } => {
+                tuple(4, out);
+                from.encode(encoder, out);
+                encoder.encode_pid(to, out);
+                encoder.encode_ref(reference, out);
+            }
+            Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts } => {
+                tuple(6, out);
+                encoder.encode_ref(req_id, out);
+                encoder.encode_pid(from, out);
+                encoder.encode_pid(group_leader, out);
+                encoder.encode_tuple_header(3, out);
+                encoder.encode_atom(*module, out);
+                encoder.encode_atom(*function, out);
+                encoder.encode_int(i64::from(*arity), out);
+                encoder.encode_list(opts, out)?;
+            }
+            Control::SpawnReply { req_id, to, flags, result } => {
+                tuple(5, out);
+                encoder.encode_ref(req_id, out);
+                encoder.encode_pid(to, out);
+                encoder.encode_int(i64::from(*flags), out);
+                match result {
+                    Ok(new) => encoder.encode_pid(new, out),
+                    Err(reason) => encoder.encode_atom(*reason, out),
+                }
+            }
+            Control::AliasSend { from, alias } => {
+                tuple(3, out);
+                encoder.encode_pid(from, out);
+                encoder.encode_ref(alias, out);
+            }
+            Control::UnlinkId { id, from, to } | Control::UnlinkIdAck { id, from, to } => {
+                tuple(4, out);
+                // Ids past 63 bits are bigs, as `Term::from` makes them.
+                match i64::try_from(*id) {
+                    Ok(small) => encoder.encode_int(small, out),
+                    Err(_) => encoder.encode_body(&Term::from(*id), out)?,
+                }
+                encoder.encode_pid(from, out);
+                encoder.encode_pid(to, out);
+            }
+        }
+        Ok(())
     }
 
     /// The control tuple, always with the plain (non-`_TT`) op and `''` in unused elements.
@@ -913,6 +1015,36 @@ mod tests {
             bytes.truncate(bytes.len() - cut % bytes.len());
             let _ = read_bytes_checked(&bytes);
         }
+    }
+
+    #[test]
+    fn encode_writes_the_bytes_of_to_term() {
+        let mut controls: Vec<Control> = samples().into_iter().map(|(control, _)| control).collect();
+        // A big id, an exit with a nested reason, options that make a string, none at all.
+        controls.push(Control::UnlinkId { id: u64::MAX, from: p(1), to: p(2) });
+        controls.push(Control::Exit { from: p(1), to: p(2), reason: parse("{shutdown, [{a, <<1, 2>>}]}") });
+        let spawn = |opts: Vec<Term>| Control::SpawnRequest {
+            req_id: r(1),
+            from: p(1),
+            group_leader: p(2),
+            module: Atom::new("m"),
+            function: Atom::new("f"),
+            arity: 0,
+            opts,
+        };
+        controls.push(spawn(vec![Term::Int(1), Term::Int(2)]));
+        controls.push(spawn(Vec::new()));
+        for utf8 in [true, false] {
+            for control in &controls {
+                let mut direct = Vec::new();
+                control.encode(&mut Encoder::new().utf8_atoms(utf8), &mut direct).unwrap();
+                let mut via_term = Vec::new();
+                Encoder::new().utf8_atoms(utf8).encode_body(&control.to_term(), &mut via_term).unwrap();
+                assert_eq!(direct, via_term, "{control:?}");
+            }
+        }
+        let bad = Control::Exit { from: p(1), to: p(2), reason: Term::Float(f64::NAN) };
+        assert!(bad.encode(&mut Encoder::new(), &mut Vec::new()).is_err());
     }
 
     #[test]

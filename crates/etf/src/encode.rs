@@ -15,7 +15,7 @@
 use std::io::Write;
 
 use crate::tag;
-use crate::{Atom, BigInt, Pid, Term};
+use crate::{Atom, BigInt, Pid, Ref, Term};
 
 /// Why a term could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +118,59 @@ impl<'c> Encoder<'c> {
         self.body(term, out).map_err(|e| *e)
     }
 
+    /// Appends the header of a tuple of `arity` elements, whose elements the caller appends next: for a
+    /// writer of a fixed shape (a distribution control tuple) that has the parts but not the tuple.
+    pub fn encode_tuple_header(&mut self, arity: u8, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[tag::SMALL_TUPLE, arity]);
+    }
+
+    /// Appends an atom, as [`Encoder::encode_body`] would (a cache reference if the cache has it).
+    pub fn encode_atom(&mut self, atom: Atom, out: &mut Vec<u8>) {
+        self.atom(atom, out);
+    }
+
+    /// Appends an integer, as [`Encoder::encode_body`] would.
+    pub fn encode_int(&mut self, i: i64, out: &mut Vec<u8>) {
+        int(i, out);
+    }
+
+    /// Appends a pid, as [`Encoder::encode_body`] would.
+    pub fn encode_pid(&mut self, pid: &Pid, out: &mut Vec<u8>) {
+        self.pid(pid, out);
+    }
+
+    /// Appends a reference, as [`Encoder::encode_body`] would.
+    pub fn encode_ref(&mut self, r: &Ref, out: &mut Vec<u8>) {
+        out.push(tag::NEWER_REFERENCE);
+        out.extend_from_slice(&(r.ids().len() as u16).to_be_bytes());
+        self.atom(r.node, out);
+        out.extend_from_slice(&r.creation.to_be_bytes());
+        for id in r.ids() {
+            out.extend_from_slice(&id.to_be_bytes());
+        }
+    }
+
+    /// Appends a proper list of `elements`, as [`Encoder::encode_body`] would `Term::List(elements)`.
+    pub fn encode_list(&mut self, elements: &[Term], out: &mut Vec<u8>) -> Result<()> {
+        self.proper_list(elements, out).map_err(|e| *e)
+    }
+
+    fn proper_list(&mut self, elems: &[Term], out: &mut Vec<u8>) -> Inner<()> {
+        if elems.is_empty() {
+            out.push(tag::NIL);
+        } else if elems.len() <= usize::from(u16::MAX) && elems.iter().all(is_byte) {
+            out.push(tag::STRING);
+            out.extend_from_slice(&(elems.len() as u16).to_be_bytes());
+            out.extend(elems.iter().map(|e| match e {
+                Term::Int(i) => *i as u8,
+                _ => 0,
+            }));
+        } else {
+            self.list(elems, None, out)?;
+        }
+        Ok(())
+    }
+
     fn body(&mut self, term: &Term, out: &mut Vec<u8>) -> Inner<()> {
         match term {
             Term::Int(i) => int(*i, out),
@@ -142,20 +195,7 @@ impl<'c> Encoder<'c> {
                     self.elem(e, out)?;
                 }
             }
-            Term::List(elems) => {
-                if elems.is_empty() {
-                    out.push(tag::NIL);
-                } else if elems.len() <= usize::from(u16::MAX) && elems.iter().all(is_byte) {
-                    out.push(tag::STRING);
-                    out.extend_from_slice(&(elems.len() as u16).to_be_bytes());
-                    out.extend(elems.iter().map(|e| match e {
-                        Term::Int(i) => *i as u8,
-                        _ => 0,
-                    }));
-                } else {
-                    self.list(elems, None, out)?;
-                }
-            }
+            Term::List(elems) => self.proper_list(elems, out)?,
             Term::Charlist(bytes) => {
                 if bytes.is_empty() {
                     out.push(tag::NIL);
@@ -204,15 +244,7 @@ impl<'c> Encoder<'c> {
                 }
                 out.extend_from_slice(&p.creation.to_be_bytes());
             }
-            Term::Ref(r) => {
-                out.push(tag::NEWER_REFERENCE);
-                out.extend_from_slice(&(r.ids().len() as u16).to_be_bytes());
-                self.atom(r.node, out);
-                out.extend_from_slice(&r.creation.to_be_bytes());
-                for id in r.ids() {
-                    out.extend_from_slice(&id.to_be_bytes());
-                }
-            }
+            Term::Ref(r) => self.encode_ref(r, out),
             Term::Export(e) => {
                 out.push(tag::EXPORT);
                 self.atom(e.module, out);

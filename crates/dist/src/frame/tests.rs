@@ -741,3 +741,35 @@ fn read_frame_reads_control_messages_straight_and_agrees_with_read() {
     }
     assert_eq!(kinds.into_iter().collect::<String>(), "ccrccccmc");
 }
+
+#[test]
+fn write_control_writes_what_write_writes_for_its_term() {
+    let controls: Vec<crate::control::Control> = [
+        "{6, <a@h.1.0>, '', sink}",
+        "{6, <a@h.1.0>, '', sink}",
+        "{29, #Ref<a@h.1.2.3>, <a@h.1.0>, <a@h.1.0>, {erpc, execute_call, 4}, [monitor]}",
+        "{31, #Ref<a@h.1.2.3>, <a@h.1.0>, 2, <b@h.7.0>}",
+        "{28, <b@h.7.0>, <a@h.1.0>, #Ref<a@h.1.2.3>}",
+        "{6, <a@h.1.0>, '', other}",
+        "{22, <a@h.1.0>, <c@h.2.0>}",
+        "{22, <a@h.1.0>, <c@h.2.0>}",
+    ]
+    .iter()
+    .map(|text| crate::control::Control::from_term(&text.parse().unwrap()).unwrap())
+    .collect();
+    let big = Term::binary(vec![3u8; 300]);
+    for flags in [BOTH, HDR, FRAG, NONE] {
+        let (mut by_term, mut by_control) = (FrameWriter::new(flags), FrameWriter::new(flags));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (i, control) in controls.iter().enumerate() {
+            let payload = match i % 3 {
+                0 => Some(Term::Int(i as i64)),
+                1 => Some(big.clone()),
+                _ => control.has_payload().then(|| Term::atom("x")),
+            };
+            by_term.write(&control.to_term(), payload.as_ref(), &mut a).unwrap();
+            by_control.write_control(control, payload.as_ref(), &mut b).unwrap();
+            assert_eq!(a, b, "{flags:?} {control:?}");
+        }
+    }
+}

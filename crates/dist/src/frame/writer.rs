@@ -25,6 +25,7 @@ use super::{
     MAX_ATOM_REFS, MIN_FRAGMENT_SIZE, PASS_THROUGH, VERSION,
 };
 use crate::DistFlags;
+use crate::control::Control;
 
 /// The bytes a fragment header adds to a distribution header: sequence id and fragment id.
 const FRAGMENT_IDS: usize = 16;
@@ -64,7 +65,9 @@ pub struct FrameWriter {
 /// entry has been set since: the peer then reads its references as the same atoms. The payload of such a
 /// message writes its atoms in full, since the header's references are fixed.
 struct Last {
-    control: Term,
+    /// The control message, when it was written as a term ([`FrameWriter::write`] compares it with its
+    /// own; a [`Control`] is repeated with [`FrameWriter::write_repeat`]).
+    control: Option<Term>,
     prefix: Vec<u8>,
     changes: u64,
 }
@@ -125,6 +128,23 @@ impl FrameWriter {
     /// or several fragments when the message is large and `FRAGMENTS` was agreed. On error nothing is
     /// appended.
     pub fn write(&mut self, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
+        self.write_either(Ctrl::Term(control), payload, out)
+    }
+
+    /// As [`FrameWriter::write`] with `control.to_term()`, without making the term. The bytes are the same,
+    /// but for a control message that repeats the last one: `write` compares terms and may use the last
+    /// message's header again, this never does (a caller that knows the message repeats calls
+    /// [`FrameWriter::write_repeat`]).
+    pub fn write_control(
+        &mut self,
+        control: &Control,
+        payload: Option<&Term>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FrameError> {
+        self.write_either(Ctrl::Control(control), payload, out)
+    }
+
+    fn write_either(&mut self, control: Ctrl<'_>, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
         let result = self.write_message(control, payload, out);
         // Only a `write_repeat` tells the next `write` that its payload is too big.
         self.oversize = false;
@@ -176,7 +196,12 @@ impl FrameWriter {
         Ok(true)
     }
 
-    fn write_message(&mut self, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
+    fn write_message(
+        &mut self,
+        control: Ctrl<'_>,
+        payload: Option<&Term>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FrameError> {
         let utf8 = self.flags.contains(DistFlags::UTF8_ATOMS);
         if !self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE) && !self.flags.contains(DistFlags::FRAGMENTS) {
             return pass_through(utf8, control, payload, out);
@@ -184,7 +209,8 @@ impl FrameWriter {
         let with_cache = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
         let oversize = std::mem::take(&mut self.oversize);
         if let Some(payload) = payload.filter(|_| !oversize) {
-            if self.last.as_ref().is_some_and(|last| last.control == *control) && self.write_kept(payload, out)? {
+            let same = |last: &Last| matches!(control, Ctrl::Term(term) if last.control.as_ref() == Some(term));
+            if self.last.as_ref().is_some_and(same) && self.write_kept(payload, out)? {
                 return Ok(());
             }
         }
@@ -196,7 +222,7 @@ impl FrameWriter {
             if with_cache {
                 encoder = encoder.atom_cache(&mut self.cache);
             }
-            encoder.encode_body(control, &mut self.scratch)?;
+            control.encode(&mut encoder, &mut self.scratch)?;
             let control_len = self.scratch.len();
             if let Some(payload) = payload {
                 encoder.encode_body(payload, &mut self.scratch)?;
@@ -230,17 +256,17 @@ impl FrameWriter {
                 && payload.is_some()
                 && changes == self.cache.changes()
                 && prefix_len <= LAST_MAX
-                && super::may_repeat(control);
+                && control.may_repeat();
             self.last = match self.last.take() {
                 Some(mut last) if keep => {
-                    last.control.clone_from(control);
+                    last.control = control.term();
                     last.prefix.clear();
                     last.prefix.extend_from_slice(&out[start..start + prefix_len]);
                     last.changes = changes;
                     Some(last)
                 }
                 None if keep => {
-                    Some(Last { control: control.clone(), prefix: out[start..start + prefix_len].to_vec(), changes })
+                    Some(Last { control: control.term(), prefix: out[start..start + prefix_len].to_vec(), changes })
                 }
                 _ => None,
             };
@@ -272,13 +298,45 @@ impl FrameWriter {
     }
 }
 
+/// A control message to write: a term, or a [`Control`] written without making its term.
+#[derive(Clone, Copy)]
+enum Ctrl<'a> {
+    Term(&'a Term),
+    Control(&'a Control),
+}
+
+impl Ctrl<'_> {
+    fn encode(self, encoder: &mut Encoder<'_>, out: &mut Vec<u8>) -> Result<(), erlnode_etf::EncodeError> {
+        match self {
+            Ctrl::Term(term) => encoder.encode_body(term, out),
+            Ctrl::Control(control) => control.encode(encoder, out),
+        }
+    }
+
+    fn may_repeat(self) -> bool {
+        match self {
+            Ctrl::Term(term) => super::may_repeat(term),
+            Ctrl::Control(control) => control.is_send(),
+        }
+    }
+
+    /// The term a later [`FrameWriter::write`] compares with its control message, for a term.
+    fn term(self) -> Option<Term> {
+        match self {
+            Ctrl::Term(term) => Some(term.clone()),
+            Ctrl::Control(_) => None,
+        }
+    }
+}
+
 /// Appends a pass-through packet: `112, 131 Ctrl [131 Msg]`.
-fn pass_through(utf8: bool, control: &Term, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
+fn pass_through(utf8: bool, control: Ctrl<'_>, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
     let start = out.len();
     out.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH]);
     let mut encoder = Encoder::new().utf8_atoms(utf8);
     let mut encode = |out: &mut Vec<u8>| -> Result<(), FrameError> {
-        encoder.encode_to(control, out)?;
+        out.push(VERSION);
+        control.encode(&mut encoder, out)?;
         if let Some(payload) = payload {
             encoder.encode_to(payload, out)?;
         }

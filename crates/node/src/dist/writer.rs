@@ -159,7 +159,7 @@ impl Writer {
             _ => Ok(false),
         };
         let written = match repeat {
-            Ok(false) => frames.write(&control.to_term(), payload, buf).map(|()| false),
+            Ok(false) => frames.write_control(control, payload, buf).map(|()| false),
             repeated => repeated,
         };
         match written {
