@@ -502,6 +502,7 @@ impl Control {
         while e.read < arity {
             e.skip()?;
         }
+        e.reader.end();
         Some(control)
     }
 
@@ -758,7 +759,9 @@ impl<'a, 'c> Parts<'_, 'a, 'c> {
             return None;
         }
         let (module, function) = (reader.atom()?, reader.atom()?);
-        Some((module, function, u8::try_from(reader.int()?).ok()?))
+        let arity = u8::try_from(reader.int()?).ok()?;
+        reader.end();
+        Some((module, function, arity))
     }
 }
 
@@ -993,6 +996,20 @@ mod tests {
             "{35, -1, <a@h.1.0>, <a@h.2.0>}",
         ] {
             assert_eq!(read_checked(&parse(other)), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn read_keeps_to_the_decoders_depth_limit() {
+        let text = "{29, #Ref<b@h.1.2.3>, <a@h.1.0>, <a@h.2.0>, {m, f, 1}, [{monitor, []}]}";
+        let mut bytes = Vec::new();
+        erlnode_etf::Encoder::new().encode_body(&parse(text), &mut bytes).unwrap();
+        let bytes = bytes::Bytes::from(bytes);
+        for depth in 0..4 {
+            let decoder = erlnode_etf::Decoder::new().max_depth(depth);
+            let read = Control::read(&mut BodyReader::new(&decoder, &bytes, 0));
+            let whole = decoder.decode_body_bytes(&bytes).ok().map(|(term, _)| Control::from_term(&term).unwrap());
+            assert_eq!(read, whole, "max_depth {depth}");
         }
     }
 

@@ -241,6 +241,8 @@ impl<'c> Decoder<'c> {
 /// wrong. Binaries in what it reads share the input's buffer.
 pub struct BodyReader<'a, 'c> {
     r: Reader<'a, 'c>,
+    /// The tuples open, against [`Decoder::max_depth`] as a whole decode counts them.
+    depth: usize,
 }
 
 impl<'a, 'c> BodyReader<'a, 'c> {
@@ -248,7 +250,7 @@ impl<'a, 'c> BodyReader<'a, 'c> {
     pub fn new(decoder: &'a Decoder<'c>, input: &'a Bytes, at: usize) -> Self {
         let mut r = Reader::new(decoder, Source { data: input, owner: Some(input) });
         r.pos = at.min(input.len());
-        BodyReader { r }
+        BodyReader { r, depth: 0 }
     }
 
     /// Where the next part starts.
@@ -256,16 +258,26 @@ impl<'a, 'c> BodyReader<'a, 'c> {
         self.r.pos
     }
 
-    /// Opens a tuple of up to 255 elements and returns its arity: its elements are the next parts.
+    /// Opens a tuple of up to 255 elements and returns its arity: its elements are the next parts, then
+    /// [`BodyReader::end`]. `None` as well where a whole decode would find the tuple too deep.
     pub fn tuple(&mut self) -> Option<usize> {
         match self.r.peek()? {
             tag::SMALL_TUPLE => {
                 let arity = *self.r.src.data.get(self.r.pos + 1)?;
+                if arity > 0 && self.depth >= self.r.opts.max_depth {
+                    return None;
+                }
                 self.r.pos += 2;
+                self.depth += 1;
                 Some(usize::from(arity))
             }
             _ => None,
         }
+    }
+
+    /// Closes the innermost tuple [`BodyReader::tuple`] opened, once its elements are read.
+    pub fn end(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
     }
 
     /// A pid.
@@ -335,9 +347,9 @@ impl<'a, 'c> BodyReader<'a, 'c> {
         }
     }
 
-    /// The next term, whole, as an element of the tuple being read.
+    /// The next term, whole (an element of the tuple being read, if one is open).
     pub fn term(&mut self) -> Option<Term> {
-        self.r.nested(1).ok()
+        self.r.nested(self.depth).ok()
     }
 }
 

@@ -66,8 +66,8 @@ struct Last {
     prefix: Vec<u8>,
     /// The atom cache references of its header.
     refs: Vec<Atom>,
-    /// The control message as a term, when [`FrameReader::read`] decoded one (it rebuilds repeats with
-    /// it); `read_frame` has no need of it.
+    /// The control message as a term, when [`FrameReader::read`] decoded it: `read` rebuilds repeats with
+    /// it, and decodes in full a packet that repeats one it did not keep a term of.
     control: Option<Term>,
 }
 
@@ -137,8 +137,7 @@ impl FrameReader {
     /// header and control message byte for byte comes as [`Frame::Repeat`], its payload alone: a caller
     /// that keeps what it made of the previous control message uses that again, and no term is copied.
     /// Only sends with a payload are repeated (a stream from one process to one pid or name); a message of
-    /// any other kind in between ends the repeat. (Not to be mixed with [`FrameReader::read`] on one
-    /// reader: `read` rebuilds a repeat from the term of a control message that it decoded itself.)
+    /// any other kind in between ends the repeat.
     pub fn read_frame(&mut self, body: Bytes) -> Result<Option<Frame>, FrameError> {
         self.read_packet(body, true)
     }
@@ -164,13 +163,16 @@ impl FrameReader {
         }
         match header {
             DIST_HEADER => {
-                if let Some(last) = &self.last {
+                // `read` rebuilds a repeat's message with the term it kept, so it needs one.
+                if let Some(last) = self.last.as_ref().filter(|last| controls || last.control.is_some()) {
                     if body.len() > last.prefix.len() && body.starts_with(&last.prefix) {
                         let decoder = Decoder::new().atom_cache(&last.refs);
                         let payload = whole_payload(&decoder, &body, last.prefix.len())?;
                         return Ok(Some(Frame::Repeat(payload)));
                     }
                 }
+                // Taken first: a packet that fails to decode leaves nothing kept.
+                let previous = self.last.take();
                 let used = self.cache.read_refs(&body[r.pos..], &mut self.refs)?;
                 let start = r.pos + used;
                 let read = if controls { read_control(&self.refs, &body, start)? } else { None };
@@ -188,11 +190,11 @@ impl FrameReader {
                     Frame::Message(Message { control, payload: Some(_) })
                         if end <= LAST_MAX && super::may_repeat(control) =>
                     {
-                        Some(Some(control.clone()))
+                        Some((!controls).then(|| control.clone()))
                     }
                     _ => None,
                 };
-                self.last = match (self.last.take(), kept) {
+                self.last = match (previous, kept) {
                     (Some(mut last), Some(control)) => {
                         last.prefix.clear();
                         last.prefix.extend_from_slice(&body[..end]);

@@ -773,3 +773,23 @@ fn write_control_writes_what_write_writes_for_its_term() {
         }
     }
 }
+
+#[test]
+fn read_after_read_frame_on_one_reader_rebuilds_repeats_right() {
+    let mut writer = FrameWriter::new(BOTH);
+    let control: Term = "{6, <a@h.1.0>, '', sink}".parse().unwrap();
+    let mut wire = Vec::new();
+    for i in 0..4 {
+        writer.write(&control, Some(&Term::Int(i)), &mut wire).unwrap();
+    }
+    let bodies = packets(&wire);
+    let mut reader = FrameReader::new();
+    // The second message is kept by read_frame, without a term; read then meets its repeats.
+    assert!(matches!(reader.read_frame(bodies[0].clone()), Ok(Some(Frame::Control(..)))));
+    assert!(matches!(reader.read_frame(bodies[1].clone()), Ok(Some(Frame::Control(..)))));
+    assert_eq!(
+        reader.read(bodies[2].clone()).unwrap(),
+        Some(Message { control: control.clone(), payload: Some(Term::Int(2)) })
+    );
+    assert_eq!(reader.read(bodies[3].clone()).unwrap(), Some(Message { control, payload: Some(Term::Int(3)) }));
+}

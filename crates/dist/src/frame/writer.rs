@@ -158,7 +158,8 @@ impl FrameWriter {
         result
     }
 
-    /// Appends a message with the control message of the last [`FrameWriter::write`] and `payload`, using
+    /// Appends a message with the control message of the last [`FrameWriter::write`] (or
+    /// [`FrameWriter::write_control`]) and `payload`, using
     /// that message's header bytes again, for a caller that knows its control message is the same and so
     /// need not have it compared. Returns `false`, with nothing appended, when those bytes cannot be used:
     /// the last message was not a send with a payload, or it failed, or its header set atom cache entries,
