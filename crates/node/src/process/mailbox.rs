@@ -21,6 +21,8 @@
 //! accounting beyond the push.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
@@ -142,6 +144,8 @@ pub(crate) struct Mailbox {
     entry: Arc<ProcEntry>,
     /// Messages moved out of the inbox and not yet received: the front of the mailbox.
     front: Front,
+    /// The timer of timed receives, kept from one to the next (see [`Mailbox::recv_match_timeout`]).
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// The receiver's private queue, apart from the entry so that both can be borrowed at once.
@@ -177,7 +181,7 @@ impl Front {
 impl Mailbox {
     /// The mailbox that reads the inbox of `entry`.
     pub(crate) fn new(entry: Arc<ProcEntry>) -> Mailbox {
-        Mailbox { entry, front: Front::default() }
+        Mailbox { entry, front: Front::default(), timer: None }
     }
 
     /// The entry of the process.
@@ -202,7 +206,7 @@ impl Mailbox {
 
     /// Waits until the inbox holds something and moves it all to the private queue.
     async fn arrival(&mut self) {
-        let Mailbox { entry, front } = self;
+        let Mailbox { entry, front, .. } = self;
         let mut waiting = None;
         std::future::poll_fn(|cx| {
             let mut queue = entry.inbox.lock();
@@ -268,6 +272,11 @@ impl Mailbox {
     /// without one: the server, woken by the request, runs on this scheduler before this process does
     /// again. So the process first lets others run once and looks again; only then does it arm a timer,
     /// for what is left of `timeout`.
+    ///
+    /// The timer is kept for the next timed receive, which moves its deadline: a later deadline (the
+    /// usual case, a call after a call) only updates the timer, where a new timer for each receive
+    /// took the runtime's timer lock twice (to arm it and to drop it). A kept timer that runs out while
+    /// the process waits for something else wakes it once, for nothing.
     pub(crate) async fn recv_match_timeout(
         &mut self,
         mut matches: impl FnMut(&Term) -> bool,
@@ -285,10 +294,27 @@ impl Mailbox {
         if let Some(message) = self.take_delivered(&mut matches) {
             return Some(message);
         }
-        match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, self.recv_match(matches)).await.ok(),
-            None => Some(self.recv_match(matches).await),
-        }
+        let Some(deadline) = deadline else { return Some(self.recv_match(matches).await) };
+        // Taken out while in use: a receive dropped before its end drops the timer with it.
+        let mut timer = match self.timer.take() {
+            Some(mut timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
+        let found = {
+            let mut receive = std::pin::pin!(self.recv_match(matches));
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(message) = receive.as_mut().poll(cx) {
+                    return Poll::Ready(Some(message));
+                }
+                timer.as_mut().poll(cx).map(|()| None)
+            })
+            .await
+        };
+        self.timer = Some(timer);
+        found
     }
 
     /// Removes and returns the oldest message already delivered for which `matches` is true, without waiting.
@@ -416,5 +442,33 @@ mod tests {
         assert_eq!(mb.recv_match_timeout(|t| t.as_i64() == Some(9), Duration::from_millis(5)).await, None);
         assert_eq!(mb.recv().await, Term::from(1));
         assert_eq!(mb.recv().await, Term::from(2));
+    }
+
+    #[tokio::test]
+    async fn a_kept_timer_follows_each_receives_deadline() {
+        let (entry, mut mb) = mailbox_with(&[]);
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            entry.deliver(Term::from(1));
+            tokio::time::sleep(Duration::from_millis(80)).await;
+            entry.deliver(Term::from(2));
+            entry
+        });
+        // The first timed receive waits, and leaves its timer armed an hour ahead.
+        assert_eq!(mb.recv_match_timeout(|_| true, Duration::from_secs(3600)).await, Some(Term::from(1)));
+        assert!(mb.timer.is_some());
+        // A shorter one must not wait for the hour: the kept timer is moved back.
+        let short = mb.recv_match_timeout(|_| true, Duration::from_millis(10));
+        assert_eq!(tokio::time::timeout(Duration::from_secs(30), short).await, Ok(None));
+        // After it ran out, a longer one still waits for what comes.
+        assert_eq!(mb.recv_match_timeout(|_| true, Duration::from_secs(5)).await, Some(Term::from(2)));
+        // A receive given up halfway takes its timer along; the next makes another.
+        let abandoned =
+            tokio::time::timeout(Duration::from_millis(5), mb.recv_match_timeout(|_| true, Duration::from_secs(3600))).await;
+        assert!(abandoned.is_err());
+        assert!(mb.timer.is_none());
+        assert_eq!(mb.recv_match_timeout(|_| true, Duration::from_millis(10)).await, None);
+        assert!(mb.timer.is_some());
+        drop(sender.await.unwrap());
     }
 }
