@@ -105,7 +105,6 @@ impl<K: Eq + Hash, V> SmallMap<K, V> {
     }
 
     /// The number of entries.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         match self {
             SmallMap::Few(entries) => entries.len(),

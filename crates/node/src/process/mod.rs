@@ -300,7 +300,7 @@ where
         Parent::Requester { announce, .. } => announce(pid),
     }
     let process = Process::new(node.clone(), Mailbox::new(Arc::clone(&entry)));
-    crate::scheduler::spawn(run(node.clone(), entry, async move { body(process).await }));
+    crate::scheduler::spawn_boxed(Box::pin(run(node.clone(), entry, async move { body(process).await })));
     tracing::trace!(%pid, "spawned");
     Ok(pid)
 }
@@ -361,10 +361,17 @@ fn finish(node: &Node, entry: &ProcEntry, reason: Term) {
             }
         }
     }
+    // The last signal takes the reason itself (most processes have one link or monitor, or none).
+    let mut left = links.len() + watchers.len();
+    let mut reason = Some(reason);
+    let mut next_reason = || {
+        left -= 1;
+        if left == 0 { reason.take() } else { reason.clone() }.unwrap_or_default()
+    };
     for linked in links {
-        link::exit_signal(node, linked, pid, reason.clone(), link::Origin::Link);
+        link::exit_signal(node, linked, pid, next_reason(), link::Origin::Link);
     }
     for (monitor, watcher) in watchers {
-        monitor::down(node, monitor, watcher, reason.clone());
+        monitor::down(node, monitor, watcher, next_reason());
     }
 }

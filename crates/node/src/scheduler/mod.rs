@@ -166,9 +166,15 @@ impl Worker {
 
 /// Runs `future` on the schedulers, starting them if need be.
 pub(crate) fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+    spawn_boxed(Box::pin(future));
+}
+
+/// [`spawn`] for a future boxed by the caller: a large future (a process's) boxed where it is made is
+/// copied once, where passing it on by value copied it twice.
+pub(crate) fn spawn_boxed(future: task::BoxFuture) {
     let schedulers = schedulers();
     let home = current().unwrap_or_else(|| schedulers.next.fetch_add(1, Ordering::Relaxed) % schedulers.workers.len());
-    queue(Task::new(Box::pin(future), home));
+    queue(Task::new(future, home));
 }
 
 /// Charges one reduction to the task running on this thread (see the module documentation): when its
