@@ -111,6 +111,15 @@ struct State {
     last_write: Instant,
 }
 
+/// Writes what is buffered, at the end of a poll of scheduler `scheduler`.
+impl crate::scheduler::Deferred for Writer {
+    fn run(&self, scheduler: usize) {
+        let mut state = self.lock();
+        state.deferred &= !(1u64 << scheduler);
+        self.flush_locked(&mut state);
+    }
+}
+
 impl Writer {
     pub(crate) fn new(stream: Transport, flags: DistFlags) -> Arc<Writer> {
         Arc::new(Writer {
@@ -184,9 +193,8 @@ impl Writer {
         match bit {
             _ if state.buf.len() >= FLUSH_AT => self.flush_locked(&mut state),
             Some((_, bit)) if state.deferred & bit != 0 => {}
-            Some((i, bit)) => {
-                let me = Arc::clone(self);
-                if crate::scheduler::defer(Box::new(move || me.flush(i))) {
+            Some((_, bit)) => {
+                if crate::scheduler::defer(Arc::clone(self) as Arc<dyn crate::scheduler::Deferred>) {
                     state.deferred |= bit;
                 } else {
                     self.flush_locked(&mut state);
@@ -203,12 +211,6 @@ impl Writer {
         self.pushed.load(Ordering::Relaxed)
     }
 
-    /// Writes what is buffered, at the end of a poll of scheduler `scheduler`.
-    fn flush(&self, scheduler: usize) {
-        let mut state = self.lock();
-        state.deferred &= !(1u64 << scheduler);
-        self.flush_locked(&mut state);
-    }
 
     /// Writes what the socket takes now; the flusher takes the rest.
     fn flush_locked(&self, state: &mut State) {

@@ -89,7 +89,7 @@ struct Local {
     /// Reductions left in the current poll.
     budget: Cell<u32>,
     /// What to run when the current poll ends (see [`defer`]).
-    deferred: RefCell<Vec<Box<dyn FnOnce() + Send>>>,
+    deferred: RefCell<Vec<Arc<dyn Deferred>>>,
     /// The running poll asked for its deferred work to wait for the next task's poll (see [`carry_writes`]).
     carry: Cell<bool>,
     /// The deferred work of the last poll waits for the end of this one.
@@ -208,15 +208,22 @@ pub(crate) fn current() -> Option<usize> {
     LOCAL.with(|local| local.index.get())
 }
 
-/// Runs `f` when the current task's poll ends (or the next one's, after [`carry_writes`]), on this
-/// scheduler thread; `false` (and `f` dropped) when this thread is not a scheduler. Distribution uses it to write what a process sent during one poll in
-/// one system call.
-pub(crate) fn defer(f: Box<dyn FnOnce() + Send>) -> bool {
+/// Work a poll leaves for its end (see [`defer`]).
+pub(crate) trait Deferred: Send + Sync {
+    /// Runs on scheduler `scheduler`, the one that deferred it, once the poll that did has ended.
+    fn run(&self, scheduler: usize);
+}
+
+/// Runs `work` when the current task's poll ends (or the next one's, after [`carry_writes`]), on this
+/// scheduler thread; `false` (and `work` dropped) when this thread is not a scheduler. Distribution uses
+/// it to write what a process sent during one poll in one system call. Shared, not boxed: deferring
+/// costs no allocation.
+pub(crate) fn defer(work: Arc<dyn Deferred>) -> bool {
     LOCAL.with(|local| {
         if local.index.get().is_none() {
             return false;
         }
-        local.deferred.borrow_mut().push(f);
+        local.deferred.borrow_mut().push(work);
         true
     })
 }
@@ -534,12 +541,19 @@ fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
         return;
     }
     loop {
-        let deferred = LOCAL.with(|local| std::mem::take(&mut *local.deferred.borrow_mut()));
+        let mut deferred = LOCAL.with(|local| std::mem::take(&mut *local.deferred.borrow_mut()));
         if deferred.is_empty() {
             break;
         }
-        for f in deferred {
-            f();
+        for work in deferred.drain(..) {
+            work.run(me);
         }
+        // The list goes back, capacity and all, unless the work deferred more meanwhile.
+        LOCAL.with(|local| {
+            let mut list = local.deferred.borrow_mut();
+            if list.is_empty() {
+                *list = deferred;
+            }
+        });
     }
 }
