@@ -537,6 +537,18 @@ impl<'a, 'c> Reader<'a, 'c> {
                 self.pos += 1;
                 Ok(Term::Int(i64::from(self.u8()?)))
             }
+            tag::ATOM_CACHE_REF | tag::SMALL_ATOM_UTF8 => {
+                self.pos += 1;
+                Ok(Term::Atom(self.atom_after_tag(t, at)?))
+            }
+            tag::NEW_PID => {
+                self.pos += 1;
+                Ok(Term::Pid(self.pid_after_tag(t)?))
+            }
+            tag::NEWER_REFERENCE => {
+                self.pos += 1;
+                Ok(Term::Ref(self.reference_after_tag(t, at)?))
+            }
             tag::NIL => {
                 self.pos += 1;
                 Ok(Term::NIL)
@@ -784,22 +796,7 @@ impl<'a, 'c> Reader<'a, 'c> {
                 let creation = if t == tag::PORT { u32::from(self.u8()?) } else { self.u32()? };
                 Term::Port(Port::new(node, id, creation))
             }
-            tag::NEWER_REFERENCE | tag::NEW_REFERENCE => {
-                let len = self.u16()?;
-                if len == 0 || usize::from(len) > crate::MAX_REF_WORDS {
-                    return Err(self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)));
-                }
-                let node = self.atom()?;
-                let creation = if t == tag::NEWER_REFERENCE { self.u32()? } else { u32::from(self.u8()?) };
-                let mut ids = [0u32; crate::MAX_REF_WORDS];
-                for id in ids.iter_mut().take(usize::from(len)) {
-                    *id = self.u32()?;
-                }
-                Term::Ref(
-                    Ref::new(node, creation, &ids[..usize::from(len)])
-                        .ok_or_else(|| self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)))?,
-                )
-            }
+            tag::NEWER_REFERENCE | tag::NEW_REFERENCE => Term::Ref(self.reference_after_tag(t, at)?),
             tag::REFERENCE => {
                 let node = self.atom()?;
                 let id = self.u32()?;
@@ -872,6 +869,22 @@ impl<'a, 'c> Reader<'a, 'c> {
             tag::INTEGER => self.u32(),
             _ => Err(self.err_at(at, DecodeErrorKind::IntegerRange(what))),
         }
+    }
+
+    /// A NEWER_REFERENCE or NEW_REFERENCE whose tag, at `at`, was read.
+    fn reference_after_tag(&mut self, t: u8, at: usize) -> Result<Ref> {
+        let len = self.u16()?;
+        if len == 0 || usize::from(len) > crate::MAX_REF_WORDS {
+            return Err(self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)));
+        }
+        let node = self.atom()?;
+        let creation = if t == tag::NEWER_REFERENCE { self.u32()? } else { u32::from(self.u8()?) };
+        let mut ids = [0u32; crate::MAX_REF_WORDS];
+        for id in ids.iter_mut().take(usize::from(len)) {
+            *id = self.u32()?;
+        }
+        Ref::new(node, creation, &ids[..usize::from(len)])
+            .ok_or_else(|| self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)))
     }
 
     fn pid_after_tag(&mut self, t: u8) -> Result<Pid> {
