@@ -64,6 +64,38 @@ async fn recv_timeout_gives_up_and_zero_only_looks() {
     .await;
 }
 
+#[tokio::test]
+async fn each_timed_receive_keeps_its_own_deadline() {
+    // Timed receives on one scheduler reuse their timer: each must still end at its own deadline.
+    let node = node();
+    within(&node, |mut p| async move {
+        // `message` to `p` after `delay` milliseconds.
+        fn later(p: &erlnode::Process, delay: u64, message: i64) {
+            let to = p.self_pid();
+            p.spawn(move |s| async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                s.send(to, message);
+                Ok(())
+            })
+            .unwrap();
+        }
+        // One that waits, with its timer an hour ahead.
+        later(&p, 20, 1);
+        assert_eq!(p.recv_timeout(Duration::from_secs(3600)).await, Some(Term::from(1)));
+        // A short one after it ends in time, not in an hour.
+        later(&p, 300, 2);
+        let short = tokio::time::timeout(Duration::from_secs(30), p.recv_timeout(Duration::from_millis(10))).await;
+        assert_eq!(short, Ok(None));
+        // A longer one after a timeout still waits for what comes.
+        assert_eq!(p.recv_timeout(WAIT).await, Some(Term::from(2)));
+        // And one given up halfway leaves the next one working.
+        let abandoned = tokio::time::timeout(Duration::from_millis(5), p.recv_timeout(Duration::from_secs(3600))).await;
+        assert!(abandoned.is_err());
+        assert_eq!(p.recv_timeout(Duration::from_millis(10)).await, None);
+    })
+    .await;
+}
+
 async fn exit_reason_of<F, Fut>(node: &Node, body: F) -> Term
 where
     F: FnOnce(erlnode::Process) -> Fut + Send + 'static,

@@ -211,7 +211,6 @@ impl Writer {
         self.pushed.load(Ordering::Relaxed)
     }
 
-
     /// Writes what the socket takes now; the flusher takes the rest.
     fn flush_locked(&self, state: &mut State) {
         if state.flushing || state.closed || state.buf.is_empty() {

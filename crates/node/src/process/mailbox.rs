@@ -22,7 +22,6 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
@@ -144,8 +143,6 @@ pub(crate) struct Mailbox {
     entry: Arc<ProcEntry>,
     /// Messages moved out of the inbox and not yet received: the front of the mailbox.
     front: Front,
-    /// The timer of timed receives, kept from one to the next (see [`Mailbox::recv_match_timeout`]).
-    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// The receiver's private queue, apart from the entry so that both can be borrowed at once.
@@ -178,10 +175,56 @@ impl Front {
     }
 }
 
+/// The timers of timed receives, kept on each scheduler thread from one receive to the next.
+///
+/// A new tokio timer per timed receive took the runtime's timer lock twice, to arm it and to drop it,
+/// and every `gen_server` call and erpc that waits for a peer waits with one. A kept timer whose deadline
+/// moves later (the usual case: a call after a call, with the same timeout) is moved by one atomic
+/// update. Kept per thread, not per process, so no process grows by a timer, and only on the
+/// schedulers, whose tokio runtime lives as long as the OS process. A kept timer that runs out while
+/// kept wakes the process that used it last once, for nothing.
+mod timers {
+    use std::cell::RefCell;
+    use std::pin::Pin;
+
+    use tokio::time::{Instant, Sleep};
+
+    /// Timers kept per thread: as many as timed receives that wait at once on one thread, usually one.
+    const KEPT: usize = 4;
+
+    thread_local! {
+        static KEPT_TIMERS: RefCell<Vec<Pin<Box<Sleep>>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A timer for `deadline`: a kept one if this scheduler thread has one.
+    pub(super) fn take(deadline: Instant) -> Pin<Box<Sleep>> {
+        let kept = crate::scheduler::current().and_then(|_| KEPT_TIMERS.with(|kept| kept.borrow_mut().pop()));
+        match kept {
+            Some(mut timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        }
+    }
+
+    /// Keeps `timer` for the next timed receive on this scheduler thread (dropped elsewhere).
+    pub(super) fn keep(timer: Pin<Box<Sleep>>) {
+        if crate::scheduler::current().is_some() {
+            KEPT_TIMERS.with(|kept| {
+                let mut kept = kept.borrow_mut();
+                if kept.len() < KEPT {
+                    kept.push(timer);
+                }
+            });
+        }
+    }
+}
+
 impl Mailbox {
     /// The mailbox that reads the inbox of `entry`.
     pub(crate) fn new(entry: Arc<ProcEntry>) -> Mailbox {
-        Mailbox { entry, front: Front::default(), timer: None }
+        Mailbox { entry, front: Front::default() }
     }
 
     /// The entry of the process.
@@ -206,7 +249,7 @@ impl Mailbox {
 
     /// Waits until the inbox holds something and moves it all to the private queue.
     async fn arrival(&mut self) {
-        let Mailbox { entry, front, .. } = self;
+        let Mailbox { entry, front } = self;
         let mut waiting = None;
         std::future::poll_fn(|cx| {
             let mut queue = entry.inbox.lock();
@@ -273,10 +316,8 @@ impl Mailbox {
     /// again. So the process first lets others run once and looks again; only then does it arm a timer,
     /// for what is left of `timeout`.
     ///
-    /// The timer is kept for the next timed receive, which moves its deadline: a later deadline (the
-    /// usual case, a call after a call) only updates the timer, where a new timer for each receive
-    /// took the runtime's timer lock twice (to arm it and to drop it). A kept timer that runs out while
-    /// the process waits for something else wakes it once, for nothing.
+    /// The timer then goes back to its scheduler thread for the next timed receive there, which moves
+    /// its deadline (see [`timers`]).
     pub(crate) async fn recv_match_timeout(
         &mut self,
         mut matches: impl FnMut(&Term) -> bool,
@@ -295,14 +336,8 @@ impl Mailbox {
             return Some(message);
         }
         let Some(deadline) = deadline else { return Some(self.recv_match(matches).await) };
-        // Taken out while in use: a receive dropped before its end drops the timer with it.
-        let mut timer = match self.timer.take() {
-            Some(mut timer) => {
-                timer.as_mut().reset(deadline);
-                timer
-            }
-            None => Box::pin(tokio::time::sleep_until(deadline)),
-        };
+        // A receive dropped before its end drops its timer with it.
+        let mut timer = timers::take(deadline);
         let found = {
             let mut receive = std::pin::pin!(self.recv_match(matches));
             std::future::poll_fn(|cx| {
@@ -313,7 +348,7 @@ impl Mailbox {
             })
             .await
         };
-        self.timer = Some(timer);
+        timers::keep(timer);
         found
     }
 
@@ -442,33 +477,5 @@ mod tests {
         assert_eq!(mb.recv_match_timeout(|t| t.as_i64() == Some(9), Duration::from_millis(5)).await, None);
         assert_eq!(mb.recv().await, Term::from(1));
         assert_eq!(mb.recv().await, Term::from(2));
-    }
-
-    #[tokio::test]
-    async fn a_kept_timer_follows_each_receives_deadline() {
-        let (entry, mut mb) = mailbox_with(&[]);
-        let sender = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            entry.deliver(Term::from(1));
-            tokio::time::sleep(Duration::from_millis(80)).await;
-            entry.deliver(Term::from(2));
-            entry
-        });
-        // The first timed receive waits, and leaves its timer armed an hour ahead.
-        assert_eq!(mb.recv_match_timeout(|_| true, Duration::from_secs(3600)).await, Some(Term::from(1)));
-        assert!(mb.timer.is_some());
-        // A shorter one must not wait for the hour: the kept timer is moved back.
-        let short = mb.recv_match_timeout(|_| true, Duration::from_millis(10));
-        assert_eq!(tokio::time::timeout(Duration::from_secs(30), short).await, Ok(None));
-        // After it ran out, a longer one still waits for what comes.
-        assert_eq!(mb.recv_match_timeout(|_| true, Duration::from_secs(5)).await, Some(Term::from(2)));
-        // A receive given up halfway takes its timer along; the next makes another.
-        let abandoned =
-            tokio::time::timeout(Duration::from_millis(5), mb.recv_match_timeout(|_| true, Duration::from_secs(3600))).await;
-        assert!(abandoned.is_err());
-        assert!(mb.timer.is_none());
-        assert_eq!(mb.recv_match_timeout(|_| true, Duration::from_millis(10)).await, None);
-        assert!(mb.timer.is_some());
-        drop(sender.await.unwrap());
     }
 }
