@@ -115,7 +115,10 @@ struct State {
 impl crate::scheduler::Deferred for Writer {
     fn run(&self, scheduler: usize) {
         let mut state = self.lock();
-        state.deferred &= !(1u64 << scheduler);
+        // `push` defers only on schedulers 0 to 63, which have a bit.
+        if let Some(bit) = 1u64.checked_shl(scheduler as u32) {
+            state.deferred &= !bit;
+        }
         self.flush_locked(&mut state);
     }
 }

@@ -182,7 +182,8 @@ impl Front {
 /// moves later (the usual case: a call after a call, with the same timeout) is moved by one atomic
 /// update. Kept per thread, not per process, so no process grows by a timer, and only on the
 /// schedulers, whose tokio runtime lives as long as the OS process. A kept timer that runs out while
-/// kept wakes the process that used it last once, for nothing.
+/// kept (or is moved to a deadline already past) wakes the process that last polled it once, for
+/// nothing.
 mod timers {
     use std::cell::RefCell;
     use std::pin::Pin;
@@ -198,13 +199,20 @@ mod timers {
 
     /// A timer for `deadline`: a kept one if this scheduler thread has one.
     pub(super) fn take(deadline: Instant) -> Pin<Box<Sleep>> {
-        let kept = crate::scheduler::current().and_then(|_| KEPT_TIMERS.with(|kept| kept.borrow_mut().pop()));
-        match kept {
+        if crate::scheduler::current().is_none() {
+            return Box::pin(tokio::time::sleep_until(deadline));
+        }
+        match KEPT_TIMERS.with(|kept| kept.borrow_mut().pop()) {
             Some(mut timer) => {
                 timer.as_mut().reset(deadline);
                 timer
             }
-            None => Box::pin(tokio::time::sleep_until(deadline)),
+            None => {
+                // In the schedulers' runtime even if the process entered another one: this timer will be
+                // kept, and a timer of a runtime that shuts down panics when polled.
+                let _runtime = crate::scheduler::tokio_handle().enter();
+                Box::pin(tokio::time::sleep_until(deadline))
+            }
         }
     }
 
@@ -316,8 +324,8 @@ impl Mailbox {
     /// again. So the process first lets others run once and looks again; only then does it arm a timer,
     /// for what is left of `timeout`.
     ///
-    /// The timer then goes back to its scheduler thread for the next timed receive there, which moves
-    /// its deadline (see [`timers`]).
+    /// The timer then goes back to the scheduler thread the receive ends on, for the next timed receive
+    /// there, which moves its deadline (see [`timers`]).
     pub(crate) async fn recv_match_timeout(
         &mut self,
         mut matches: impl FnMut(&Term) -> bool,
