@@ -326,20 +326,13 @@ impl<'a, 'c> BodyReader<'a, 'c> {
 
     /// A reference.
     pub fn reference(&mut self) -> Option<Ref> {
+        let at = self.r.pos;
         match self.r.peek()? {
-            // The form OTP 23 and later write, read here without going through a term.
-            tag::NEWER_REFERENCE => {
+            t @ (tag::NEWER_REFERENCE | tag::NEW_REFERENCE) => {
                 self.r.pos += 1;
-                let len = usize::from(self.r.u16().ok()?);
-                let node = self.r.atom().ok()?;
-                let creation = self.r.u32().ok()?;
-                let mut ids = [0u32; crate::MAX_REF_WORDS];
-                for id in ids.get_mut(..len)? {
-                    *id = self.r.u32().ok()?;
-                }
-                Ref::new(node, creation, ids.get(..len)?)
+                self.r.reference_after_tag(t, at).ok()
             }
-            tag::NEW_REFERENCE | tag::REFERENCE => match self.term()? {
+            tag::REFERENCE => match self.term()? {
                 Term::Ref(r) => Some(r),
                 _ => None,
             },

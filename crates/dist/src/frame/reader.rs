@@ -48,7 +48,8 @@ impl Default for ReaderLimits {
     }
 }
 
-/// Reads packet bodies from one peer into [`Message`]s.
+/// Reads packet bodies from one peer into [`Frame`]s ([`FrameReader::read_frame`]) or [`Message`]s
+/// ([`FrameReader::read`]).
 pub struct FrameReader {
     cache: ReadCache,
     refs: Vec<Atom>,

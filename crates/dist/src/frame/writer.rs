@@ -164,14 +164,13 @@ impl FrameWriter {
     /// need not have it compared. Returns `false`, with nothing appended, when those bytes cannot be used:
     /// the last message was not a send with a payload, or it failed, or its header set atom cache entries,
     /// or an entry changed since, or `DIST_HDR_ATOM_CACHE` was not agreed, or this one needs fragments;
-    /// then write it with [`FrameWriter::write`]. On error nothing is appended.
+    /// then write it with [`FrameWriter::write`] or [`FrameWriter::write_control`]. On error nothing is
+    /// appended.
     pub fn write_repeat(&mut self, payload: &Term, out: &mut Vec<u8>) -> Result<bool, FrameError> {
         let written = self.write_kept(payload, out);
         if written.is_err() {
             self.last = None;
         }
-        self.scratch.clear();
-        self.scratch.shrink_to(KEEP_SCRATCH);
         written
     }
 
@@ -181,19 +180,23 @@ impl FrameWriter {
         let Some(last) = self.last.as_ref().filter(|last| last.changes == self.cache.changes()) else {
             return Ok(false);
         };
-        self.scratch.clear();
-        Encoder::new()
-            .utf8_atoms(self.flags.contains(DistFlags::UTF8_ATOMS))
-            .encode_body(payload, &mut self.scratch)?;
-        let body_len = last.prefix.len() + self.scratch.len();
+        // Encoded in place after the kept bytes, its length filled in after: each message of a stream is
+        // copied once. On an error or a payload too big for one packet, `out` is cut back.
+        let start = out.len();
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&last.prefix);
+        let encoded = Encoder::new().utf8_atoms(self.flags.contains(DistFlags::UTF8_ATOMS)).encode_body(payload, out);
+        let body_len = out.len() - start - 4;
+        if let Err(e) = encoded {
+            out.truncate(start);
+            return Err(e.into());
+        }
         if body_len > self.max_fragment_size.min(u32::MAX as usize) {
+            out.truncate(start);
             self.oversize = true;
             return Ok(false);
         }
-        out.reserve(4 + body_len);
-        out.extend_from_slice(&(body_len as u32).to_be_bytes());
-        out.extend_from_slice(&last.prefix);
-        out.extend_from_slice(&self.scratch);
+        out[start..start + 4].copy_from_slice(&(body_len as u32).to_be_bytes());
         Ok(true)
     }
 

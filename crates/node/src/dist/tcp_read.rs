@@ -6,10 +6,10 @@
 //! kernel than on the messages. Two things avoid that:
 //!
 //! - Busy polling. For a short while after data arrived (the node's `busy_poll`) the reader reads the
-//!   socket itself whenever its scheduler has nothing else to run, yielding between looks only when a
-//!   task waits in a run queue or the poll deferred work, as the BEAM's schedulers busy-wait before they
-//!   sleep. A request/reply pair then answers with no wake-up on this side. Only after that quiet time
-//!   does the reader wait for readiness.
+//!   socket itself whenever its scheduler has nothing else to run, yielding between looks only when
+//!   another task waits to run on it (or in any run queue) or the poll deferred work, as the BEAM's
+//!   schedulers busy-wait before they sleep. A request/reply pair then answers with no wake-up on this
+//!   side. Only after that quiet time does the reader wait for readiness.
 //! - Gathering. When the last read brought several messages and this node sent nothing back meanwhile,
 //!   the peer is streaming one way: the reader waits [`GATHER`] before it reads again, so it takes
 //!   hundreds of messages at once instead of one per wake-up. A peer that waits for answers is never

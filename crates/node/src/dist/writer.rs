@@ -159,11 +159,9 @@ impl Writer {
             return false;
         }
         let adapted = adapt(control, payload, state.frames.flags());
-        let (control, payload) = match &adapted {
-            Some(Adapted { control, payload: Some(changed) }) => (control, changed.as_ref()),
-            Some(Adapted { control, payload: None }) => (control, payload),
-            None => (control, payload),
-        };
+        let control = adapted.as_ref().unwrap_or(control);
+        // An older form may carry the payload in its control message.
+        let payload = payload.filter(|_| control.has_payload());
         let State { frames, buf, last_control, .. } = &mut *state;
         // A stream repeats its control message: the frame writer then uses its bytes again.
         let repeat = match &payload {
@@ -368,40 +366,73 @@ impl Writer {
     }
 }
 
-/// A message in the older form a peer understands (see [`adapt`]).
-struct Adapted {
-    control: Control,
-    /// The payload in place of the message's, if it changes too (`Some(None)`: it goes into the control
-    /// message).
-    payload: Option<Option<Term>>,
-}
-
-/// The form of a message the peer understands, when it is not the message itself: the older control
-/// messages when the peer lacks `SEND_SENDER`, `EXIT_PAYLOAD` or `UNLINK_ID`.
-fn adapt(control: &Control, payload: Option<&Term>, flags: DistFlags) -> Option<Adapted> {
+/// The control message in the form the peer understands, when it is not the message's own: the older
+/// control messages when the peer lacks `SEND_SENDER`, `EXIT_PAYLOAD` or `UNLINK_ID`. The older exits
+/// carry the reason, which was the payload, in the control message.
+fn adapt(control: &Control, payload: Option<&Term>, flags: DistFlags) -> Option<Control> {
     if !flags.contains(DistFlags::SEND_SENDER) {
         if let Control::SendSender { to, .. } = *control {
-            return Some(Adapted { control: Control::Send { to }, payload: None });
+            return Some(Control::Send { to });
         }
     }
     if !flags.contains(DistFlags::EXIT_PAYLOAD) {
         let reason = || payload.cloned().unwrap_or_default();
-        let control = match *control {
-            Control::PayloadExit { from, to } => Some(Control::Exit { from, to, reason: reason() }),
-            Control::PayloadExit2 { from, to } => Some(Control::Exit2 { from, to, reason: reason() }),
+        match *control {
+            Control::PayloadExit { from, to } => return Some(Control::Exit { from, to, reason: reason() }),
+            Control::PayloadExit2 { from, to } => return Some(Control::Exit2 { from, to, reason: reason() }),
             Control::PayloadMonitorPExit { from, to, reference } => {
-                Some(Control::MonitorPExit { from, to, reference, reason: reason() })
+                return Some(Control::MonitorPExit { from, to, reference, reason: reason() });
             }
-            _ => None,
-        };
-        if let Some(control) = control {
-            return Some(Adapted { control, payload: Some(None) });
+            _ => {}
         }
     }
     if !flags.contains(DistFlags::UNLINK_ID) {
         if let Control::UnlinkId { from, to, .. } = *control {
-            return Some(Adapted { control: Control::Unlink { from, to }, payload: Some(None) });
+            return Some(Control::Unlink { from, to });
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use erlnode_dist::frame::FrameReader;
+    use erlnode_etf::{Atom, Pid};
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+
+    #[test]
+    fn a_peer_without_the_newer_ops_gets_their_older_forms() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (socket, _) = listener.accept().unwrap();
+        let flags =
+            DistFlags::MANDATORY_OTP25 & !(DistFlags::SEND_SENDER | DistFlags::EXIT_PAYLOAD | DistFlags::UNLINK_ID);
+        let writer = Writer::new(Transport::Tcp(socket, Mutex::new(None)), flags);
+        let (from, to) = (Pid::new(Atom::new("a@h"), 1, 0, 1), Pid::new(Atom::new("b@h"), 2, 0, 1));
+        let reason = Term::atom("normal");
+        assert!(writer.push(&Control::SendSender { from, to }, Some(&Term::from(1))));
+        assert!(writer.push(&Control::PayloadExit { from, to }, Some(&reason)));
+        assert!(writer.push(&Control::UnlinkId { id: 7, from, to }, None));
+        writer.close();
+        let mut wire = Vec::new();
+        peer.read_to_end(&mut wire).unwrap();
+        let mut buf = bytes::BytesMut::from(&wire[..]);
+        let mut reader = FrameReader::new();
+        let mut got = Vec::new();
+        while let Some(body) = frame::split_packet(&mut buf, usize::MAX).unwrap() {
+            if let Some(message) = reader.read(body).unwrap() {
+                got.push((Control::from_term(&message.control).unwrap(), message.payload));
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                (Control::Send { to }, Some(Term::from(1))),
+                (Control::Exit { from, to, reason }, None),
+                (Control::Unlink { from, to }, None),
+            ]
+        );
+    }
 }
