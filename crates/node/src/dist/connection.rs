@@ -86,7 +86,8 @@ impl Connection {
 
     /// Reads until the connection ends, then closes its sending side and tells every process tied to
     /// the peer. Runs on a scheduler, so what it delivers wakes processes there without another hop.
-    pub(crate) async fn run(self, read: Reader, writer: Arc<Writer>) {
+    /// `done_reading` is dropped once no more of the peer's messages will be handed out.
+    pub(crate) async fn run(self, read: Reader, writer: Arc<Writer>, done_reading: tokio::sync::watch::Sender<()>) {
         let ticktime = self.dist.options.net_ticktime;
         let end = tokio::select! {
             // In this order: a random one would cost a random number for each poll, and the reader polls
@@ -95,6 +96,7 @@ impl Connection {
             end = self.read_loop(read, &writer, ticktime) => end,
             () = writer.closed() => End::Io(std::io::ErrorKind::BrokenPipe.into()),
         };
+        drop(done_reading);
         writer.close();
         match &end {
             End::TickTimeout => {
@@ -105,9 +107,7 @@ impl Connection {
         }
         // A connection that was replaced has been accounted for already; only the current one's end
         // is the peer's nodedown.
-        if super::remove(&self.node, &self.dist, self.peer, self.id) {
-            incoming::connection_lost(&self.node, self.peer);
-        }
+        super::lost(&self.node, &self.dist, self.peer, self.id);
         tracing::debug!(peer = %self.peer, version = ?self.established.version, "connection ended");
     }
 

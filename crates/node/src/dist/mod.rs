@@ -10,9 +10,14 @@
 //!
 //! # Connection table
 //! One entry per peer node: connecting (with the messages queued meanwhile, sent in order once the
-//! handshake is done, dropped if it fails, as Erlang drops sends to an unreachable node), or up. An
-//! initiator whose name compares greater than ours while we connect to it too is answered `nok`; otherwise
-//! we answer `ok_simultaneous` and take its connection for ours. A node connecting again while we think the
+//! handshake is done, dropped if it fails, as Erlang drops sends to an unreachable node), up, or down.
+//! Down lasts while the links and monitors of a lost connection get `noconnection`, a walk that takes
+//! each process in turn. Meanwhile sends to the peer are dropped and new links and monitors with it fail
+//! at once, so none made during the walk can reach the next connection after the walk cut it here; a
+//! node that connects meanwhile waits for the walk to end.
+//!
+//! An initiator whose name compares greater than ours while we connect to it too is answered `nok`;
+//! otherwise we answer `ok_simultaneous` and take its connection for ours. A node connecting again while we think the
 //! old connection is up is asked `alive`, and the old connection is replaced.
 
 mod connection;
@@ -79,6 +84,8 @@ pub(crate) struct Link {
     pub(crate) writer: Arc<writer::Writer>,
     /// What the peer and this node agreed on in the handshake.
     pub(crate) flags: DistFlags,
+    /// Closes when the connection's reader has stopped handing out the peer's messages.
+    reading: tokio::sync::watch::Receiver<()>,
 }
 
 /// An entry of the connection table.
@@ -88,6 +95,8 @@ enum Slot {
     Connecting(Vec<Outgoing>),
     /// Up.
     Up(Link),
+    /// The connection was lost, and the ties across it are being cut (see the module doc).
+    Down,
 }
 
 /// The distribution side of a node.
@@ -102,7 +111,8 @@ pub(crate) struct Distribution {
     /// `net_kernel:monitor_nodes/1`: who gets every `{nodeup, Node}` and `{nodedown, Node}`.
     node_watchers: Mutex<Vec<Pid>>,
     next_id: AtomicU64,
-    /// Notified whenever a connection attempt ends, up or given up (for `connect_node`).
+    /// Notified whenever a connection attempt ends, up or given up, and when a lost connection's walk
+    /// ends (for `connect_node` and for a connection waiting to be installed).
     settled: tokio::sync::Notify,
     /// Keeps the node registered; dropping it unregisters.
     _registration: KeepRegistered,
@@ -210,6 +220,8 @@ async fn accept_one(node: Node, tcp: TcpStream) -> Result<(), handshake::Handsha
             // Both sides are connecting: the greater name keeps its own attempt.
             Some(Slot::Connecting(_)) if dist.local.name.as_str() > peer => Admission::Nok,
             Some(Slot::Connecting(_)) => Admission::Accept { cookie, simultaneous: true },
+            // Installed once the walk of the lost connection ends.
+            Some(Slot::Down) => Admission::Accept { cookie, simultaneous: false },
         }
     };
     let framing = stream.framing();
@@ -223,7 +235,7 @@ async fn accept_one(node: Node, tcp: TcpStream) -> Result<(), handshake::Handsha
     };
     let peer = Atom::try_new(&established.peer_name)
         .map_err(|_| handshake::HandshakeError::BadName(established.peer_name.clone()))?;
-    install(&node, dist, peer, stream, established);
+    install(&node, dist, peer, stream, established).await;
     Ok(())
 }
 
@@ -236,8 +248,14 @@ fn log_refusal(e: &handshake::HandshakeError) {
 }
 
 /// Puts an established connection in the table (replacing an older one) and runs it; queued messages go
-/// out first.
-fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, established: handshake::Established) {
+/// out first. Waits for the walk of a connection to the peer lost just before.
+async fn install(
+    node: &Node,
+    dist: &Arc<Distribution>,
+    peer: Atom,
+    stream: Stream,
+    established: handshake::Established,
+) {
     let id = dist.next_id.fetch_add(1, Ordering::Relaxed);
     let (read, write) = match stream.split(dist.options.busy_poll) {
         Ok(halves) => halves,
@@ -248,30 +266,36 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, es
         }
     };
     let writer = writer::Writer::new(write, established.flags);
-    // The peer came back (`alive` answered true): the old connection goes first, with what hung on it;
-    // meanwhile sends queue for the new one.
-    let old = {
+    // The peer came back (`alive` answered true): the old connection goes first, with what hung on it,
+    // once its reader has stopped (what it still handed out may have made ties the walk is to cut).
+    let old = loop {
+        wait_while_down(dist, peer).await;
         let mut table = dist.table();
         match table.get(&peer) {
-            Some(Slot::Up(_)) => match table.insert(peer, Slot::Connecting(Vec::new())) {
-                Some(Slot::Up(old)) => Some(old),
-                _ => None,
+            // Another walk began meanwhile.
+            Some(Slot::Down) => continue,
+            Some(Slot::Up(_)) => match table.insert(peer, Slot::Down) {
+                Some(Slot::Up(old)) => break Some(old),
+                _ => break None,
             },
-            _ => None,
+            _ => break None,
         }
     };
     if let Some(old) = old {
         old.writer.close();
         tracing::info!(%peer, "connection replaced by a new one from the same node");
+        let mut reading = old.reading;
+        // `changed` ends when the reader drops its side: it never sends.
+        let _ = tokio::time::timeout(SETUP_TIME, reading.changed()).await;
         node_event(node, dist, "nodedown", peer, true);
         incoming::connection_lost(node, peer);
     }
+    let (done_reading, reading) = tokio::sync::watch::channel(());
     {
         // Queued messages go out before anything sent after the connection is in the table.
         let mut table = dist.table();
-        if let Some(Slot::Connecting(queued)) =
-            table.insert(peer, Slot::Up(Link { id, writer: Arc::clone(&writer), flags: established.flags }))
-        {
+        let link = Link { id, writer: Arc::clone(&writer), flags: established.flags, reading };
+        if let Some(Slot::Connecting(queued)) = table.insert(peer, Slot::Up(link)) {
             for out in queued {
                 writer.push(&out.control, out.payload.as_ref());
             }
@@ -283,24 +307,46 @@ fn install(node: &Node, dist: &Arc<Distribution>, peer: Atom, stream: Stream, es
     let tick = dist.options.net_ticktime / 4;
     crate::scheduler::tokio_handle().spawn(Arc::clone(&writer).run_flusher(tick));
     let connection = Connection::new(node.clone(), Arc::clone(dist), peer, id, established);
-    crate::scheduler::spawn(connection.run(read, writer));
+    crate::scheduler::spawn(connection.run(read, writer, done_reading));
 }
 
-/// Takes the connection `id` to `peer` out of the table, if it is still the current one, and tells the
-/// node monitors.
-pub(crate) fn remove(node: &Node, dist: &Distribution, peer: Atom, id: u64) -> bool {
-    let removed = {
-        let mut table = dist.table();
-        let current = matches!(table.get(&peer), Some(Slot::Up(link)) if link.id == id);
-        if current {
-            table.remove(&peer);
+/// Returns once the entry of `peer` is not [`Slot::Down`].
+async fn wait_while_down(dist: &Distribution, peer: Atom) {
+    loop {
+        // Listen before looking, so a walk that ends between the two is not missed.
+        let settled = dist.settled.notified();
+        let mut settled = std::pin::pin!(settled);
+        settled.as_mut().enable();
+        if !matches!(dist.table().get(&peer), Some(Slot::Down)) {
+            return;
         }
-        current
-    };
-    if removed {
-        node_event(node, dist, "nodedown", peer, true);
+        settled.await;
     }
-    removed
+}
+
+/// The connection `id` to `peer` has ended: if it is still the current one, node monitors get `nodedown`
+/// and every link and monitor across it `noconnection`, with the entry down meanwhile.
+pub(crate) fn lost(node: &Node, dist: &Distribution, peer: Atom, id: u64) {
+    {
+        let mut table = dist.table();
+        if !matches!(table.get(&peer), Some(Slot::Up(link)) if link.id == id) {
+            return;
+        }
+        table.insert(peer, Slot::Down);
+    }
+    node_event(node, dist, "nodedown", peer, true);
+    walk_down(node, dist, peer);
+}
+
+/// Cuts every tie with `peer`, whose entry is down, then takes the entry out: the next send connects.
+fn walk_down(node: &Node, dist: &Distribution, peer: Atom) {
+    incoming::connection_lost(node, peer);
+    let mut table = dist.table();
+    if matches!(table.get(&peer), Some(Slot::Down)) {
+        table.remove(&peer);
+    }
+    drop(table);
+    dist.settled.notify_waiters();
 }
 
 /// Sends `{Event, Peer}` to the processes monitoring all nodes and, for `nodedown`, to those monitoring
@@ -372,11 +418,13 @@ pub(crate) fn monitor_nodes(node: &Node, pid: Pid, on: bool) {
 }
 
 /// Queues `control` (and `payload`) for `peer`, connecting first if need be. Dropped, as in Erlang, when
-/// this node is not distributed or the peer cannot be reached.
-pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Term>) {
+/// this node is not distributed or the peer cannot be reached. `false`: dropped at once, since this node
+/// is not distributed or the connection to `peer` was lost and its ties are being cut (a link or monitor
+/// asked for then is to fail with `noconnection`, see [`crate::process::tie`]).
+pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Term>) -> bool {
     let Some(dist) = node.distribution() else {
         tracing::trace!(%peer, "not distributed: signal to another node dropped");
-        return;
+        return false;
     };
     loop {
         let mut table = dist.table();
@@ -386,25 +434,29 @@ pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Te
                 // Encoding (and maybe writing) happens outside the table lock.
                 drop(table);
                 if writer.push(&control, payload.as_ref()) {
-                    return;
+                    return true;
                 }
                 // That connection is ending: its reader takes it out of the table and tells every link
                 // and monitor (noconnection); what is sent meanwhile is lost, as in Erlang. Once another
                 // connection took its place, go round and use that one.
                 if matches!(dist.table().get(&peer), Some(Slot::Up(link)) if link.id == id) {
                     tracing::trace!(%peer, "message to a closing connection dropped");
-                    return;
+                    return true;
                 }
             }
             Some(Slot::Connecting(queue)) => {
                 queue.push(Outgoing { control, payload });
-                return;
+                return true;
+            }
+            Some(Slot::Down) => {
+                tracing::trace!(%peer, "message to a lost connection dropped");
+                return false;
             }
             None => {
                 table.insert(peer, Slot::Connecting(vec![Outgoing { control, payload }]));
                 drop(table);
                 spawn_connect(node, dist, peer);
-                return;
+                return true;
             }
         }
     }
@@ -439,11 +491,14 @@ pub(crate) fn disconnect(node: &Node, peer: Atom) -> bool {
 /// Connects to `peer` without sending anything (`net_kernel:connect_node/1`); `true` once it is up.
 pub(crate) async fn connect_node(node: &Node, peer: Atom) -> bool {
     let Some(dist) = node.distribution() else { return false };
+    wait_while_down(dist, peer).await;
     {
         let mut table = dist.table();
         match table.get(&peer) {
             Some(Slot::Up(_)) => return true,
             Some(Slot::Connecting(_)) => {}
+            // Lost again since: this attempt has failed.
+            Some(Slot::Down) => return false,
             None => {
                 table.insert(peer, Slot::Connecting(Vec::new()));
                 drop(table);
@@ -459,7 +514,7 @@ pub(crate) async fn connect_node(node: &Node, peer: Atom) -> bool {
         settled.as_mut().enable();
         match dist.table().get(&peer) {
             Some(Slot::Up(_)) => return true,
-            None => return false,
+            None | Some(Slot::Down) => return false,
             Some(Slot::Connecting(_)) => {}
         }
         if tokio::time::timeout_at(deadline, settled).await.is_err() {
@@ -492,16 +547,17 @@ fn give_up(node: &Node, dist: &Distribution, peer: Atom, why: &str) {
         match table.get(&peer) {
             Some(Slot::Connecting(queued)) => {
                 tracing::warn!(%peer, dropped = queued.len(), why, "cannot connect");
-                table.remove(&peer);
+                table.insert(peer, Slot::Down);
                 true
             }
             _ => false,
         }
     };
-    dist.settled.notify_waiters();
     if gave_up {
         node_down_monitors(node, dist, peer);
-        incoming::connection_lost(node, peer);
+        walk_down(node, dist, peer);
+    } else {
+        dist.settled.notify_waiters();
     }
 }
 
@@ -555,7 +611,7 @@ async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<()
         }
         Err(e) => return Err(e),
     };
-    install(node, dist, peer, stream, established);
+    install(node, dist, peer, stream, established).await;
     Ok(())
 }
 
@@ -564,4 +620,61 @@ async fn resolve(host: &str, port: u16) -> Result<std::net::SocketAddr, std::io:
         .await?
         .find(|a| a.is_ipv4())
         .ok_or_else(|| std::io::Error::other(format!("cannot resolve {host}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::rpc::SpawnOptions;
+    use erlnode_etf::Ref;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// A link, monitor or spawn request asked for while a lost connection's ties are being cut fails at
+    /// once with `noconnection`: sent on, it would reach the next connection after the walk cut it here.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ties_asked_for_while_a_lost_connection_is_cut_fail_at_once() {
+        let epmd = erlnode_erltest::node::free_port();
+        let options = NodeOptions::new(erlnode_erltest::node::unique("lost")).cookie("c").epmd_port(epmd);
+        let node = Node::start(options).await.unwrap();
+        let peer = Atom::new("gone@nowhere");
+        node.distribution().unwrap().table().insert(peer, Slot::Down);
+        let remote = Pid::new(peer, 7, 0, 1);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let pid = node
+            .spawn(move |mut p| async move {
+                p.trap_exit(true);
+                let mut got = Vec::new();
+                p.link(remote).unwrap();
+                got.push(p.recv_timeout(WAIT).await);
+                let by_pid = p.monitor(remote);
+                got.push(p.recv_timeout(WAIT).await);
+                let by_name = p.monitor((Atom::new("server"), peer));
+                got.push(p.recv_timeout(WAIT).await);
+                let req_id = p.spawn_request(peer, "m", "f", vec![], SpawnOptions::default());
+                got.push(p.recv_timeout(WAIT).await);
+                tx.send((got, [by_pid, by_name, req_id])).ok();
+                std::future::pending().await
+            })
+            .unwrap();
+        let (got, [by_pid, by_name, req_id]) = tokio::time::timeout(WAIT, rx).await.unwrap().unwrap();
+        let t = |text: &str| text.parse::<Term>().unwrap();
+        let noconnection = Term::atom("noconnection");
+        let down = |r: Ref, object: Term| {
+            Term::tuple(vec![Term::atom("DOWN"), Term::Ref(r), Term::atom("process"), object, noconnection.clone()])
+        };
+        let expected = [
+            Term::tuple(vec![Term::atom("EXIT"), Term::Pid(remote), noconnection.clone()]),
+            down(by_pid, Term::Pid(remote)),
+            down(by_name, t("{server, 'gone@nowhere'}")),
+            Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error"), noconnection.clone()]),
+        ];
+        assert_eq!(got, expected.map(Some));
+        // Nothing of them is left on this side, and nothing went towards a connection.
+        let info = node.process_info(pid).unwrap();
+        assert!(info.links.is_empty() && info.monitors.is_empty(), "{info:?}");
+        assert!(matches!(node.distribution().unwrap().table().get(&peer), Some(Slot::Down)));
+    }
 }

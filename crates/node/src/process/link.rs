@@ -67,8 +67,12 @@ pub(crate) fn link(node: &Node, me: &ProcEntry, other: Pid) -> Result<(), LinkEr
             // A pid of an earlier incarnation of this node: it cannot exist.
             return noproc(me, other);
         }
-        me.lock().ties().links.insert(other);
-        crate::dist::send(node, other.node, erlnode_dist::control::Control::Link { from: me.pid, to: other }, None);
+        let control = erlnode_dist::control::Control::Link { from: me.pid, to: other };
+        if !super::remote::tie(node, me, other.node, control, None, |ties| {
+            ties.links.insert(other);
+        }) {
+            exit_signal(node, me.pid, other, exit::noconnection(), Origin::Link);
+        }
         return Ok(());
     }
     me.lock().ties().links.insert(other);

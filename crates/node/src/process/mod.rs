@@ -57,7 +57,7 @@ pub use link::LinkError;
 pub use monitor::MonitorTarget;
 pub use registry::{RegisterError, SendError, UnregisterError};
 pub(crate) use remote::{
-    lose_peer, remote_demonitor, remote_down, remote_exit, remote_link, remote_monitor, remote_unlink,
+    lose_peer, remote_demonitor, remote_down, remote_exit, remote_link, remote_monitor, remote_unlink, tie,
 };
 
 use crate::Node;

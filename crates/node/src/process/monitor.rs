@@ -83,9 +83,13 @@ fn set(
     let target = match target {
         MonitorTarget::NameOn(name, on) if on == node.name() => MonitorTarget::Name(name),
         MonitorTarget::NameOn(name, on) => {
-            me.lock().ties().remote_names.insert(monitor, Held { target: (name, on), alias });
             let control = Control::MonitorP { from: me.pid, to: Proc::Name(name), reference: monitor };
-            crate::dist::send(node, on, control, None);
+            if !super::remote::tie(node, me, on, control, None, |ties| {
+                ties.remote_names.insert(monitor, Held { target: (name, on), alias });
+            }) {
+                let object = Term::tuple(vec![Term::Atom(name), Term::Atom(on)]);
+                super::remote::remote_down(node, on, me.pid, monitor, object, exit::noconnection());
+            }
             return monitor;
         }
         target => target,
@@ -96,9 +100,12 @@ fn set(
         MonitorTarget::NameOn(..) => return monitor,
     };
     if let Some(remote) = pid.filter(|p| !node.is_local(*p) && p.node != node.name()) {
-        me.lock().ties().monitors.insert(monitor, Held { target: remote, alias });
         let control = Control::MonitorP { from: me.pid, to: Proc::Pid(remote), reference: monitor };
-        crate::dist::send(node, remote.node, control, None);
+        if !super::remote::tie(node, me, remote.node, control, None, |ties| {
+            ties.monitors.insert(monitor, Held { target: remote, alias });
+        }) {
+            super::remote::remote_down(node, remote.node, me.pid, monitor, Term::Pid(remote), exit::noconnection());
+        }
         return monitor;
     }
     // Sets the monitor on `target` if it is still alive.

@@ -16,6 +16,26 @@ use crate::Node;
 use crate::dist;
 use crate::rpc::spawn::Reply;
 
+/// Makes a tie of the local `me` with something on `peer`: `record` keeps this side in `me`'s ties and
+/// `control` asks the peer for its side, both under `me`'s lock. The walk that cuts a lost connection's
+/// ties takes each process's lock in turn, so it either finds the tie or came before it; and while it
+/// runs the request is refused rather than queued for the next connection, where the peer would keep a
+/// side that the walk cut here. `false`: refused (the connection to `peer` is being cut, or this node
+/// is not distributed); the caller then ends the tie with `noconnection`, as Erlang does when a node
+/// cannot be reached.
+pub(crate) fn tie(
+    node: &Node,
+    me: &super::ProcEntry,
+    peer: Atom,
+    control: Control,
+    payload: Option<Term>,
+    record: impl FnOnce(&mut super::Ties),
+) -> bool {
+    let mut state = me.lock();
+    record(state.ties());
+    dist::send(node, peer, control, payload)
+}
+
 /// `LINK` from the remote `from` to the local `to`; a `to` that does not exist answers `noproc`.
 pub(crate) fn remote_link(node: &Node, to: Pid, from: Pid) {
     let linked = node.lookup(to).is_some_and(|entry| {

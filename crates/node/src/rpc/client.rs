@@ -119,16 +119,26 @@ impl Process {
         let from = self.self_pid();
         let here = self.node().clone();
         let pending = Pending { node, reply: options.reply, link: options.link };
-        self.entry().lock().ties().spawn_requests.insert(req_id, pending);
         let opts = options.wire();
         if node == here.name() {
+            self.entry().lock().ties().spawn_requests.insert(req_id, pending);
             let request = Request { req_id, from, module, function, arity, opts, args: Term::List(args) };
             let answer = |flags, result| spawn::reply(&here, here.name(), req_id, from, flags, result);
             spawn::serve(&here, request, &answer, false);
-        } else {
-            let group_leader = here.whereis(atoms::user()).unwrap_or(from);
-            let control = Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts };
-            crate::dist::send(&here, node, control, Some(Term::List(args)));
+            return req_id;
+        }
+        let group_leader = here.whereis(atoms::user()).unwrap_or(from);
+        let control = Control::SpawnRequest { req_id, from, group_leader, module, function, arity, opts };
+        let entry = self.entry();
+        let record = |ties: &mut crate::process::Ties| {
+            ties.spawn_requests.insert(req_id, pending);
+        };
+        // Not sent: answered as a lost connection answers it, unless given up meanwhile.
+        if !crate::process::tie(&here, entry, node, control, Some(Term::List(args)), record)
+            && entry.lock().ties_if_any().is_some_and(|ties| ties.spawn_requests.remove(&req_id).is_some())
+            && options.reply != Reply::No
+        {
+            entry.deliver(spawn::answer(req_id, Term::Atom(atoms::error()), exit::noconnection()));
         }
         req_id
     }
