@@ -897,6 +897,75 @@ async fn a_peer_cannot_make_the_node_relay_to_a_third_node() {
     assert!(!rust.node.nodes().contains(&third), "the node connected to {third} for a peer");
 }
 
+/// A node that connects again while its old connection still looks up (answering `alive` in the
+/// handshake) replaces it: the old socket is closed, links and monitors across it end with
+/// `noconnection`, and a link made afterwards goes over the new connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_connects_again_replaces_its_old_connection() {
+    use erlnode_dist::control::Control;
+    use erlnode_dist::handshake::{self, Framing, Version};
+    use tokio::io::AsyncReadExt;
+
+    let rust = rust_node("rust_replaced", |o| o).await;
+    let port = rust.node.dist_port().unwrap();
+    let fake = Atom::new(&format!("{}@localhost", unique("fake")));
+    let local = handshake::Local::new(fake.as_str().to_owned(), 7, false);
+    let target = rust.node.name().as_str().to_owned();
+    let connect = || async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        handshake::connect(&mut s, Framing::Tcp, &local, &target, COOKIE.as_bytes(), Version::V6)
+            .await
+            .expect("the fake peer passes the handshake");
+        s
+    };
+    let mut first = connect().await;
+    let (linked, monitored) = (Pid::new(fake, 1, 0, 1), Pid::new(fake, 2, 0, 1));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<Term>>();
+    let pid = rust
+        .node
+        .spawn(move |mut p| async move {
+            p.trap_exit(true);
+            p.link(linked).unwrap();
+            tx.send(Some(Term::Ref(p.monitor(monitored)))).ok();
+            for _ in 0..2 {
+                tx.send(p.recv_timeout(WAIT).await).ok();
+            }
+            // Linked again once told.
+            p.recv().await;
+            p.link(linked).unwrap();
+            std::future::pending().await
+        })
+        .unwrap();
+    let mut report = async || tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
+    let Some(Term::Ref(monitor)) = report().await else { panic!("no monitor") };
+
+    let mut second = connect().await;
+    let noconnection = Term::atom("noconnection");
+    let ended = [report().await, report().await];
+    let exit = Term::tuple(vec![Term::atom("EXIT"), Term::Pid(linked), noconnection.clone()]);
+    assert!(ended.contains(&Some(exit)), "{ended:?}");
+    assert!(ended.contains(&Some(common::down(monitor, Term::Pid(monitored), noconnection))), "{ended:?}");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(WAIT, first.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the old connection is still open");
+
+    rust.node.send(pid, Term::atom("again"));
+    let mut reader = erlnode_dist::frame::FrameReader::new();
+    let link_arrives = async {
+        loop {
+            let length = second.read_u32().await.unwrap() as usize;
+            let mut body = vec![0; length];
+            second.read_exact(&mut body).await.unwrap();
+            if let Ok(Some(message)) = reader.read(body.into()) {
+                if Control::from_term(&message.control) == Ok(Control::Link { from: pid, to: linked }) {
+                    return;
+                }
+            }
+        }
+    };
+    assert!(tokio::time::timeout(WAIT, link_arrives).await.is_ok(), "no LINK on the new connection");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn exit_signals_unlink_and_demonitor_cross_to_erlang() {
     let Some(erlang) = Erlang::find("exit_signals_unlink_and_demonitor_cross_to_erlang") else { return };
