@@ -27,7 +27,7 @@ use std::path::Path;
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-use erlnode::{Atom, Node, NodeOptions, Term};
+use erlnode::{Atom, Node, NodeOptions, Term, gen_server};
 use erlnode_erltest::node::{free_port, unique};
 use erlnode_erltest::serve::{Reply, Serve, Server};
 use erlnode_erltest::{Proc, TempDir};
@@ -195,21 +195,12 @@ fn rust_send(node: &Node, target: Atom, n: u64) -> f64 {
 /// erlnode to erlnode `call`: seconds for `n` calls.
 fn rust_call(node: &Node, target: Atom, n: u64) -> f64 {
     coordinate(node, move |mut p| async move {
-        let echo = Atom::new("echo");
-        let me = p.self_pid();
+        let echo = (Atom::new("echo"), target);
         let start = Instant::now();
         for i in 1..=n as i64 {
-            let tag = p.make_ref();
-            let from = Term::tuple(vec![Term::Pid(me), Term::Ref(tag)]);
-            p.send_to_name_on(echo, target, Term::tuple(vec![Term::atom("$gen_call"), from, Term::from(i)]));
-            let reply = p
-                .recv_match_timeout(
-                    |m| matches!(m.as_tuple(), Some([Term::Ref(r), _]) if *r == tag),
-                    Duration::from_secs(60),
-                )
-                .await
-                .expect("echo answered");
-            assert_eq!(reply.as_tuple().map(|t| t[1].clone()), Some(Term::from(i)));
+            // What `gen_server:call` does: a monitor by name with an alias, the request, the demonitor.
+            let reply = gen_server::call(&mut p, echo, i, Duration::from_secs(60)).await;
+            assert_eq!(reply, Ok(Term::from(i)), "echo answered");
         }
         start.elapsed().as_secs_f64()
     })
