@@ -7,6 +7,7 @@ use erlnode_etf::{Atom, Map, Pid, Term};
 use super::atom_cache::slot_of;
 use super::*;
 use crate::DistFlags;
+use crate::control::Control;
 
 const HDR: DistFlags = DistFlags(DistFlags::DIST_HDR_ATOM_CACHE.0 | DistFlags::UTF8_ATOMS.0);
 const FRAG: DistFlags = DistFlags(DistFlags::FRAGMENTS.0 | DistFlags::UTF8_ATOMS.0);
@@ -660,42 +661,55 @@ fn a_repeated_control_message_is_encoded_once_and_read_back_alike() {
 }
 
 #[test]
-fn write_repeat_uses_the_last_send_only() {
+fn a_send_that_repeats_the_last_one_uses_its_bytes_again() {
     let mut writer = FrameWriter::new(BOTH).with_max_fragment_size(128);
     let term = |text: &str| text.parse::<Term>().unwrap();
-    let sink_text = "{6, from, '', sink}";
-    let sink = term(sink_text);
+    let from = Pid::new(Atom::new("a@h"), 1, 0, 1);
+    let sink = Control::RegSend { from, to: Atom::new("sink") };
     let mut wire = Vec::new();
-    // Nothing written yet: nothing to repeat.
-    assert!(!writer.write_repeat(&term("0"), &mut wire).unwrap());
+    let mut write = |writer: &mut FrameWriter, control: &Control, payload: Option<Term>| {
+        let before = writer.kept_writes();
+        let result = writer.write_control(control, payload.as_ref(), &mut wire);
+        result.map(|()| writer.kept_writes() > before)
+    };
     // The first message's header sets atom cache entries, so its bytes cannot be used again; the
     // second's can.
-    writer.write(&sink, Some(&term("1")), &mut wire).unwrap();
-    assert!(!writer.write_repeat(&term("2"), &mut wire).unwrap());
-    writer.write(&sink, Some(&term("2")), &mut wire).unwrap();
-    assert!(writer.write_repeat(&term("{three, 3}"), &mut wire).unwrap());
-    // Too big for one packet: the caller writes it in fragments.
+    assert_eq!(write(&mut writer, &sink, Some(term("1"))), Ok(false));
+    assert_eq!(write(&mut writer, &sink, Some(term("2"))), Ok(false));
+    assert_eq!(write(&mut writer, &sink, Some(term("{three, 3}"))), Ok(true));
+    // Too big for one packet: written in fragments.
     let big = Term::binary(vec![7u8; 300]);
-    assert!(!writer.write_repeat(&big, &mut wire).unwrap());
-    writer.write(&sink, Some(&big), &mut wire).unwrap();
-    writer.write(&sink, Some(&term("4")), &mut wire).unwrap();
-    assert!(writer.write_repeat(&term("5"), &mut wire).unwrap());
-    // A message of another kind ends the repeat.
-    writer.write(&term("{2, x, y}"), None, &mut wire).unwrap();
-    assert!(!writer.write_repeat(&term("6"), &mut wire).unwrap());
+    assert_eq!(write(&mut writer, &sink, Some(big.clone())), Ok(false));
+    assert_eq!(write(&mut writer, &sink, Some(term("4"))), Ok(false));
+    assert_eq!(write(&mut writer, &sink, Some(term("5"))), Ok(true));
+    // Another control message is not a repeat, and a message of another kind ends the repeat.
+    let other = Control::RegSend { from, to: Atom::new("other") };
+    assert_eq!(write(&mut writer, &other, Some(term("6"))), Ok(false));
+    assert_eq!(write(&mut writer, &other, Some(term("7"))), Ok(false));
+    assert_eq!(write(&mut writer, &other, Some(term("8"))), Ok(true));
+    let link = Control::Link { from, to: Pid::new(Atom::new("b@h"), 2, 0, 1) };
+    assert_eq!(write(&mut writer, &link, None), Ok(false));
+    assert_eq!(write(&mut writer, &other, Some(term("9"))), Ok(false));
     // So does a failed write, which appends nothing.
-    writer.write(&sink, Some(&term("7")), &mut wire).unwrap();
-    assert!(writer.write_repeat(&Term::Float(f64::NAN), &mut wire).is_err());
-    assert!(!writer.write_repeat(&term("8"), &mut wire).unwrap());
-    writer.write(&sink, Some(&term("8")), &mut wire).unwrap();
-    assert!(writer.write(&sink, Some(&Term::Float(f64::NAN)), &mut wire).is_err());
-    assert!(!writer.write_repeat(&term("9"), &mut wire).unwrap());
+    assert!(write(&mut writer, &other, Some(Term::Float(f64::NAN))).is_err());
+    assert_eq!(write(&mut writer, &other, Some(term("10"))), Ok(false));
+    // A control message written as a term is compared as a term.
+    let sink_term = sink.to_term();
+    writer.write(&sink_term, Some(&term("11")), &mut wire).unwrap();
+    let before = writer.kept_writes();
+    writer.write(&sink_term, Some(&term("12")), &mut wire).unwrap();
+    assert_eq!(writer.kept_writes(), before + 1);
     let got = read_all(&mut FrameReader::new(), &wire);
-    let sent = ["1", "2", "{three, 3}"].map(|p| msg(sink_text, Some(p)));
-    assert_eq!(got[..3], sent);
+    let sent = |control: &Control, payloads: &[&str]| {
+        payloads.iter().map(|p| Message { control: control.to_term(), payload: Some(term(p)) }).collect::<Vec<_>>()
+    };
+    assert_eq!(got[..3], sent(&sink, &["1", "2", "{three, 3}"]));
     assert_eq!(got[3].payload, Some(big));
-    assert_eq!(got[4..6], ["4", "5"].map(|p| msg(sink_text, Some(p))));
-    assert_eq!(got[6..], [msg("{2, x, y}", None), msg(sink_text, Some("7")), msg(sink_text, Some("8"))]);
+    assert_eq!(got[4..6], sent(&sink, &["4", "5"]));
+    assert_eq!(got[6..9], sent(&other, &["6", "7", "8"]));
+    assert_eq!(got[9].control, link.to_term());
+    assert_eq!(got[10..12], sent(&other, &["9", "10"]));
+    assert_eq!(got[12..], sent(&sink, &["11", "12"]));
 }
 
 #[test]

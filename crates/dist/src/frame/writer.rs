@@ -54,9 +54,9 @@ pub struct FrameWriter {
     refs: Vec<u8>,
     /// The last message's control message and the bytes it made, when they can be written again.
     last: Option<Last>,
-    /// The last [`FrameWriter::write_repeat`] found its payload too big for one packet: the `write` of the
-    /// same message that follows need not encode it once more to find that out.
-    oversize: bool,
+    /// How many messages used a kept control message's bytes (for tests).
+    #[cfg(test)]
+    kept_writes: u64,
 }
 
 /// A message's control message and its packet up to the end of it (`131, 68, Refs, Ctrl`), kept so that
@@ -65,11 +65,18 @@ pub struct FrameWriter {
 /// entry has been set since: the peer then reads its references as the same atoms. The payload of such a
 /// message writes its atoms in full, since the header's references are fixed.
 struct Last {
-    /// The control message, when it was written as a term ([`FrameWriter::write`] compares it with its
-    /// own; a [`Control`] is repeated with [`FrameWriter::write_repeat`]).
-    control: Option<Term>,
+    /// The control message, as it was given: a term to [`FrameWriter::write`], a [`Control`] to
+    /// [`FrameWriter::write_control`]. The next message of the same call is compared with it.
+    control: Kept,
     prefix: Vec<u8>,
     changes: u64,
+}
+
+/// The control message of [`Last`].
+#[derive(PartialEq)]
+enum Kept {
+    Term(Term),
+    Control(Control),
 }
 
 /// Control messages (with their header) longer than this are not kept.
@@ -96,7 +103,8 @@ impl FrameWriter {
             scratch: Vec::new(),
             refs: Vec::new(),
             last: None,
-            oversize: false,
+            #[cfg(test)]
+            kept_writes: 0,
         }
     }
 
@@ -119,6 +127,12 @@ impl FrameWriter {
         self.cache.changes()
     }
 
+    /// How many messages used the bytes of the last one's header and control message (for tests).
+    #[cfg(test)]
+    pub(crate) fn kept_writes(&self) -> u64 {
+        self.kept_writes
+    }
+
     /// The flags this writer writes for.
     pub fn flags(&self) -> DistFlags {
         self.flags
@@ -131,10 +145,7 @@ impl FrameWriter {
         self.write_either(Ctrl::Term(control), payload, out)
     }
 
-    /// As [`FrameWriter::write`] with `control.to_term()`, without making the term. The bytes are the same,
-    /// but for a control message that repeats the last one: `write` compares terms and may use the last
-    /// message's header again, this never does (a caller that knows the message repeats calls
-    /// [`FrameWriter::write_repeat`]).
+    /// As [`FrameWriter::write`] with `control.to_term()`, without making the term. The bytes are the same.
     pub fn write_control(
         &mut self,
         control: &Control,
@@ -146,32 +157,14 @@ impl FrameWriter {
 
     fn write_either(&mut self, control: Ctrl<'_>, payload: Option<&Term>, out: &mut Vec<u8>) -> Result<(), FrameError> {
         let result = self.write_message(control, payload, out);
-        // Only a `write_repeat` tells the next `write` that its payload is too big.
-        self.oversize = false;
         if result.is_err() {
-            // What `write_repeat` repeats is always the last message written.
+            // Only the last message written may be repeated.
             self.last = None;
         }
         // One huge message should not pin its size in memory for the life of the connection.
         self.scratch.clear();
         self.scratch.shrink_to(KEEP_SCRATCH);
         result
-    }
-
-    /// Appends a message with the control message of the last [`FrameWriter::write`] (or
-    /// [`FrameWriter::write_control`]) and `payload`, using
-    /// that message's header bytes again, for a caller that knows its control message is the same and so
-    /// need not have it compared. Returns `false`, with nothing appended, when those bytes cannot be used:
-    /// the last message was not a send with a payload, or it failed, or its header set atom cache entries,
-    /// or an entry changed since, or `DIST_HDR_ATOM_CACHE` was not agreed, or this one needs fragments;
-    /// then write it with [`FrameWriter::write`] or [`FrameWriter::write_control`]. On error nothing is
-    /// appended.
-    pub fn write_repeat(&mut self, payload: &Term, out: &mut Vec<u8>) -> Result<bool, FrameError> {
-        let written = self.write_kept(payload, out);
-        if written.is_err() {
-            self.last = None;
-        }
-        written
     }
 
     /// Appends a message with the kept header and control message of [`Last`] and `payload`, if there is
@@ -193,10 +186,13 @@ impl FrameWriter {
         }
         if body_len > self.max_fragment_size.min(u32::MAX as usize) {
             out.truncate(start);
-            self.oversize = true;
             return Ok(false);
         }
         out[start..start + 4].copy_from_slice(&(body_len as u32).to_be_bytes());
+        #[cfg(test)]
+        {
+            self.kept_writes += 1;
+        }
         Ok(true)
     }
 
@@ -211,10 +207,9 @@ impl FrameWriter {
             return pass_through(utf8, control, payload, out);
         }
         let with_cache = self.flags.contains(DistFlags::DIST_HDR_ATOM_CACHE);
-        let oversize = std::mem::take(&mut self.oversize);
-        if let Some(payload) = payload.filter(|_| !oversize) {
-            let same = |last: &Last| matches!(control, Ctrl::Term(term) if last.control.as_ref() == Some(term));
-            if self.last.as_ref().is_some_and(same) && self.write_kept(payload, out)? {
+        if let Some(payload) = payload {
+            // A stream repeats its control message: its bytes are used again.
+            if self.last.as_ref().is_some_and(|last| control.is(&last.control)) && self.write_kept(payload, out)? {
                 return Ok(());
             }
         }
@@ -261,19 +256,20 @@ impl FrameWriter {
                 && changes == self.cache.changes()
                 && prefix_len <= LAST_MAX
                 && control.may_repeat();
-            self.last = match self.last.take() {
-                Some(mut last) if keep => {
-                    last.control = control.term();
+            // Updated in place: a `Last` is large to move.
+            match &mut self.last {
+                Some(last) if keep => {
+                    last.control = control.kept();
                     last.prefix.clear();
                     last.prefix.extend_from_slice(&out[start..start + prefix_len]);
                     last.changes = changes;
-                    Some(last)
                 }
                 None if keep => {
-                    Some(Last { control: control.term(), prefix: out[start..start + prefix_len].to_vec(), changes })
+                    self.last =
+                        Some(Last { control: control.kept(), prefix: out[start..start + prefix_len].to_vec(), changes })
                 }
-                _ => None,
-            };
+                _ => self.last = None,
+            }
             return Ok(());
         }
         self.last = None;
@@ -324,11 +320,20 @@ impl Ctrl<'_> {
         }
     }
 
-    /// The term a later [`FrameWriter::write`] compares with its control message, for a term.
-    fn term(self) -> Option<Term> {
+    /// This control message, kept to compare the next one with.
+    fn kept(self) -> Kept {
         match self {
-            Ctrl::Term(term) => Some(term.clone()),
-            Ctrl::Control(_) => None,
+            Ctrl::Term(term) => Kept::Term(term.clone()),
+            Ctrl::Control(control) => Kept::Control(control.clone()),
+        }
+    }
+
+    /// `true` when this is the kept control message, given the same way.
+    fn is(self, kept: &Kept) -> bool {
+        match (self, kept) {
+            (Ctrl::Term(term), Kept::Term(last)) => term == last,
+            (Ctrl::Control(control), Kept::Control(last)) => control == last,
+            _ => false,
         }
     }
 }

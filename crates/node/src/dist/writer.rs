@@ -104,9 +104,6 @@ struct State {
     in_flight: usize,
     /// The busy gate is closed.
     busy: bool,
-    /// The last control message, when it was a send with a payload: a stream repeats it, and then needs
-    /// no new term (see [`FrameWriter::write_repeat`]).
-    last_control: Option<Control>,
     closed: bool,
     last_write: Instant,
 }
@@ -134,7 +131,6 @@ impl Writer {
                 spare: Vec::new(),
                 in_flight: 0,
                 busy: false,
-                last_control: None,
                 closed: false,
                 last_write: Instant::now(),
             }),
@@ -162,26 +158,10 @@ impl Writer {
         let control = adapted.as_ref().unwrap_or(control);
         // An older form may carry the payload in its control message.
         let payload = payload.filter(|_| control.has_payload());
-        let State { frames, buf, last_control, .. } = &mut *state;
-        // A stream repeats its control message: the frame writer then uses its bytes again.
-        let repeat = match &payload {
-            Some(payload) if last_control.as_ref() == Some(control) => frames.write_repeat(payload, buf),
-            _ => Ok(false),
-        };
-        let written = match repeat {
-            Ok(false) => frames.write_control(control, payload, buf).map(|()| false),
-            repeated => repeated,
-        };
-        match written {
-            Ok(true) => {}
-            Ok(false) => {
-                *last_control = (control.is_send() && payload.is_some()).then(|| control.clone());
-            }
-            Err(e) => {
-                *last_control = None;
-                tracing::warn!(error = %e, ?control, "message to peer cannot be encoded, dropped");
-                return true;
-            }
+        let State { frames, buf, .. } = &mut *state;
+        if let Err(e) = frames.write_control(control, payload, buf) {
+            tracing::warn!(error = %e, ?control, "message to peer cannot be encoded, dropped");
+            return true;
         }
         if state.buf.len() + state.in_flight > BUSY_LIMIT {
             // The peer takes less than we send: this sender waits once its poll ends (as a BEAM process
