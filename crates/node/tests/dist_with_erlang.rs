@@ -899,12 +899,14 @@ async fn a_peer_cannot_make_the_node_relay_to_a_third_node() {
 
 /// A node that connects again while its old connection still looks up (answering `alive` in the
 /// handshake) replaces it: the old socket is closed, links and monitors across it end with
-/// `noconnection`, and a link made afterwards goes over the new connection.
+/// `noconnection`, a link the peer asked for on the old connection just before is not left behind, and
+/// a link made afterwards goes over the new connection.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_that_connects_again_replaces_its_old_connection() {
     use erlnode_dist::control::Control;
+    use erlnode_dist::frame::{FrameReader, FrameWriter};
     use erlnode_dist::handshake::{self, Framing, Version};
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let rust = rust_node("rust_replaced", |o| o).await;
     let port = rust.node.dist_port().unwrap();
@@ -913,44 +915,64 @@ async fn a_node_that_connects_again_replaces_its_old_connection() {
     let target = rust.node.name().as_str().to_owned();
     let connect = || async {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        handshake::connect(&mut s, Framing::Tcp, &local, &target, COOKIE.as_bytes(), Version::V6)
+        let established = handshake::connect(&mut s, Framing::Tcp, &local, &target, COOKIE.as_bytes(), Version::V6)
             .await
             .expect("the fake peer passes the handshake");
-        s
+        (s, established)
     };
-    let mut first = connect().await;
-    let (linked, monitored) = (Pid::new(fake, 1, 0, 1), Pid::new(fake, 2, 0, 1));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<Term>>();
+    let (mut first, established) = connect().await;
+    let (linked, monitored, late) = (Pid::new(fake, 1, 0, 1), Pid::new(fake, 2, 0, 1), Pid::new(fake, 3, 0, 1));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Term>();
+    let again = Term::atom("again");
     let pid = rust
         .node
         .spawn(move |mut p| async move {
             p.trap_exit(true);
             p.link(linked).unwrap();
-            tx.send(Some(Term::Ref(p.monitor(monitored)))).ok();
-            for _ in 0..2 {
-                tx.send(p.recv_timeout(WAIT).await).ok();
+            tx.send(Term::Ref(p.monitor(monitored))).ok();
+            // Everything that comes is reported, until told to link again.
+            loop {
+                let message = p.recv().await;
+                if message == again {
+                    p.link(linked).unwrap();
+                    std::future::pending::<()>().await;
+                }
+                tx.send(message).ok();
             }
-            // Linked again once told.
-            p.recv().await;
-            p.link(linked).unwrap();
-            std::future::pending().await
         })
         .unwrap();
     let mut report = async || tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap();
-    let Some(Term::Ref(monitor)) = report().await else { panic!("no monitor") };
+    let Term::Ref(monitor) = report().await else { panic!("no monitor") };
 
-    let mut second = connect().await;
+    // The peer connects again and, as the node replaces the old connection, links on that one: the link
+    // comes before the old connection's walk or not at all.
+    let (mut second, _) = connect().await;
+    let mut frames = FrameWriter::new(established.flags);
+    let mut out = Vec::new();
+    frames.write_control(&Control::Link { from: late, to: pid }, None, &mut out).unwrap();
+    let _ = first.write_all(&out).await;
     let noconnection = Term::atom("noconnection");
-    let ended = [report().await, report().await];
     let exit = Term::tuple(vec![Term::atom("EXIT"), Term::Pid(linked), noconnection.clone()]);
-    assert!(ended.contains(&Some(exit)), "{ended:?}");
-    assert!(ended.contains(&Some(common::down(monitor, Term::Pid(monitored), noconnection))), "{ended:?}");
+    let down = common::down(monitor, Term::Pid(monitored), noconnection);
+    let mut ended = Vec::new();
+    while !(ended.contains(&exit) && ended.contains(&down)) {
+        ended.push(report().await);
+    }
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(WAIT, first.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "the old connection is still open");
+    let mut waited = Duration::ZERO;
+    while !rust.node.nodes().contains(&fake) && waited < WAIT {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        waited += Duration::from_millis(5);
+    }
+    assert!(rust.node.nodes().contains(&fake), "the new connection is not up");
+    // The late link was either cut with the old connection or never made: nothing of it is left.
+    let links = rust.node.process_info(pid).unwrap().links;
+    assert!(links.is_empty(), "links left from the old connection: {links:?}");
 
     rust.node.send(pid, Term::atom("again"));
-    let mut reader = erlnode_dist::frame::FrameReader::new();
+    let mut reader = FrameReader::new();
     let link_arrives = async {
         loop {
             let length = second.read_u32().await.unwrap() as usize;

@@ -73,7 +73,6 @@ struct Last {
 }
 
 /// The control message of [`Last`].
-#[derive(PartialEq)]
 enum Kept {
     Term(Term),
     Control(Control),

@@ -12,9 +12,9 @@
 //! One entry per peer node: connecting (with the messages queued meanwhile, sent in order once the
 //! handshake is done, dropped if it fails, as Erlang drops sends to an unreachable node), up, or down.
 //! Down lasts while the links and monitors of a lost connection get `noconnection`, a walk that takes
-//! each process in turn. Meanwhile sends to the peer are dropped and new links and monitors with it fail
-//! at once, so none made during the walk can reach the next connection after the walk cut it here; a
-//! node that connects meanwhile waits for the walk to end.
+//! each process in turn. Meanwhile sends to the peer are dropped and new links, monitors and spawn
+//! requests with it fail at once, so none made during the walk can reach the next connection after the
+//! walk cut it here; a node that connects meanwhile waits for the walk to end.
 //!
 //! An initiator whose name compares greater than ours while we connect to it too is answered `nok`;
 //! otherwise we answer `ok_simultaneous` and take its connection for ours. A node connecting again while we think the
@@ -247,8 +247,10 @@ fn log_refusal(e: &handshake::HandshakeError) {
     }
 }
 
-/// Puts an established connection in the table (replacing an older one) and runs it; queued messages go
-/// out first. Waits for the walk of a connection to the peer lost just before.
+/// Puts an established connection in the table and runs it; queued messages go out first. Waits for the
+/// walk of a connection to the peer lost just before. A connection it replaces (the peer answered
+/// `alive`) is closed, and once its reader has stopped, its ties get `noconnection` while the entry is
+/// down. Not to be cancelled: the entry would stay down.
 async fn install(
     node: &Node,
     dist: &Arc<Distribution>,
@@ -285,8 +287,12 @@ async fn install(
         old.writer.close();
         tracing::info!(%peer, "connection replaced by a new one from the same node");
         let mut reading = old.reading;
-        // `changed` ends when the reader drops its side: it never sends.
-        let _ = tokio::time::timeout(SETUP_TIME, reading.changed()).await;
+        // `changed` ends when the reader drops its side (it never sends), at its next poll since the
+        // writer is closed; a walk before that could miss a tie the reader makes after it.
+        if tokio::time::timeout(SETUP_TIME, reading.changed()).await.is_err() {
+            tracing::warn!(%peer, "the replaced connection's reader is slow to stop; waiting for it");
+            let _ = reading.changed().await;
+        }
         node_event(node, dist, "nodedown", peer, true);
         incoming::connection_lost(node, peer);
     }
@@ -419,8 +425,10 @@ pub(crate) fn monitor_nodes(node: &Node, pid: Pid, on: bool) {
 
 /// Queues `control` (and `payload`) for `peer`, connecting first if need be. Dropped, as in Erlang, when
 /// this node is not distributed or the peer cannot be reached. `false`: dropped at once, since this node
-/// is not distributed or the connection to `peer` was lost and its ties are being cut (a link or monitor
-/// asked for then is to fail with `noconnection`, see [`crate::process::tie`]).
+/// is not distributed or the connection to `peer` was lost and its ties are being cut (a link, monitor or
+/// spawn request asked for then is to fail with `noconnection`, see [`crate::process::tie`]). `true`:
+/// handed on, which is not delivery: a connection that is closing or cannot be made drops it later, and
+/// its walk then cuts any tie it asked for.
 pub(crate) fn send(node: &Node, peer: Atom, control: Control, payload: Option<Term>) -> bool {
     let Some(dist) = node.distribution() else {
         tracing::trace!(%peer, "not distributed: signal to another node dropped");
@@ -527,8 +535,11 @@ fn spawn_connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) {
     let node = node.clone();
     let dist = Arc::clone(dist);
     crate::scheduler::tokio_handle().spawn(async move {
-        match tokio::time::timeout(SETUP_TIME, connect(&node, &dist, peer)).await {
-            Ok(Ok(())) => {}
+        match tokio::time::timeout(SETUP_TIME, connect(&dist, peer)).await {
+            // Outside the time limit: once it has begun, installing is not to be cut short (it may
+            // have taken a replaced connection's entry down for its walk).
+            Ok(Ok(Some((stream, established)))) => install(&node, &dist, peer, stream, established).await,
+            Ok(Ok(None)) => {}
             Ok(Err(e)) => {
                 log_refusal(&e);
                 give_up(&node, &dist, peer, &e.to_string());
@@ -570,8 +581,12 @@ fn node_down_monitors(node: &Node, dist: &Distribution, peer: Atom) {
     }
 }
 
-/// Looks `peer` up in its host's EPMD, connects and shakes hands.
-async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<(), handshake::HandshakeError> {
+/// Looks `peer` up in its host's EPMD, connects and shakes hands: the connection to install, or `None`
+/// when the peer's own attempt became the connection.
+async fn connect(
+    dist: &Distribution,
+    peer: Atom,
+) -> Result<Option<(Stream, handshake::Established)>, handshake::HandshakeError> {
     let peer_name = peer.as_str().to_string();
     let (name, host) =
         peer_name.split_once('@').ok_or_else(|| handshake::HandshakeError::BadName(peer_name.clone()))?;
@@ -603,7 +618,7 @@ async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<()
             let deadline = tokio::time::Instant::now() + SETUP_TIME;
             while tokio::time::Instant::now() < deadline {
                 if matches!(dist.table().get(&peer), Some(Slot::Up(_)) | None) {
-                    return Ok(());
+                    return Ok(None);
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -611,8 +626,7 @@ async fn connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) -> Result<()
         }
         Err(e) => return Err(e),
     };
-    install(node, dist, peer, stream, established).await;
-    Ok(())
+    Ok(Some((stream, established)))
 }
 
 async fn resolve(host: &str, port: u16) -> Result<std::net::SocketAddr, std::io::Error> {
@@ -672,7 +686,8 @@ mod tests {
             Term::tuple(vec![Term::atom("spawn_reply"), Term::Ref(req_id), Term::atom("error"), noconnection.clone()]),
         ];
         assert_eq!(got, expected.map(Some));
-        // Nothing of them is left on this side, and nothing went towards a connection.
+        // Nothing of them is left on this side, and nothing (a message neither) went towards a connection.
+        node.send(remote, Term::atom("dropped"));
         let info = node.process_info(pid).unwrap();
         assert!(info.links.is_empty() && info.monitors.is_empty(), "{info:?}");
         assert!(matches!(node.distribution().unwrap().table().get(&peer), Some(Slot::Down)));

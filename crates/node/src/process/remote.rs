@@ -22,7 +22,8 @@ use crate::rpc::spawn::Reply;
 /// runs the request is refused rather than queued for the next connection, where the peer would keep a
 /// side that the walk cut here. `false`: refused (the connection to `peer` is being cut, or this node
 /// is not distributed); the caller then ends the tie with `noconnection`, as Erlang does when a node
-/// cannot be reached.
+/// cannot be reached. The request is encoded (and may be written) under the lock, which a large
+/// payload such as a spawn request's arguments holds longer.
 pub(crate) fn tie(
     node: &Node,
     me: &super::ProcEntry,
