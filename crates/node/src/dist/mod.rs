@@ -318,15 +318,30 @@ async fn install(
 
 /// Returns once the entry of `peer` is not [`Slot::Down`].
 async fn wait_while_down(dist: &Distribution, peer: Atom) {
+    let up = |slot: Option<&Slot>| (!matches!(slot, Some(Slot::Down))).then_some(());
+    let _ = wait_for(dist, peer, None, up).await;
+}
+
+/// Looks at the entry of `peer` each time an attempt or a walk ends, until `look` has an answer, or
+/// until `deadline` (`None` then).
+async fn wait_for<T>(
+    dist: &Distribution,
+    peer: Atom,
+    deadline: Option<tokio::time::Instant>,
+    look: impl Fn(Option<&Slot>) -> Option<T>,
+) -> Option<T> {
     loop {
-        // Listen before looking, so a walk that ends between the two is not missed.
+        // Listen before looking, so an end between the two is not missed.
         let settled = dist.settled.notified();
         let mut settled = std::pin::pin!(settled);
         settled.as_mut().enable();
-        if !matches!(dist.table().get(&peer), Some(Slot::Down)) {
-            return;
+        if let Some(answer) = look(dist.table().get(&peer)) {
+            return Some(answer);
         }
-        settled.await;
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, settled).await.ok()?,
+            None => settled.await,
+        }
     }
 }
 
@@ -515,20 +530,12 @@ pub(crate) async fn connect_node(node: &Node, peer: Atom) -> bool {
         }
     }
     let deadline = tokio::time::Instant::now() + SETUP_TIME + Duration::from_secs(1);
-    loop {
-        // Listen before looking, so an attempt that settles between the two is not missed.
-        let settled = dist.settled.notified();
-        let mut settled = std::pin::pin!(settled);
-        settled.as_mut().enable();
-        match dist.table().get(&peer) {
-            Some(Slot::Up(_)) => return true,
-            None | Some(Slot::Down) => return false,
-            Some(Slot::Connecting(_)) => {}
-        }
-        if tokio::time::timeout_at(deadline, settled).await.is_err() {
-            return false;
-        }
-    }
+    let settled = |slot: Option<&Slot>| match slot {
+        Some(Slot::Up(_)) => Some(true),
+        None | Some(Slot::Down) => Some(false),
+        Some(Slot::Connecting(_)) => None,
+    };
+    wait_for(dist, peer, Some(deadline), settled).await.unwrap_or(false)
 }
 
 fn spawn_connect(node: &Node, dist: &Arc<Distribution>, peer: Atom) {
