@@ -519,6 +519,46 @@ async fn node_monitors_see_nodeup_and_nodedown() {
     assert_eq!(rx.recv_timeout(WAIT * 4).unwrap(), down);
 }
 
+/// A process that sends to a node as soon as `nodedown` for it comes connects again, as in Erlang: by
+/// then the lost connection's links and monitors have been given `noconnection`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_send_on_nodedown_connects_again() {
+    let Some(erlang) = Erlang::find("a_send_on_nodedown_connects_again") else { return };
+    let rust = rust_node("rust_redial", |o| o).await;
+    let (peer, peer_name) = erl(
+        &erlang,
+        &rust,
+        "erl_redial",
+        COOKIE,
+        "register(back, self()), io:format(\"READY~n\"), \
+         Loop = fun L() -> receive \
+             {cut, From} -> erlang:disconnect_node(node(From)), L(); \
+             {hello, From} -> From ! hi, L() end end, \
+         Loop().",
+    );
+    peer.wait_for("READY");
+    // Enough processes that the walk of the lost connection takes a while.
+    for _ in 0..50_000 {
+        rust.node.spawn(common::forever).unwrap();
+    }
+    let got = within(&rust.node, move |mut p| {
+        Box::pin(async move {
+            let back = Atom::new("back");
+            let me = Term::Pid(p.self_pid());
+            p.monitor_node(peer_name, true);
+            p.send_to_name_on(back, peer_name, (Term::atom("hello"), me.clone()));
+            let first = p.recv_timeout(WAIT).await;
+            p.send_to_name_on(back, peer_name, (Term::atom("cut"), me.clone()));
+            let down = p.recv_timeout(WAIT).await;
+            p.send_to_name_on(back, peer_name, (Term::atom("hello"), me));
+            (first, down, p.recv_timeout(WAIT).await)
+        })
+    })
+    .await;
+    let (hi, down) = (Term::atom("hi"), Term::tuple(vec![Term::atom("nodedown"), Term::Atom(peer_name)]));
+    assert_eq!(got, (Some(hi.clone()), Some(down), Some(hi)));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hidden_node_is_not_in_nodes_and_long_names_work() {
     let Some(erlang) = Erlang::find("a_hidden_node_is_not_in_nodes_and_long_names_work") else { return };

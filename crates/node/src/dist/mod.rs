@@ -283,6 +283,7 @@ async fn install(
             _ => break None,
         }
     };
+    let replaced = old.is_some();
     if let Some(old) = old {
         old.writer.close();
         tracing::info!(%peer, "connection replaced by a new one from the same node");
@@ -293,7 +294,6 @@ async fn install(
             tracing::warn!(%peer, "the replaced connection's reader is slow to stop; waiting for it");
             let _ = reading.changed().await;
         }
-        node_event(node, dist, "nodedown", peer, true);
         incoming::connection_lost(node, peer);
     }
     let (done_reading, reading) = tokio::sync::watch::channel(());
@@ -309,6 +309,10 @@ async fn install(
     }
     dist.settled.notify_waiters();
     tracing::info!(%peer, hidden = established.hidden(), "connection up");
+    // After the walk, as in Erlang: a process that acts on `nodedown` finds the ties cut and can send.
+    if replaced {
+        node_event(node, dist, "nodedown", peer, true);
+    }
     node_event(node, dist, "nodeup", peer, false);
     let tick = dist.options.net_ticktime / 4;
     crate::scheduler::tokio_handle().spawn(Arc::clone(&writer).run_flusher(tick));
@@ -345,8 +349,8 @@ async fn wait_for<T>(
     }
 }
 
-/// The connection `id` to `peer` has ended: if it is still the current one, node monitors get `nodedown`
-/// and every link and monitor across it `noconnection`, with the entry down meanwhile.
+/// The connection `id` to `peer` has ended: if it is still the current one, every link and monitor across
+/// it gets `noconnection`, with the entry down meanwhile, and then node monitors get `nodedown`.
 pub(crate) fn lost(node: &Node, dist: &Distribution, peer: Atom, id: u64) {
     {
         let mut table = dist.table();
@@ -355,8 +359,9 @@ pub(crate) fn lost(node: &Node, dist: &Distribution, peer: Atom, id: u64) {
         }
         table.insert(peer, Slot::Down);
     }
-    node_event(node, dist, "nodedown", peer, true);
     walk_down(node, dist, peer);
+    // After the walk, as in Erlang: a send made on `nodedown` connects again.
+    node_event(node, dist, "nodedown", peer, true);
 }
 
 /// Cuts every tie with `peer`, whose entry is down, then takes the entry out: the next send connects.
@@ -572,8 +577,8 @@ fn give_up(node: &Node, dist: &Distribution, peer: Atom, why: &str) {
         }
     };
     if gave_up {
-        node_down_monitors(node, dist, peer);
         walk_down(node, dist, peer);
+        node_down_monitors(node, dist, peer);
     } else {
         dist.settled.notify_waiters();
     }
