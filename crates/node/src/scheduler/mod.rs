@@ -37,7 +37,7 @@ pub(crate) use gate::Gate;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -113,6 +113,8 @@ struct Schedulers {
     /// How long an idle scheduler spins before it sleeps.
     spin: Duration,
     tokio: tokio::runtime::Handle,
+    /// When the schedulers started: the start of their wall time.
+    started: Instant,
 }
 
 /// One scheduler's shared side.
@@ -122,6 +124,10 @@ struct Worker {
     len: AtomicUsize,
     asleep: AtomicBool,
     thread: OnceLock<Thread>,
+    /// Nanoseconds this scheduler has slept, over its finished sleeps.
+    slept: AtomicU64,
+    /// When its current sleep began (nanoseconds since the schedulers started, plus one), or 0 while awake.
+    asleep_since: AtomicU64,
 }
 
 impl Worker {
@@ -290,6 +296,27 @@ pub fn count() -> usize {
     schedulers().workers.len()
 }
 
+/// Each scheduler's busy time and wall time since the schedulers started, in nanoseconds (Erlang's
+/// `statistics(scheduler_wall_time)`, whose ratios tools such as `observer` show as scheduler use).
+/// A scheduler is busy unless it sleeps: time spent running processes, polling sockets or looking for work.
+/// Read without a lock, a figure taken just as a scheduler wakes may count that sleep as busy.
+pub(crate) fn wall_time() -> Vec<(u64, u64)> {
+    let schedulers = schedulers();
+    let now = schedulers.nanos();
+    schedulers
+        .workers
+        .iter()
+        .map(|worker| {
+            let asleep = match worker.asleep_since.load(Ordering::Relaxed) {
+                0 => 0,
+                since => now.saturating_sub(since - 1),
+            };
+            let slept = worker.slept.load(Ordering::Relaxed) + asleep;
+            (now.saturating_sub(slept), now)
+        })
+        .collect()
+}
+
 /// The tasks waiting in the schedulers' shared queues now (Erlang's `statistics(run_queue)`; the task
 /// each scheduler keeps in its private slot is not counted).
 pub(crate) fn run_queue() -> usize {
@@ -339,6 +366,11 @@ fn schedulers() -> &'static Schedulers {
 }
 
 impl Schedulers {
+    /// Nanoseconds since the schedulers started.
+    fn nanos(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
     /// Starts the scheduler threads and the tokio runtime thread.
     fn start() -> Schedulers {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -358,6 +390,8 @@ impl Schedulers {
                 len: AtomicUsize::new(0),
                 asleep: AtomicBool::new(false),
                 thread: OnceLock::new(),
+                slept: AtomicU64::new(0),
+                asleep_since: AtomicU64::new(0),
             })
             .collect();
         let schedulers = Schedulers {
@@ -371,6 +405,7 @@ impl Schedulers {
                 .and_then(|v| v.parse::<u64>().ok())
                 .map_or(SPIN, Duration::from_micros),
             tokio,
+            started: Instant::now(),
         };
         for index in 0..n {
             spawn_thread(format!("erlnode-sched-{index}"), move || run_worker(index));
@@ -497,7 +532,12 @@ fn sleep(schedulers: &Schedulers, me: usize) -> Option<Arc<Task>> {
     schedulers.sleeping.fetch_add(1, Ordering::SeqCst);
     let task = schedulers.next_shared(me);
     if task.is_none() {
+        // Timed only here, off the path that runs tasks: a scheduler is busy whenever it is not asleep.
+        let since = schedulers.nanos();
+        worker.asleep_since.store(since + 1, Ordering::Relaxed);
         std::thread::park();
+        worker.asleep_since.store(0, Ordering::Relaxed);
+        worker.slept.fetch_add(schedulers.nanos().saturating_sub(since), Ordering::Relaxed);
     }
     worker.asleep.store(false, Ordering::SeqCst);
     schedulers.sleeping.fetch_sub(1, Ordering::SeqCst);
@@ -555,5 +595,37 @@ fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
                 *list = deferred;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_time_counts_sleep_as_idle() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        spawn(async move {
+            tx.send(()).ok();
+        });
+        rx.recv().expect("the task ran");
+        // Other tests share the schedulers, so a window in which no scheduler slept at all is retried.
+        for _ in 0..20 {
+            let before = wall_time();
+            std::thread::sleep(Duration::from_millis(20));
+            let after = wall_time();
+            assert_eq!(after.len(), count());
+            let mut idle = 0;
+            for (&(busy0, total0), &(busy1, total1)) in before.iter().zip(&after) {
+                assert!(busy0 <= total0 && busy1 <= total1, "busy time within wall time");
+                assert!(total1 > total0, "wall time goes on");
+                // A figure read as a scheduler woke may have counted its sleep as busy: signed, so it can't wrap.
+                idle += i128::from(total1 - total0) - (i128::from(busy1) - i128::from(busy0));
+            }
+            if idle > 0 {
+                return;
+            }
+        }
+        panic!("no scheduler was ever idle");
     }
 }
