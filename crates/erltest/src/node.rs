@@ -76,6 +76,7 @@ pub struct ErlNode {
     epmd_port: Option<u16>,
     args: Vec<String>,
     eval: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 impl ErlNode {
@@ -90,7 +91,15 @@ impl ErlNode {
     }
 
     fn new(kind: NameKind, name: &str) -> ErlNode {
-        ErlNode { kind, name: name.to_owned(), cookie: None, epmd_port: None, args: Vec::new(), eval: None }
+        ErlNode {
+            kind,
+            name: name.to_owned(),
+            cookie: None,
+            epmd_port: None,
+            args: Vec::new(),
+            eval: None,
+            env: Vec::new(),
+        }
     }
 
     /// The magic cookie (`-setcookie`); without it, `erl` uses `~/.erlang.cookie`.
@@ -109,6 +118,12 @@ impl ErlNode {
     /// More `erl` arguments (flags such as `+P 100000`, or `-kernel ...`), before `-eval`.
     pub fn args<S: AsRef<str>>(mut self, args: &[S]) -> ErlNode {
         self.args.extend(args.iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// An environment variable for `erl` (such as `DISPLAY` for a node that opens windows).
+    pub fn env(mut self, key: &str, value: &str) -> ErlNode {
+        self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
@@ -142,8 +157,9 @@ impl ErlNode {
 
     /// Starts the node with `erlang`'s `erl`; the [`Proc`] is labelled with the node's name.
     pub fn start(&self, erlang: &Erlang) -> Proc {
-        let env: Vec<(&str, String)> =
+        let mut env: Vec<(&str, String)> =
             self.epmd_port.map(|port| ("ERL_EPMD_PORT", port.to_string())).into_iter().collect();
+        env.extend(self.env.iter().map(|(k, v)| (k.as_str(), v.clone())));
         Proc::start(&self.name, &erlang.erl, &self.command_line(), &env)
     }
 }

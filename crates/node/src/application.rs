@@ -356,6 +356,19 @@ pub fn which_applications(node: &Node) -> Term {
     Term::list(apps.collect::<Vec<_>>())
 }
 
+/// The running applications as `appmon_info` lists them: each one's top supervisor and its
+/// `{Name, Description, Version}`.
+pub(crate) fn running_with_tops(node: &Node) -> Vec<(Pid, Term)> {
+    let state = node.applications().lock();
+    let apps = state.running.iter().rev().filter_map(|(name, _, top)| {
+        let spec = state.loaded.get(name)?;
+        let about =
+            Term::tuple(vec![Term::Atom(*name), Term::charlist(&spec.description), Term::charlist(&spec.version)]);
+        Some((*top, about))
+    });
+    apps.collect()
+}
+
 /// The value of the environment variable `key` of `app` (`application:get_env/2`).
 pub fn get_env(node: &Node, app: Atom, key: Atom) -> Option<Term> {
     node.applications().lock().env.get(&(app, key)).cloned()

@@ -27,6 +27,8 @@ mod tcp_read;
 mod tls;
 mod writer;
 
+pub(crate) use writer::BUSY_LIMIT;
+
 pub use options::NodeOptions;
 pub use tls::{TlsError, TlsOptions};
 

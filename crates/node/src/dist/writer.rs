@@ -35,7 +35,7 @@ const FLUSH_AT: usize = 64 * 1024;
 
 /// Bytes queued for a peer past which the processes that send to it wait until it takes them: OTP's
 /// `dist_buf_busy_limit` default (1 MiB), after which the BEAM suspends senders likewise.
-const BUSY_LIMIT: usize = 1 << 20;
+pub(crate) const BUSY_LIMIT: usize = 1 << 20;
 
 /// The largest written buffer kept for reuse (a burst's buffer is freed rather than held).
 const SPARE_MAX: usize = 1 << 20;

@@ -200,7 +200,7 @@ fn process_info(node: &Node, pid: Pid, spec: &Term) -> RpcResult {
     }
 }
 
-fn system_info(node: &Node, key: &Term) -> RpcResult {
+pub(super) fn system_info(node: &Node, key: &Term) -> RpcResult {
     let key = key.as_atom().ok_or_else(badarg)?;
     let schedulers = crate::scheduler::count() as u64;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
@@ -212,6 +212,16 @@ fn system_info(node: &Node, key: &Term) -> RpcResult {
             Term::charlist(&format!("erlnode {version} (Rust) [smp:{schedulers}:{schedulers}] [ds:{schedulers}]\n"))
         }
         "machine" => Term::charlist("erlnode"),
+        "system_architecture" => Term::charlist(&format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS)),
+        // Tokio's reactor waits on epoll or kqueue; every scheduler is a thread of its own.
+        "kernel_poll" | "smp_support" | "threads" => Term::bool(true),
+        "multi_scheduling" => Term::atom("enabled"),
+        // No async thread pool and no dirty schedulers: blocking work goes to tokio's blocking threads.
+        "thread_pool_size" | "dirty_cpu_schedulers" | "dirty_cpu_schedulers_online" | "dirty_io_schedulers" => {
+            Term::from(0u64)
+        }
+        "atom_limit" => Term::from(erlnode_etf::MAX_ATOMS as u64),
+        "dist_buf_busy_limit" => Term::from(crate::dist::BUSY_LIMIT as u64),
         "process_count" => Term::from(node.processes().len() as u64),
         "process_limit" => Term::from(crate::MAX_PROCESSES as u64),
         "schedulers" | "schedulers_online" => Term::from(schedulers),

@@ -49,7 +49,9 @@
 //! | `erlang:function_exported/3`, `module_loaded/1`, `code:ensure_loaded/1`, `code:is_loaded/1` | a module is loaded when a function of it is registered |
 //! | `erlang:apply/3` | calls the registered function |
 //! | `application:which_applications/0,1`, `get_env/2` | from the node's applications |
-//! | `observer_backend:vsn/0`, `etop_collect/1` | what `etop` needs to list this node's processes: memory, message queue and name of each; reductions are not counted (0), the current function shows the status (`{erlnode, waiting, 0}`), scheduler use is not measured |
+//! | `observer_backend:vsn/0`, `etop_collect/1` | what `etop` and observer's Processes tab need to list this node's processes: memory, message queue and name of each, and the schedulers' wall time; reductions are not counted (0), the current function shows the status (`{erlnode, waiting, 0}`) |
+//! | `observer_backend:sys_info/0`, `fetch_stats/2`, `get_port_list/0`, `get_socket_list/0`, `get_table_list/2` | what observer's System, Load Charts, Memory Allocators, Ports, Sockets and Table Viewer tabs call: OTP 25's `sys_info` keys (no allocator statistics; I/O bytes are not counted), periodic scheduler wall time and memory, and no ports, sockets or tables |
+//! | `appmon_info:start_link2/3` | observer's Applications tab: a server that lists the running applications (their process trees are not shown) |
 //!
 //! # Calling Erlang
 //! [`Process::rpc_call`] calls a function on another node the way `erpc:call` does: a `SPAWN_REQUEST`
@@ -62,6 +64,7 @@
 //! [`Process::rpc_cast`]: crate::Process::rpc_cast
 //! [`Process::spawn_remote`]: crate::Process::spawn_remote
 
+mod appmon;
 mod builtins;
 mod client;
 mod exception;
@@ -115,6 +118,7 @@ impl Rpc {
         let rpc = Rpc { functions: RwLock::default(), orphans: Mutex::default() };
         builtins::register(&rpc);
         observer::register(&rpc);
+        appmon::register(&rpc);
         rpc
     }
 

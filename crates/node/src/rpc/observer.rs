@@ -1,13 +1,22 @@
-//! The part of `observer_backend` (runtime_tools) that `etop` uses on the node it watches, so
-//! `etop:start([{node, Node}, {output, text}, {tracing, off}])` from an Erlang node shows this node's
-//! processes:
+//! The part of `observer_backend` (runtime_tools) that `etop` and the `observer` GUI call on the node
+//! they watch, so `etop:start([{node, Node}, {output, text}, {tracing, off}])` shows this node's
+//! processes and `observer` can pick this node from its Nodes menu:
 //!
-//! - `observer_backend:vsn/0`: `{ok, "erlnode-<version>"}` (etop only checks that it answers);
-//! - `observer_backend:etop_collect(Collector)`: sends `{self(), #etop_info{}}` to `Collector`, with the
-//!   processes' memory, message queue lengths and names (a registered name, else `'-'`). The BEAM's
-//!   reductions and current functions have no counterpart here: reductions are 0, and the current
-//!   function is `{erlnode, Status, 0}` with the process's status (`waiting`, `running`, `exiting`).
-//!   Scheduler utilisation is not measured (`runtime` is `undefined`, which etop shows as 0 %).
+//! - `vsn/0`: `{ok, "erlnode-<version>"}` (etop only checks that it answers);
+//! - `etop_collect(Collector)`: sends `{self(), #etop_info{}}` to `Collector`, with the processes'
+//!   memory, message queue lengths and names (a registered name, else `'-'`) and the schedulers' wall
+//!   time. The BEAM's reductions and current functions have no counterpart here: reductions are 0, and
+//!   the current function is `{erlnode, Status, 0}` with the process's status (`waiting`, `running`,
+//!   `exiting`). observer's Processes tab uses it too, since `procs_info/1` is not exported here;
+//! - `sys_info/0` (the System and Memory Allocators tabs): the same keys as OTP 25's, from the runtime.
+//!   Rust's allocator keeps no statistics of its own, so `alloc_info` holds one allocator, `rust_alloc`,
+//!   whose blocks are what the runtime knows it holds (processes and atoms, as in `erlang:memory/0`) and
+//!   whose carriers are the OS process's resident memory. `io_input`/`io_output` are 0 (not counted), and
+//!   the port and ETS limits are left out, since erlnode has neither;
+//! - `fetch_stats(Parent, Millis)` (the Load Charts tab): every `Millis` sends
+//!   `{stats, 1, SchedulerWallTime, {{input, 0}, {output, 0}}, Memory}` to `Parent` until it gets any
+//!   message. A scheduler counts as busy whenever it is not asleep, so a reader polling its socket counts;
+//! - `get_port_list/0`, `get_socket_list/0` and `get_table_list/2`: `[]` (no ports, sockets or tables).
 
 use erlnode_etf::{Atom, Term};
 
@@ -25,7 +34,85 @@ pub(super) fn register(rpc: &Rpc) {
             p.send(collector, Term::tuple(vec![Term::Pid(p.self_pid()), info]));
         }
         Ok(Term::atom("ok"))
-    });
+    })
+    .register_process("observer_backend", "sys_info", 0, |p, _| async move { Ok(sys_info(p.node())) })
+    .register_process("observer_backend", "fetch_stats", 2, |mut p, args| async move {
+        let (&Term::Pid(parent), Some(millis)) = (&args[0], args[1].as_i64().and_then(|n| u64::try_from(n).ok()))
+        else {
+            return Err(super::Exception::error(Term::atom("function_clause")));
+        };
+        let every = std::time::Duration::from_millis(millis.max(1));
+        while p.recv_timeout(every).await.is_none() {
+            let io = Term::tuple(vec![
+                Term::tuple(vec![Term::atom("input"), Term::from(0u64)]),
+                Term::tuple(vec![Term::atom("output"), Term::from(0u64)]),
+            ]);
+            let memory = super::builtins::memory(p.node());
+            p.send(parent, Term::tuple(vec![Term::atom("stats"), Term::from(1u64), wall_time(), io, memory]));
+        }
+        Ok(Term::atom("ok"))
+    })
+    .register("observer_backend", "get_port_list", 0, |_| async move { Ok(Term::NIL) })
+    .register("observer_backend", "get_socket_list", 0, |_| async move { Ok(Term::NIL) })
+    .register("observer_backend", "get_table_list", 2, |_| async move { Ok(Term::NIL) });
+}
+
+/// `erlang:system_info({allocator_sizes, _})`'s shape, with the one allocator described above (observer
+/// divides by its carriers' size, which is never 0 here).
+fn alloc_info(node: &Node) -> Term {
+    let memory = super::builtins::memory(node).to_list().unwrap_or_default();
+    let get = |key: &str| {
+        memory.iter().find_map(|pair| match pair.as_tuple() {
+            Some([k, Term::Int(v)]) if crate::atoms::is(k, key) => u64::try_from(*v).ok(),
+            _ => None,
+        })
+    };
+    let held = get("processes").unwrap_or(0) + get("atom").unwrap_or(0);
+    let resident = get("total").unwrap_or(0).max(held).max(1);
+    let sizes = |key: &str, n: u64| Term::tuple(vec![Term::atom(key), Term::from(n), Term::from(n), Term::from(n)]);
+    let mbcs = Term::tuple(vec![
+        Term::atom("mbcs"),
+        Term::list(vec![sizes("blocks_size", held), sizes("carriers_size", resident)]),
+    ]);
+    let instance = Term::tuple(vec![Term::atom("instance"), Term::from(0u64), Term::list(vec![mbcs])]);
+    Term::list(vec![Term::tuple(vec![Term::atom("rust_alloc"), Term::list(vec![instance])])])
+}
+
+/// `statistics(scheduler_wall_time)`: `[{Id, Busy, Total}]`, one per scheduler, numbered from 1.
+fn wall_time() -> Term {
+    let schedulers = crate::scheduler::wall_time().into_iter().enumerate();
+    Term::list(
+        schedulers
+            .map(|(i, (busy, total))| Term::tuple(vec![Term::from(i as u64 + 1), Term::from(busy), Term::from(total)]))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// `observer_backend:sys_info/0`: OTP 25's keys in its order, then `erlang:memory/0`'s pairs.
+fn sys_info(node: &Node) -> Term {
+    let info = |key: &str| super::builtins::system_info(node, &Term::atom(key)).unwrap_or_default();
+    let pair = |key: &str, value: Term| Term::tuple(vec![Term::atom(key), value]);
+    let mut pairs = vec![
+        pair("uptime", Term::from(node.uptime().as_millis() as u64)),
+        pair("run_queue", Term::from(crate::scheduler::run_queue() as u64)),
+        pair("io_input", Term::from(0u64)),
+        pair("io_output", Term::from(0u64)),
+    ];
+    let keys = ["logical_processors", "logical_processors_online", "logical_processors_available", "schedulers"];
+    pairs.extend(keys.iter().map(|key| pair(key, info(key))));
+    pairs.push(pair("schedulers_online", info("schedulers_online")));
+    pairs.push(pair("schedulers_available", info("schedulers_online")));
+    let keys = ["otp_release", "version", "system_architecture", "kernel_poll", "smp_support", "threads"];
+    pairs.extend(keys.iter().map(|key| pair(key, info(key))));
+    pairs.push(pair("thread_pool_size", info("thread_pool_size")));
+    pairs.push(pair("wordsize_internal", info("wordsize")));
+    pairs.push(pair("wordsize_external", info("wordsize")));
+    pairs.push(pair("alloc_info", alloc_info(node)));
+    let keys = ["process_count", "atom_limit", "atom_count", "process_limit", "port_count", "ets_count"];
+    pairs.extend(keys.iter().map(|key| pair(key, info(key))));
+    pairs.push(pair("dist_buf_busy_limit", info("dist_buf_busy_limit")));
+    pairs.extend(super::builtins::memory(node).to_list().unwrap_or_default());
+    Term::list(pairs)
 }
 
 /// `#etop_info{now, n_procs, wall_clock, runtime, run_queue, alloc_areas, memi, procinfo}`.
@@ -76,7 +163,7 @@ fn etop_info(node: &Node, collector: crate::Pid) -> Term {
         timestamp,
         int(procs.len() as u64),
         Term::tuple(vec![int(uptime), int(uptime)]),
-        Term::atom("undefined"),
+        wall_time(),
         int(crate::scheduler::run_queue() as u64),
         Term::NIL,
         Term::list(memi),

@@ -1,0 +1,94 @@
+%% Drives OTP's observer GUI at another node the way a user does: picks the node from observer's Nodes
+%% menu, then opens each tab in turn and leaves it open for a while. Run on a node with a display:
+%%
+%%   erl -sname N -setcookie C -pa Dir -eval "observer_probe:run('target@host')"
+%%
+%% It prints, one a line:
+%%
+%%   OBSERVER NODE <node>        observer now watches <node>
+%%   OBSERVER TAB <i> <title>    tab <i> (from 0) was open for a while and its process is alive
+%%   OBSERVER ERROR <event>      an error logged meanwhile (observer logs failed remote calls, and a tab
+%%                               that crashes leaves a crash report)
+%%   OBSERVER DONE
+%%
+%% The events are observer's own: wx records sent to its main process, which handles them as it handles
+%% a menu click or a tab change. observer's state is read with sys:get_state/1, so the probe finds the
+%% node's menu entry and the tabs without knowing the record's layout.
+-module(observer_probe).
+-export([run/1, log/2]).
+
+-include_lib("wx/include/wx.hrl").
+
+%% How long each tab stays open: longer than observer's refresh of the charts and process list.
+-define(OPEN_MS, 1500).
+
+run(Target) ->
+    ok = logger:add_handler(observer_probe, ?MODULE, #{level => error}),
+    pong = net_adm:ping(Target),
+    ok = observer:start(),
+    %% observer lists the connected nodes in its Nodes menu as items 1001, 1002, ...
+    Nodes = wait_for_state(fun(State) -> find_list(State, fun(L) -> lists:member(Target, L) end) end),
+    Index = index_of(Target, Nodes),
+    observer ! #wx{id = 1000 + Index, obj = undefined, userData = [],
+                   event = #wxCommand{type = command_menu_selected}},
+    Target = wait_for_node(Target, 50),
+    io:format("OBSERVER NODE ~s~n", [Target]),
+    Panels = wait_for_state(fun(State) -> find_list(State, fun is_panel_list/1) end),
+    lists:foreach(fun({I, {_Name, Panel, Title}}) ->
+                          observer ! #wx{id = -1, obj = undefined, userData = [],
+                                         event = #wxBookCtrl{type = command_notebook_page_changed,
+                                                             nSel = I, nOldSel = 0}},
+                          timer:sleep(?OPEN_MS),
+                          true = is_process_alive(wx_object:get_pid(Panel)),
+                          io:format("OBSERVER TAB ~b ~s~n", [I, Title])
+                  end,
+                  lists:zip(lists:seq(0, length(Panels) - 1), Panels)),
+    Target = observer_wx:get_active_node(),
+    true = lists:member(Target, nodes()),
+    io:format("OBSERVER DONE~n"),
+    observer:stop().
+
+%% The logger handler: every error event, on one line.
+log(#{msg := Msg}, _Config) ->
+    Text = case Msg of
+               {report, Report} -> io_lib:format("~0p", [Report]);
+               {string, String} -> String;
+               {Format, Args} -> io_lib:format(Format, Args)
+           end,
+    io:format("OBSERVER ERROR ~ts~n", [re:replace(Text, "\n", " ", [global])]).
+
+wait_for_state(Find) ->
+    wait_for_state(Find, 50).
+
+wait_for_state(Find, 0) ->
+    error({observer_state_not_found, Find});
+wait_for_state(Find, Tries) ->
+    [_Parent, State, observer_wx | _] = sys:get_state(observer),
+    case Find(State) of
+        {ok, Found} -> Found;
+        error -> timer:sleep(100), wait_for_state(Find, Tries - 1)
+    end.
+
+wait_for_node(_Target, 0) ->
+    observer_wx:get_active_node();
+wait_for_node(Target, Tries) ->
+    case observer_wx:get_active_node() of
+        Target -> Target;
+        _ -> timer:sleep(100), wait_for_node(Target, Tries - 1)
+    end.
+
+%% The first field of the state that is a list passing Test.
+find_list(State, Test) ->
+    case [F || F <- tuple_to_list(State), is_list(F), F =/= [], Test(F)] of
+        [Found | _] -> {ok, Found};
+        [] -> error
+    end.
+
+%% The tabs: {Name, WxObject, Title} each.
+is_panel_list(L) ->
+    lists:all(fun({_Name, {wx_ref, _, _, _}, Title}) -> io_lib:printable_list(Title);
+                 (_) -> false
+              end, L).
+
+index_of(X, L) ->
+    length(lists:takewhile(fun(Y) -> Y =/= X end, L)) + 1.

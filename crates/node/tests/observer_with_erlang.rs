@@ -1,0 +1,74 @@
+//! OTP's observer GUI, run by a real `erl` node on a virtual display (`Xvfb`), watches a Rust node: the
+//! node is picked from observer's Nodes menu and every tab is opened in turn
+//! (tests/erlang/observer_probe.erl drives observer with its own wx events). A remote call observer
+//! cannot use logs an error, and a tab that crashes leaves a crash report: there must be neither.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use erlnode::{Atom, Term};
+use erlnode_erltest::node::{ERL_HOST, ErlNode, unique};
+use erlnode_erltest::{Erlang, Proc, TempDir};
+
+const COOKIE: &str = "erlnode_observer_test";
+const PROBE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/erlang/observer_probe.erl");
+
+/// Starts `Xvfb` on a display it picks; the display's name (`:N`) and the server.
+fn virtual_display(xvfb: &Path) -> (String, Proc) {
+    let server =
+        Proc::start("Xvfb", xvfb, &["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], &[]);
+    // Xvfb writes the display's number on the given descriptor once it accepts clients.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let number = server.output().lines().find_map(|l| l.trim().parse::<u32>().ok());
+        if let Some(number) = number {
+            return (format!(":{number}"), server);
+        }
+        assert!(Instant::now() < deadline, "Xvfb did not start:\n{}", server.output());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn observer_shows_every_tab_of_a_rust_node() {
+    let Some(erlang) = Erlang::find("observer_shows_every_tab_of_a_rust_node") else { return };
+    // observer needs wx (Debian's erlang-observer brings it) and a display.
+    let has_observer = std::process::Command::new(&erlang.erl)
+        .args(["-noshell", "-eval", "halt(case code:which(observer_wx) of non_existing -> 1; _ -> 0 end)."])
+        .status()
+        .is_ok_and(|s| s.success());
+    let xvfb = erlnode_erltest::find::program("Xvfb");
+    let (true, Some(xvfb)) = (has_observer, xvfb) else {
+        assert!(!erlnode_erltest::find::ci(), "observer or Xvfb is missing, and CI=true requires this test to run");
+        eprintln!("observer_shows_every_tab_of_a_rust_node: skipped: needs erlang-observer and Xvfb (xvfb)");
+        return;
+    };
+    let (display, _server) = virtual_display(&xvfb);
+
+    let (node, epmd) = common::dist_node("rust_observed", COOKIE).await;
+    let worker = node.spawn(common::forever).expect("a worker starts");
+    node.register(Atom::new("observed_worker"), worker).expect("the name is free");
+    node.send(worker, Term::from(1));
+
+    let dir = TempDir::new("erlnode-observer");
+    erlang.compile(Path::new(PROBE_SOURCE), &dir);
+    let dir_arg = dir.path().to_string_lossy().to_string();
+    let rust = node.name().as_str().to_owned();
+    let peer = ErlNode::sname(&unique("erl_observer"))
+        .cookie(COOKIE)
+        .epmd_port(epmd)
+        .env("DISPLAY", &display)
+        .args(&["-pa", &dir_arg])
+        .eval(&format!("{ERL_HOST}, observer_probe:run('{rust}'), timer:sleep(infinity)."))
+        .start(&erlang);
+    peer.wait_for(&format!("OBSERVER NODE {rust}"));
+    // Each tab stays open 1.5 s; waiting tab by tab keeps each wait short.
+    for tab in ["System", "Load Charts", "Memory Allocators", "Applications", "Processes", "Ports", "Table Viewer"] {
+        peer.wait_for(&format!(" {tab}\n"));
+    }
+    let output = peer.wait_for("OBSERVER DONE");
+    let errors: Vec<&str> = output.lines().filter(|l| l.starts_with("OBSERVER ERROR")).collect();
+    assert!(errors.is_empty(), "observer logged errors:\n{}", errors.join("\n"));
+}
