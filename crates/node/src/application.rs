@@ -348,23 +348,18 @@ async fn shut_down(node: &Node, sup: Pid) {
 /// The running applications, newest first, as `application:which_applications/0` returns them:
 /// `[{Name, Description, Version}]` with charlists.
 pub fn which_applications(node: &Node) -> Term {
-    let state = node.applications().lock();
-    let apps = state.running.iter().rev().filter_map(|(name, ..)| {
-        let spec = state.loaded.get(name)?;
-        Some(Term::tuple(vec![Term::Atom(*name), Term::charlist(&spec.description), Term::charlist(&spec.version)]))
-    });
-    Term::list(apps.collect::<Vec<_>>())
+    Term::list(running_with_tops(node).into_iter().map(|(_, _, about)| about).collect::<Vec<_>>())
 }
 
-/// The running applications as `appmon_info` lists them: each one's top supervisor and its
+/// The running applications, latest first: each one's top supervisor, name and
 /// `{Name, Description, Version}`.
-pub(crate) fn running_with_tops(node: &Node) -> Vec<(Pid, Term)> {
+pub(crate) fn running_with_tops(node: &Node) -> Vec<(Pid, Atom, Term)> {
     let state = node.applications().lock();
     let apps = state.running.iter().rev().filter_map(|(name, _, top)| {
         let spec = state.loaded.get(name)?;
         let about =
             Term::tuple(vec![Term::Atom(*name), Term::charlist(&spec.description), Term::charlist(&spec.version)]);
-        Some((*top, about))
+        Some((*top, *name, about))
     });
     apps.collect()
 }

@@ -1,14 +1,17 @@
 //! OTP's observer GUI, run by a real `erl` node on a virtual display (`Xvfb`), watches a Rust node: the
 //! node is picked from observer's Nodes menu and every tab is opened in turn
 //! (tests/erlang/observer_probe.erl drives observer with its own wx events). A remote call observer
-//! cannot use logs an error, and a tab that crashes leaves a crash report: there must be neither.
+//! cannot use logs an error, and a tab that crashes leaves a crash report: there must be neither. The
+//! Load Charts tab must have drawn samples and the Applications tab must list the node's application.
 
 mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use erlnode::{Atom, Term};
+use erlnode::application::{self, AppSpec, StartType};
+use erlnode::supervisor::{self, Flags, Strategy};
+use erlnode::{Atom, Node, Term};
 use erlnode_erltest::node::{ERL_HOST, ErlNode, unique};
 use erlnode_erltest::{Erlang, Proc, TempDir};
 
@@ -51,6 +54,11 @@ async fn observer_shows_every_tab_of_a_rust_node() {
     let worker = node.spawn(common::forever).expect("a worker starts");
     node.register(Atom::new("observed_worker"), worker).expect("the name is free");
     node.send(worker, Term::from(1));
+    let app = AppSpec::new("observed_app", |node: Node| async move {
+        supervisor::start(&node, Flags::new(Strategy::OneForOne), vec![], None).await.map_err(|e| e.to_term())
+    });
+    application::load(&node, app).expect("the application loads");
+    application::start(&node, Atom::new("observed_app"), StartType::Temporary).await.expect("the application starts");
 
     let dir = TempDir::new("erlnode-observer");
     erlang.compile(Path::new(PROBE_SOURCE), &dir);
@@ -61,11 +69,12 @@ async fn observer_shows_every_tab_of_a_rust_node() {
         .epmd_port(epmd)
         .env("DISPLAY", &display)
         .args(&["-pa", &dir_arg])
-        .eval(&format!("{ERL_HOST}, observer_probe:run('{rust}'), timer:sleep(infinity)."))
+        .eval(&format!("{ERL_HOST}, observer_probe:run('{rust}', observed_app), timer:sleep(infinity)."))
         .start(&erlang);
     peer.wait_for(&format!("OBSERVER NODE {rust}"));
-    // Each tab stays open 1.5 s; waiting tab by tab keeps each wait short.
-    for tab in ["System", "Load Charts", "Memory Allocators", "Applications", "Processes", "Ports", "Table Viewer"] {
+    // Each tab stays open 1.5 s or more; waiting tab by tab keeps each wait short.
+    let tabs = ["System", "Load Charts", "Memory Allocators", "Applications", "Processes", "Ports", "Sockets"];
+    for tab in tabs.into_iter().chain(["Table Viewer", "Trace Overview"]) {
         peer.wait_for(&format!(" {tab}\n"));
     }
     let output = peer.wait_for("OBSERVER DONE");

@@ -50,8 +50,8 @@
 //! | `erlang:apply/3` | calls the registered function |
 //! | `application:which_applications/0,1`, `get_env/2` | from the node's applications |
 //! | `observer_backend:vsn/0`, `etop_collect/1` | what `etop` and observer's Processes tab need to list this node's processes: memory, message queue and name of each, and the schedulers' wall time; reductions are not counted (0), the current function shows the status (`{erlnode, waiting, 0}`) |
-//! | `observer_backend:sys_info/0`, `fetch_stats/2`, `get_port_list/0`, `get_socket_list/0`, `get_table_list/2` | what observer's System, Load Charts, Memory Allocators, Ports, Sockets and Table Viewer tabs call: OTP 25's `sys_info` keys (no allocator statistics; I/O bytes are not counted), periodic scheduler wall time and memory, and no ports, sockets or tables |
-//! | `appmon_info:start_link2/3` | observer's Applications tab: a server that lists the running applications (their process trees are not shown) |
+//! | `observer_backend:sys_info/0`, `fetch_stats/2`, `get_port_list/0`, `get_socket_list/0`, `get_table_list/2` | what observer's System, Load Charts, Memory Allocators, Ports, Sockets and Table Viewer tabs call: OTP 25's `sys_info` keys (no allocator statistics; I/O bytes are not counted), periodic scheduler wall time and memory, and no ports, sockets or tables (`socket_info/0`, the Sockets tab's summary, is not answered; observer leaves it blank). The process window that a double click opens asks `process_info/2` for items erlnode does not keep, so it reports an error |
+//! | `appmon_info:start_link2/3` | observer's Applications tab: a server that lists the running applications (their process trees are not drawn) |
 //!
 //! # Calling Erlang
 //! [`Process::rpc_call`] calls a function on another node the way `erpc:call` does: a `SPAWN_REQUEST`

@@ -128,6 +128,8 @@ struct Worker {
     slept: AtomicU64,
     /// When its current sleep began (nanoseconds since the schedulers started, plus one), or 0 while awake.
     asleep_since: AtomicU64,
+    /// The busy time last reported, below which a report never goes.
+    busy_reported: AtomicU64,
 }
 
 impl Worker {
@@ -299,20 +301,24 @@ pub fn count() -> usize {
 /// Each scheduler's busy time and wall time since the schedulers started, in nanoseconds (Erlang's
 /// `statistics(scheduler_wall_time)`, whose ratios tools such as `observer` show as scheduler use).
 /// A scheduler is busy unless it sleeps: time spent running processes, polling sockets or looking for work.
-/// Read without a lock, a figure taken just as a scheduler wakes may count that sleep as busy.
+/// Busy times never go down from one call to the next, as the BEAM's do not.
 pub(crate) fn wall_time() -> Vec<(u64, u64)> {
     let schedulers = schedulers();
-    let now = schedulers.nanos();
     schedulers
         .workers
         .iter()
         .map(|worker| {
-            let asleep = match worker.asleep_since.load(Ordering::Relaxed) {
+            let asleep_since = worker.asleep_since.load(Ordering::SeqCst);
+            let slept = worker.slept.load(Ordering::SeqCst);
+            // Read after the sleep's state, so a sleep that ended meanwhile is within `now`.
+            let now = schedulers.nanos();
+            let asleep = match asleep_since {
                 0 => 0,
                 since => now.saturating_sub(since - 1),
             };
-            let slept = worker.slept.load(Ordering::Relaxed) + asleep;
-            (now.saturating_sub(slept), now)
+            let busy = now.saturating_sub(slept + asleep);
+            let reported = worker.busy_reported.fetch_max(busy, Ordering::Relaxed).max(busy);
+            (reported.min(now), now)
         })
         .collect()
 }
@@ -392,6 +398,7 @@ impl Schedulers {
                 thread: OnceLock::new(),
                 slept: AtomicU64::new(0),
                 asleep_since: AtomicU64::new(0),
+                busy_reported: AtomicU64::new(0),
             })
             .collect();
         let schedulers = Schedulers {
@@ -534,10 +541,12 @@ fn sleep(schedulers: &Schedulers, me: usize) -> Option<Arc<Task>> {
     if task.is_none() {
         // Timed only here, off the path that runs tasks: a scheduler is busy whenever it is not asleep.
         let since = schedulers.nanos();
-        worker.asleep_since.store(since + 1, Ordering::Relaxed);
+        worker.asleep_since.store(since + 1, Ordering::SeqCst);
         std::thread::park();
-        worker.asleep_since.store(0, Ordering::Relaxed);
-        worker.slept.fetch_add(schedulers.nanos().saturating_sub(since), Ordering::Relaxed);
+        // Counted before the sleep is cleared, so a reader in between counts it twice (too little busy
+        // time, which the reported minimum hides) rather than not at all.
+        worker.slept.fetch_add(schedulers.nanos().saturating_sub(since), Ordering::SeqCst);
+        worker.asleep_since.store(0, Ordering::SeqCst);
     }
     worker.asleep.store(false, Ordering::SeqCst);
     schedulers.sleeping.fetch_sub(1, Ordering::SeqCst);
@@ -617,10 +626,8 @@ mod tests {
             assert_eq!(after.len(), count());
             let mut idle = 0;
             for (&(busy0, total0), &(busy1, total1)) in before.iter().zip(&after) {
-                assert!(busy0 <= total0 && busy1 <= total1, "busy time within wall time");
-                assert!(total1 > total0, "wall time goes on");
-                // A figure read as a scheduler woke may have counted its sleep as busy: signed, so it can't wrap.
-                idle += i128::from(total1 - total0) - (i128::from(busy1) - i128::from(busy0));
+                assert!(busy1 >= busy0 && total1 > total0, "both only grow");
+                idle += (total1 - total0) - (busy1 - busy0).min(total1 - total0);
             }
             if idle > 0 {
                 return;

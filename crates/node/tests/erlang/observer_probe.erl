@@ -1,12 +1,13 @@
 %% Drives OTP's observer GUI at another node the way a user does: picks the node from observer's Nodes
 %% menu, then opens each tab in turn and leaves it open for a while. Run on a node with a display:
 %%
-%%   erl -sname N -setcookie C -pa Dir -eval "observer_probe:run('target@host')"
+%%   erl -sname N -setcookie C -pa Dir -eval "observer_probe:run('target@host', App)"
 %%
-%% It prints, one a line:
+%% where App is an application running on the target. It prints, one a line:
 %%
 %%   OBSERVER NODE <node>        observer now watches <node>
-%%   OBSERVER TAB <i> <title>    tab <i> (from 0) was open for a while and its process is alive
+%%   OBSERVER TAB <i> <title>    tab <i> (from 0) was open for a while and its process is alive; the
+%%                               Load Charts tab has drawn samples, the Applications tab lists App
 %%   OBSERVER ERROR <event>      an error logged meanwhile (observer logs failed remote calls, and a tab
 %%                               that crashes leaves a crash report)
 %%   OBSERVER DONE
@@ -15,14 +16,14 @@
 %% a menu click or a tab change. observer's state is read with sys:get_state/1, so the probe finds the
 %% node's menu entry and the tabs without knowing the record's layout.
 -module(observer_probe).
--export([run/1, log/2]).
+-export([run/2, log/2]).
 
 -include_lib("wx/include/wx.hrl").
 
 %% How long each tab stays open: longer than observer's refresh of the charts and process list.
 -define(OPEN_MS, 1500).
 
-run(Target) ->
+run(Target, App) ->
     ok = logger:add_handler(observer_probe, ?MODULE, #{level => error}),
     pong = net_adm:ping(Target),
     ok = observer:start(),
@@ -40,6 +41,7 @@ run(Target) ->
                                                              nSel = I, nOldSel = 0}},
                           timer:sleep(?OPEN_MS),
                           true = is_process_alive(wx_object:get_pid(Panel)),
+                          ok = shows(Title, wx_object:get_pid(Panel), App, 50),
                           io:format("OBSERVER TAB ~b ~s~n", [I, Title])
                   end,
                   lists:zip(lists:seq(0, length(Panels) - 1), Panels)),
@@ -47,6 +49,24 @@ run(Target) ->
     true = lists:member(Target, nodes()),
     io:format("OBSERVER DONE~n"),
     observer:stop().
+
+%% Whether a tab shows what it got from the node, from the tab's state: the Load Charts tab counts its
+%% samples ({N, Queue}), and the Applications tab keeps the application it shows. A tab that got nothing
+%% (observer drops a failed fetch or a misshapen delivery without a word) fails here.
+shows(Title, _Pid, _App, 0) ->
+    error({tab_shows_nothing, Title});
+shows(Title, Pid, App, Tries) ->
+    [_Parent, State | _] = sys:get_state(Pid),
+    Fields = tuple_to_list(State),
+    Shown = case Title of
+                "Load Charts" -> [N || {N, {In, Out}} <- Fields, is_integer(N), is_list(In), is_list(Out), N >= 2] =/= [];
+                "Applications" -> lists:member(App, Fields);
+                _ -> true
+            end,
+    case Shown of
+        true -> ok;
+        false -> timer:sleep(100), shows(Title, Pid, App, Tries - 1)
+    end.
 
 %% The logger handler: every error event, on one line.
 log(#{msg := Msg}, _Config) ->
