@@ -38,10 +38,7 @@ fn virtual_display(xvfb: &Path) -> (String, Proc) {
 async fn observer_shows_every_tab_of_a_rust_node() {
     let Some(erlang) = Erlang::find("observer_shows_every_tab_of_a_rust_node") else { return };
     // observer needs wx (Debian's erlang-observer brings it) and a display.
-    let has_observer = std::process::Command::new(&erlang.erl)
-        .args(["-noshell", "-eval", "halt(case code:which(observer_wx) of non_existing -> 1; _ -> 0 end)."])
-        .status()
-        .is_ok_and(|s| s.success());
+    let has_observer = common::erl_has_module(&erlang, "observer_wx");
     let xvfb = erlnode_erltest::find::program("Xvfb");
     let (true, Some(xvfb)) = (has_observer, xvfb) else {
         assert!(!erlnode_erltest::find::ci(), "observer or Xvfb is missing, and CI=true requires this test to run");

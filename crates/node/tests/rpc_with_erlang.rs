@@ -384,12 +384,7 @@ async fn elixir_calls_and_spawns_on_a_rust_node() {
 #[tokio::test(flavor = "multi_thread")]
 async fn etop_shows_a_rust_nodes_processes() {
     let Some(erlang) = Erlang::find("etop_shows_a_rust_nodes_processes") else { return };
-    // etop comes with OTP's observer application (Debian's erlang-observer), which not every install has.
-    let has_etop = std::process::Command::new(&erlang.erl)
-        .args(["-noshell", "-eval", "halt(case code:which(etop) of non_existing -> 1; _ -> 0 end)."])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_etop {
+    if !common::erl_has_module(&erlang, "etop") {
         assert!(!erlnode_erltest::find::ci(), "etop is missing, and CI=true requires this test to run");
         eprintln!("etop_shows_a_rust_nodes_processes: skipped: etop not installed (erlang-observer)");
         return;

@@ -234,14 +234,15 @@ pub(super) fn system_info(node: &Node, key: &Term) -> RpcResult {
     })
 }
 
-/// `erlang:memory/0`'s pairs.
-pub(super) fn memory(node: &Node) -> Term {
+/// `erlang:memory/0`'s pairs, in its order, in bytes.
+pub(super) fn memory_pairs(node: &Node) -> [(&'static str, u64); 9] {
     let processes: usize =
         node.processes().into_iter().filter_map(|pid| node.process_info(pid)).map(|i| i.memory).sum();
     // An atom costs its text and its two encodings, plus table overhead: about 64 bytes.
     let atom = Atom::count() * 64;
     let total = resident_bytes().unwrap_or(processes + atom).max(processes + atom);
-    let pairs = [
+    let [total, processes, atom] = [total, processes, atom].map(|n| n as u64);
+    [
         ("total", total),
         ("processes", processes),
         ("processes_used", processes),
@@ -251,8 +252,13 @@ pub(super) fn memory(node: &Node) -> Term {
         ("binary", 0),
         ("code", 0),
         ("ets", 0),
-    ];
-    Term::list(pairs.iter().map(|(k, v)| Term::tuple(vec![Term::atom(k), Term::from(*v as u64)])).collect::<Vec<_>>())
+    ]
+}
+
+/// `erlang:memory/0`: [`memory_pairs`] as `[{Key, Bytes}]`.
+pub(super) fn memory(node: &Node) -> Term {
+    let pairs = memory_pairs(node).map(|(k, v)| Term::tuple(vec![Term::atom(k), Term::from(v)]));
+    Term::list(pairs.to_vec())
 }
 
 fn memory_of(node: &Node, arg: &Term) -> RpcResult {

@@ -60,15 +60,10 @@ pub(super) fn register(rpc: &Rpc) {
 /// `erlang:system_info({allocator_sizes, _})`'s shape, with the one allocator described above (observer
 /// divides by its carriers' size, which is never 0 here).
 fn alloc_info(node: &Node) -> Term {
-    let memory = super::builtins::memory(node).to_list().unwrap_or_default();
-    let get = |key: &str| {
-        memory.iter().find_map(|pair| match pair.as_tuple() {
-            Some([k, Term::Int(v)]) if crate::atoms::is(k, key) => u64::try_from(*v).ok(),
-            _ => None,
-        })
-    };
-    let held = get("processes").unwrap_or(0) + get("atom").unwrap_or(0);
-    let resident = get("total").unwrap_or(0).max(held).max(1);
+    let memory = super::builtins::memory_pairs(node);
+    let get = |key: &str| memory.iter().find(|(k, _)| *k == key).map_or(0, |(_, v)| *v);
+    let held = get("processes") + get("atom");
+    let resident = get("total").max(held).max(1);
     let sizes = |key: &str, n: u64| Term::tuple(vec![Term::atom(key), Term::from(n), Term::from(n), Term::from(n)]);
     let mbcs = Term::tuple(vec![
         Term::atom("mbcs"),
@@ -88,6 +83,28 @@ fn wall_time() -> Term {
     )
 }
 
+/// The keys of `sys_info/0` that come from `erlang:system_info/1` (with the key asked there), in OTP 25's
+/// order, before and after `alloc_info`. Port and ETS limits are left out: erlnode has neither.
+const SYSTEM_KEYS: [(&str, &str); 15] = [
+    ("logical_processors", "logical_processors"),
+    ("logical_processors_online", "logical_processors_online"),
+    ("logical_processors_available", "logical_processors_available"),
+    ("schedulers", "schedulers"),
+    ("schedulers_online", "schedulers_online"),
+    ("schedulers_available", "schedulers_online"),
+    ("otp_release", "otp_release"),
+    ("version", "version"),
+    ("system_architecture", "system_architecture"),
+    ("kernel_poll", "kernel_poll"),
+    ("smp_support", "smp_support"),
+    ("threads", "threads"),
+    ("thread_pool_size", "thread_pool_size"),
+    ("wordsize_internal", "wordsize"),
+    ("wordsize_external", "wordsize"),
+];
+const COUNT_KEYS: [&str; 7] =
+    ["process_count", "atom_limit", "atom_count", "process_limit", "port_count", "ets_count", "dist_buf_busy_limit"];
+
 /// `observer_backend:sys_info/0`: OTP 25's keys in its order, then `erlang:memory/0`'s pairs.
 fn sys_info(node: &Node) -> Term {
     let info = |key: &str| super::builtins::system_info(node, &Term::atom(key)).unwrap_or_default();
@@ -98,19 +115,9 @@ fn sys_info(node: &Node) -> Term {
         pair("io_input", Term::from(0u64)),
         pair("io_output", Term::from(0u64)),
     ];
-    let keys = ["logical_processors", "logical_processors_online", "logical_processors_available", "schedulers"];
-    pairs.extend(keys.iter().map(|key| pair(key, info(key))));
-    pairs.push(pair("schedulers_online", info("schedulers_online")));
-    pairs.push(pair("schedulers_available", info("schedulers_online")));
-    let keys = ["otp_release", "version", "system_architecture", "kernel_poll", "smp_support", "threads"];
-    pairs.extend(keys.iter().map(|key| pair(key, info(key))));
-    pairs.push(pair("thread_pool_size", info("thread_pool_size")));
-    pairs.push(pair("wordsize_internal", info("wordsize")));
-    pairs.push(pair("wordsize_external", info("wordsize")));
+    pairs.extend(SYSTEM_KEYS.iter().map(|(key, asked)| pair(key, info(asked))));
     pairs.push(pair("alloc_info", alloc_info(node)));
-    let keys = ["process_count", "atom_limit", "atom_count", "process_limit", "port_count", "ets_count"];
-    pairs.extend(keys.iter().map(|key| pair(key, info(key))));
-    pairs.push(pair("dist_buf_busy_limit", info("dist_buf_busy_limit")));
+    pairs.extend(COUNT_KEYS.iter().map(|key| pair(key, info(key))));
     pairs.extend(super::builtins::memory(node).to_list().unwrap_or_default());
     Term::list(pairs)
 }
@@ -147,15 +154,12 @@ fn etop_info(node: &Node, collector: crate::Pid) -> Term {
     let (secs, micros) = (now.as_secs(), u64::from(now.subsec_micros()));
     let timestamp = Term::tuple(vec![int(secs / 1_000_000), int(secs % 1_000_000), int(micros)]);
     let uptime = node.uptime().as_millis() as u64;
-    let memory = super::builtins::memory(node).to_list().unwrap_or_default();
+    let memory = super::builtins::memory_pairs(node);
     let memi: Vec<Term> = ["total", "processes", "ets", "atom", "code", "binary"]
         .iter()
         .map(|key| {
-            let value = memory.iter().find_map(|pair| match pair.as_tuple() {
-                Some([k, v]) if crate::atoms::is(k, key) => Some(v.clone()),
-                _ => None,
-            });
-            Term::tuple(vec![Term::atom(key), value.unwrap_or(int(0))])
+            let value = memory.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| *v);
+            Term::tuple(vec![Term::atom(key), int(value)])
         })
         .collect();
     Term::tuple(vec![

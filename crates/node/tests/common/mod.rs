@@ -84,3 +84,10 @@ pub async fn dist_node(label: &str, cookie: &str) -> (Node, u16) {
     }
     panic!("the Rust node does not start: {last:?}");
 }
+
+/// Whether `erlang`'s `erl` can load `module` (`etop` and observer come with Debian's erlang-observer,
+/// which not every install has).
+pub fn erl_has_module(erlang: &erlnode_erltest::Erlang, module: &str) -> bool {
+    let check = format!("halt(case code:which({module}) of non_existing -> 1; _ -> 0 end).");
+    std::process::Command::new(&erlang.erl).args(["-noshell", "-eval", &check]).status().is_ok_and(|s| s.success())
+}
