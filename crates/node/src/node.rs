@@ -352,6 +352,12 @@ impl Node {
         self.inner.table.insert(|id, serial| Pid::new(name, id, serial, creation), make)
     }
 
+    /// A fresh pid of this node that no process holds (see [`ProcessTable::reserve`]).
+    pub(crate) fn reserve_pid(&self) -> Pid {
+        let (name, creation) = (self.inner.name, self.inner.creation);
+        self.inner.table.reserve(|id, serial| Pid::new(name, id, serial, creation))
+    }
+
     /// Takes the process `pid` out of the table.
     pub(crate) fn remove_process(&self, pid: Pid) {
         self.inner.table.remove(&pid);

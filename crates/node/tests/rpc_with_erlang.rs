@@ -117,6 +117,8 @@ async fn erlang_calls_rust_with_every_form_and_gets_erlangs_answers() {
         "{spawn_monitor,up,{shut,down}}",
         "{spawn_undef,true,{undef,[{rpc_demo,nope,[x],[]}]}}",
         "{spawn_request,ok,done,done}",
+        "{erpc_call_waits,slept}",
+        "{erpc_process,{return,3},true,false,true}",
     ] {
         assert!(from_erlang.contains(expected), "the reference node answered {from_erlang}, without {expected}");
     }

@@ -93,6 +93,20 @@ impl ProcessTable {
         }
     }
 
+    /// A pid of the node made with `make_pid` that no process in the table has, for a process that ends
+    /// before anything could reach it (see `rpc::spawn`). Its number is taken as a spawn takes one, so
+    /// no later process gets the same pid before the numbers wrap.
+    pub(crate) fn reserve(&self, make_pid: impl Fn(u32, u32) -> Pid) -> Pid {
+        loop {
+            let (id, serial) = self.alloc.lock().unwrap_or_else(PoisonError::into_inner).next_candidate();
+            let pid = make_pid(id, serial);
+            let number = number(&pid);
+            if !self.shard(number).contains_key(&number) {
+                return pid;
+            }
+        }
+    }
+
     /// Takes the process `pid` out of the table.
     pub(crate) fn remove(&self, pid: &Pid) {
         let number = number(pid);

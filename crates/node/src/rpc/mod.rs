@@ -28,7 +28,10 @@
 //! ```
 //!
 //! Each call runs in a process of its own, as in Erlang; [`Rpc::register_process`] gives the function
-//! that process, for functions that receive messages or link. What comes back is what an Erlang
+//! that process, for functions that receive messages or link. (An `erpc` call of a function registered
+//! with [`Rpc::register`] that returns without waiting is run where the request is read, with no process
+//! made: the caller still gets a pid of its own and its `DOWN`, as from a process that ended at once.)
+//! What comes back is what an Erlang
 //! function would give: a value, or an [`Exception`] (a throw, an exit, an error with the stack
 //! `[{Module, Function, Arity, []}]`). A panic is an error with the reason `{panic, <<"message">>}`; the
 //! node lives on. A function that is not registered raises `undef`, with Erlang's stack
@@ -92,8 +95,18 @@ use crate::hash::NumberMap;
 /// What a registered function returns: its value, or the exception it raises.
 pub type RpcResult = Result<Term, Exception>;
 
-/// A registered function, as stored: it gets the process it runs in and the argument list.
-type Function = Arc<dyn Fn(Process, Vec<Term>) -> Pin<Box<dyn Future<Output = RpcResult> + Send>> + Send + Sync>;
+/// A call of a registered function, under way.
+type Call = Pin<Box<dyn Future<Output = RpcResult> + Send>>;
+
+/// A registered function, as stored.
+#[derive(Clone)]
+enum Function {
+    /// One that gets only the argument list ([`Rpc::register`]): a call that ends at its first poll
+    /// needs no process of its own (see [`execute::begin`]).
+    Plain(Arc<dyn Fn(Vec<Term>) -> Call + Send + Sync>),
+    /// One that also gets the process it runs in ([`Rpc::register_process`]).
+    InProcess(Arc<dyn Fn(Process, Vec<Term>) -> Call + Send + Sync>),
+}
 
 /// `Module:Function/Arity`.
 type Mfa = (Atom, Atom, usize);
@@ -133,7 +146,7 @@ impl Rpc {
         F: Fn(Vec<Term>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = RpcResult> + Send + 'static,
     {
-        self.insert(module, function, arity, Arc::new(move |_process, args| Box::pin(f(args))))
+        self.insert(module, function, arity, Function::Plain(Arc::new(move |args| Box::pin(f(args)))))
     }
 
     /// [`Rpc::register`] for a function that needs the process it runs in: to receive messages, link,
@@ -144,7 +157,12 @@ impl Rpc {
         F: Fn(Process, Vec<Term>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = RpcResult> + Send + 'static,
     {
-        self.insert(module, function, arity, Arc::new(move |process, args| Box::pin(f(process, args))))
+        self.insert(
+            module,
+            function,
+            arity,
+            Function::InProcess(Arc::new(move |process, args| Box::pin(f(process, args)))),
+        )
     }
 
     /// [`Rpc::register`] with typed arguments and result through serde: the argument list decodes into

@@ -4,16 +4,20 @@
 //! A request names `{Module, Function, Arity}`, carries the argument list and options (`link`,
 //! `monitor`), and is answered with `SPAWN_REPLY`: the new pid and whether it was linked or monitored, or
 //! an error atom. The answer is queued before the new process runs, so it reaches the requester ahead of
-//! anything the process sends (for an erpc call the two are usually written together). `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since
-//! OTP 23, `rpc` send) run the function they name and end with its result; any other `{M, F, Arity}` is
-//! run as a spawned function, and one that is not registered ends its process with `undef`, as on the
-//! BEAM, where the spawn succeeds and the process fails.
+//! anything the process sends (for an erpc call the two are usually written together).
+//!
+//! `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since OTP 23, `rpc` send) run the
+//! function they name and end with its result; any other `{M, F, Arity}` is run as a spawned function,
+//! and one that is not registered ends its process with `undef`, as on the BEAM, where the spawn succeeds
+//! and the process fails. An erpc call of a function that needs no process and returns at its first poll
+//! makes none (see `execute::begin`): the answer names a fresh pid that no process holds, and the `DOWN`
+//! with the result follows it in the same write.
 
 use erlnode_dist::control::{Control, Proc, SPAWN_REPLY_LINK, SPAWN_REPLY_MONITOR};
 use erlnode_dist::flags::DistFlags;
 use erlnode_etf::{Atom, Pid, Ref, Term};
 
-use super::execute::{self, Outcome};
+use super::execute::{self, Begun, Outcome};
 use crate::process::{self, Parent, SpawnError};
 use crate::{Node, Process, atoms};
 
@@ -83,19 +87,48 @@ pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<P
     };
     let flags = if link { SPAWN_REPLY_LINK } else { 0 } | if monitor { SPAWN_REPLY_MONITOR } else { 0 };
     let announce = |pid: Pid| answer(flags, Ok(pid));
+    let erpc_call = remote && module == atoms::erpc() && function == atoms::execute_call() && monitor && !link;
+    // An erpc call of a function that needs no process is begun here; one that ends at once is answered
+    // as a process that ended at once: a pid no process has, then its DOWN with the result.
+    let (args, running) = match if erpc_call { call_parts(args) } else { Err(args) } {
+        Ok((res, m, f, call_args)) => match execute::begin(node, m, f, call_args) {
+            Ok(Begun::Done(outcome)) => {
+                let pid = node.reserve_pid();
+                announce(pid);
+                let down = Control::PayloadMonitorPExit { from: Proc::Pid(pid), to: from, reference: req_id };
+                crate::dist::send(node, from.node, down, Some(outcome.erpc(res)));
+                return;
+            }
+            Ok(Begun::Running(call)) => (Vec::new(), Some((res, call))),
+            Err(call_args) => (vec![res, Term::Atom(m), Term::Atom(f), Term::List(call_args)], None),
+        },
+        Err(args) => (args, None),
+    };
     let parent = Parent::Requester { pid: from, link, monitor: monitor.then_some(req_id), announce: &announce };
     // An erpc call's process usually answers in its first poll: when it runs next here, its result and
     // the spawn's answer go out in one write.
-    let carry = remote
-        && module == atoms::erpc()
-        && function == atoms::execute_call()
-        && monitor
-        && !link
-        && crate::scheduler::slot_free();
-    match process::spawn(node, move |p| run(p, module, function, args), parent) {
+    let carry = erpc_call && crate::scheduler::slot_free();
+    let spawned = match running {
+        Some((res, call)) => process::spawn(node, move |_| async move { Err(call.await.erpc(res)) }, parent),
+        None => process::spawn(node, move |p| run(p, module, function, args), parent),
+    };
+    match spawned {
         Ok(_) if carry => crate::scheduler::carry_writes(),
         Ok(_) => {}
         Err(SpawnError::SystemLimit(_)) => answer(0, Err(crate::atoms::system_limit())),
+    }
+}
+
+/// `[Res, Module, Function, Args]`, the arguments of `erpc:execute_call/4`, when they are those; else
+/// the arguments back.
+fn call_parts(args: Vec<Term>) -> Result<(Term, Atom, Atom, Vec<Term>), Vec<Term>> {
+    let well_formed = matches!(args.as_slice(), [_, Term::Atom(_), Term::Atom(_), Term::List(_) | Term::Charlist(_)]);
+    let mut parts = args.into_iter();
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(res), Some(Term::Atom(m)), Some(Term::Atom(f)), Some(a)) if well_formed => {
+            Ok((res, m, f, a.into_list().unwrap_or_default()))
+        }
+        (res, m, f, a) => Err(res.into_iter().chain(m).chain(f).chain(a).chain(parts).collect()),
     }
 }
 
@@ -120,14 +153,15 @@ fn options(opts: &[Term]) -> Option<(bool, bool)> {
 async fn run(p: Process, module: Atom, function: Atom, args: Vec<Term>) -> crate::ExitResult {
     let erpc = module == atoms::erpc();
     let proper = |a: &Term| matches!(a, Term::List(_) | Term::Charlist(_));
-    match (erpc, function, args.as_slice()) {
-        (true, f, [_, Term::Atom(_), Term::Atom(_), a]) if f == atoms::execute_call() && proper(a) => {
-            let mut parts = args.into_iter();
-            let (res, m, f) = (parts.next(), parts.next(), parts.next());
-            let (Some(res), Some(Term::Atom(m)), Some(Term::Atom(f))) = (res, m, f) else { return Ok(()) };
-            let call_args = parts.next().and_then(|a| a.into_list().ok()).unwrap_or_default();
-            Err(execute::apply(p, m, f, call_args).await.erpc(res))
+    let args = if erpc && function == atoms::execute_call() {
+        match call_parts(args) {
+            Ok((res, m, f, call_args)) => return Err(execute::apply(p, m, f, call_args).await.erpc(res)),
+            Err(args) => args,
         }
+    } else {
+        args
+    };
+    match (erpc, function, args.as_slice()) {
         (true, f, [Term::Atom(m), Term::Atom(f2), a]) if f == atoms::execute_cast() && proper(a) => {
             let (m, f, call_args) = (*m, *f2, a.to_list().unwrap_or_default());
             let arity = call_args.len();

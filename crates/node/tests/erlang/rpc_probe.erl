@@ -42,6 +42,7 @@ probe(N) ->
         {erpc_error, norm(caught(fun() -> erpc:call(N, rpc_demo, fail, [z]) end))},
         {erpc_undef, caught(fun() -> erpc:call(N, rpc_demo, nope, [1, 2]) end)},
         {erpc_timeout, caught(fun() -> erpc:call(N, rpc_demo, sleep, [1000], 100) end)},
+        {erpc_call_waits, erpc:call(N, rpc_demo, sleep, [10])},
         {erpc_multicall, norm(erpc:multicall([N], rpc_demo, fail, [w]))},
         {erpc_multicall_ok, erpc:multicall([N, N], rpc_demo, add, [1, 1])}
     ],
@@ -75,9 +76,28 @@ probe(N) ->
         {spawn_link, Up2, LinkExit},
         {spawn_monitor, Up3, Down},
         {spawn_undef, node(Undef) =:= N, UndefDown},
-        {spawn_request, Reply, ReqDown, ReqExit}
+        {spawn_request, Reply, ReqDown, ReqExit},
+        erpc_process(N)
     ],
     Calls ++ Casts ++ Spawns.
+
+%% What erpc:call asks for, by hand: the call's process has a pid of the node called, a new one for
+%% each call, and is gone once its DOWN came.
+erpc_process(N) ->
+    Res = make_ref(),
+    Call = fun() ->
+        ReqId = erlang:spawn_request(N, erpc, execute_call, [Res, rpc_demo, add, [1, 2]], [monitor]),
+        receive
+            {spawn_reply, ReqId, ok, Pid} ->
+                receive {'DOWN', ReqId, process, Pid, {Res, Class, Value}} -> {Pid, {Class, Value}}
+                after 5000 -> {Pid, no_down}
+                end
+        after 5000 -> {none, no_reply}
+        end
+    end,
+    {Pid1, Result} = Call(),
+    {Pid2, _} = Call(),
+    {erpc_process, Result, catch node(Pid1) =:= N, catch rpc:call(N, erlang, is_process_alive, [Pid1]), Pid1 =/= Pid2}.
 
 caught(F) ->
     try F() of
