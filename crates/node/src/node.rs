@@ -325,6 +325,12 @@ impl Node {
         self.lookup(pid).map(|entry| info::process_info(&entry))
     }
 
+    /// Copies of the messages delivered to `pid` that it has not looked at yet, oldest first (those a
+    /// selective receive passed over are its own and not seen here); `None` when it is not alive.
+    pub(crate) fn unread_messages(&self, pid: Pid) -> Option<Vec<Term>> {
+        self.lookup(pid).map(|entry| entry.inbox.messages())
+    }
+
     /// `true` when `pid` was made by this node in this incarnation.
     pub(crate) fn is_local(&self, pid: Pid) -> bool {
         pid.node == self.inner.name && pid.creation == self.inner.creation

@@ -3,6 +3,7 @@
 //! (tests/erlang/observer_probe.erl drives observer with its own wx events). A remote call observer
 //! cannot use logs an error, and a tab that crashes leaves a crash report: there must be neither. The
 //! Load Charts tab must have drawn samples and the Applications tab must list the node's application.
+//! Last, the window a double click on a process opens is opened for a registered Rust process.
 
 mod common;
 
@@ -66,7 +67,9 @@ async fn observer_shows_every_tab_of_a_rust_node() {
         .epmd_port(epmd)
         .env("DISPLAY", &display)
         .args(&["-pa", &dir_arg])
-        .eval(&format!("{ERL_HOST}, observer_probe:run('{rust}', observed_app), timer:sleep(infinity)."))
+        .eval(&format!(
+            "{ERL_HOST}, observer_probe:run('{rust}', observed_app, observed_worker), timer:sleep(infinity)."
+        ))
         .start(&erlang);
     peer.wait_for(&format!("OBSERVER NODE {rust}"));
     // Each tab stays open 1.5 s or more; waiting tab by tab keeps each wait short.
@@ -74,6 +77,8 @@ async fn observer_shows_every_tab_of_a_rust_node() {
     for tab in tabs.into_iter().chain(["Table Viewer", "Trace Overview"]) {
         peer.wait_for(&format!(" {tab}\n"));
     }
+    // The worker's process window, with the one message it has not received.
+    peer.wait_for("OBSERVER WINDOW {messages,[1]}\n");
     let output = peer.wait_for("OBSERVER DONE");
     let errors: Vec<&str> = output.lines().filter(|l| l.starts_with("OBSERVER ERROR")).collect();
     assert!(errors.is_empty(), "observer logged errors:\n{}", errors.join("\n"));

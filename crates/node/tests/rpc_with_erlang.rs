@@ -146,6 +146,9 @@ async fn a_panicking_rust_function_is_an_error_result_and_the_node_lives_on() {
          Rex = rpc:call('{rust}', erlang, whereis, [rex]), \
          io:format(\"PROCS ~w~n\", [is_list(Procs) andalso lists:member(Rex, Procs)]), \
          io:format(\"INFO ~w~n\", [rpc:call('{rust}', erlang, process_info, [Rex, [registered_name, trap_exit]])]), \
+         io:format(\"INFO2 ~w~n\", [rpc:call('{rust}', erlang, process_info, \
+                                       [Rex, [dictionary, priority, initial_call, current_stacktrace]])]), \
+         io:format(\"INITIAL ~w~n\", [rpc:call('{rust}', proc_lib, translate_initial_call, [Rex])]), \
          io:format(\"SYSINFO ~w~n\", [is_integer(rpc:call('{rust}', erlang, system_info, [process_count]))]), \
          io:format(\"BADKEY ~w~n\", [rpc:call('{rust}', erlang, system_info, [no_such_key])]), \
          Mem = rpc:call('{rust}', erlang, memory, []), \
@@ -164,6 +167,8 @@ async fn a_panicking_rust_function_is_an_error_result_and_the_node_lives_on() {
     peer.wait_for("EXPORTED true");
     peer.wait_for("PROCS true");
     peer.wait_for("INFO [{registered_name,rex},{trap_exit,false}]");
+    peer.wait_for("INFO2 [{dictionary,[]},{priority,normal},{initial_call,{erlang,apply,2}},{current_stacktrace,[]}]");
+    peer.wait_for("INITIAL {proc_lib,init_p,5}");
     peer.wait_for("SYSINFO true");
     peer.wait_for("BADKEY {badrpc,{'EXIT',{badarg,[{erlang,system_info,1,[]}]}}}");
     peer.wait_for("MEMORY true");

@@ -85,6 +85,11 @@ impl Inbox {
         self.lock().messages.len()
     }
 
+    /// Copies of the messages in the inbox, oldest first.
+    pub(crate) fn messages(&self) -> Vec<Term> {
+        self.lock().messages.iter().cloned().collect()
+    }
+
     /// The approximate bytes of the messages in the inbox (a walk of the queue: `process_info` is rare,
     /// sends are not).
     pub(crate) fn bytes(&self) -> usize {

@@ -149,7 +149,21 @@ fn nodes_of(node: &Node, arg: &Term) -> RpcResult {
     Ok(atoms(out))
 }
 
-/// The `process_info` items this node answers, in the order `process_info/1` lists them.
+/// `current_function` of a process: `{erlnode, Status, 0}`, since a Rust process runs no Erlang function.
+pub(super) fn current_function(status: Status) -> Term {
+    Term::tuple(vec![Term::atom("erlnode"), Term::atom(status_name(status)), Term::from(0)])
+}
+
+/// The atom `process_info` gives for `status`.
+fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Waiting => "waiting",
+        Status::Running => "running",
+        Status::Exiting => "exiting",
+    }
+}
+
+/// The `process_info` items that `process_info/1` lists, in its order.
 const ITEMS: [&str; 8] =
     ["registered_name", "status", "message_queue_len", "links", "monitors", "monitored_by", "trap_exit", "memory"];
 
@@ -162,11 +176,7 @@ fn process_info(node: &Node, pid: Pid, spec: &Term) -> RpcResult {
                 // Erlang answers `[]`, not a pair, for a process without a name.
                 None => return Ok(Term::NIL),
             },
-            "status" => Term::atom(match info.status {
-                Status::Waiting => "waiting",
-                Status::Running => "running",
-                Status::Exiting => "exiting",
-            }),
+            "status" => Term::atom(status_name(info.status)),
             "message_queue_len" => Term::from(info.message_queue_len as u64),
             "links" => Term::list(info.links.iter().copied().map(Term::Pid).collect::<Vec<_>>()),
             "monitors" => Term::list(
@@ -178,6 +188,23 @@ fn process_info(node: &Node, pid: Pid, spec: &Term) -> RpcResult {
             "monitored_by" => Term::list(info.monitored_by.iter().copied().map(Term::Pid).collect::<Vec<_>>()),
             "trap_exit" => Term::bool(info.trap_exit),
             "memory" => Term::from(info.memory as u64),
+            "current_function" => current_function(info.status),
+            // What the BEAM reports for a process started from a fun, the counterpart of a closure.
+            "initial_call" => Term::tuple(vec![Term::atom("erlang"), Term::atom("apply"), Term::from(2)]),
+            "group_leader" => Term::Pid(node.whereis(crate::atoms::user()).unwrap_or(pid)),
+            "messages" => Term::list(node.unread_messages(pid).unwrap_or_default()),
+            // Nothing the BEAM keeps per process for these exists in a Rust process: no process
+            // dictionary, stack trace, catch level, tracing, or garbage-collected heap.
+            "dictionary" | "current_stacktrace" | "binary" | "sequential_trace_token" | "suspending" => Term::NIL,
+            "catchlevel" | "reductions" | "trace" | "stack_size" => Term::from(0),
+            "heap_size" | "total_heap_size" => Term::from((info.memory / std::mem::size_of::<usize>()) as u64),
+            "garbage_collection" => Term::list(
+                ["min_bin_vheap_size", "min_heap_size", "fullsweep_after", "minor_gcs"]
+                    .map(|key| Term::tuple(vec![Term::atom(key), Term::from(0)])),
+            ),
+            "error_handler" => Term::atom("error_handler"),
+            "last_calls" => Term::atom("false"),
+            "priority" => Term::atom("normal"),
             _ => return Err(badarg()),
         };
         Ok(Term::tuple(vec![Term::Atom(name), value]))

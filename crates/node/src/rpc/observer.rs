@@ -16,12 +16,17 @@
 //! - `fetch_stats(Parent, Millis)` (the Load Charts tab): every `Millis` sends
 //!   `{stats, 1, SchedulerWallTime, {{input, 0}, {output, 0}}, Memory}` to `Parent` until it gets any
 //!   message. A scheduler counts as busy whenever it is not asleep, so a reader polling its socket counts;
-//! - `get_port_list/0`, `get_socket_list/0` and `get_table_list/2`: `[]` (no ports, sockets or tables).
+//! - `get_port_list/0`, `get_socket_list/0` and `get_table_list/2`: `[]` (no ports, sockets or tables);
+//!   `socket_info/0` (the Sockets tab's summary): every count 0;
+//! - `proc_lib:translate_initial_call/1` (the process window's State tab): `{proc_lib, init_p, 5}`, as
+//!   OTP answers for a process that recorded no initial call. The window's other tabs ask
+//!   `erlang:process_info/2` (see the built-ins): messages not yet looked at, and no
+//!   dictionary or stack trace.
 
 use erlnode_etf::{Atom, Term};
 
 use super::Rpc;
-use crate::{Node, Status};
+use crate::Node;
 
 pub(super) fn register(rpc: &Rpc) {
     rpc.register("observer_backend", "vsn", 0, |_| async move {
@@ -54,8 +59,38 @@ pub(super) fn register(rpc: &Rpc) {
     })
     .register("observer_backend", "get_port_list", 0, |_| async move { Ok(Term::NIL) })
     .register("observer_backend", "get_socket_list", 0, |_| async move { Ok(Term::NIL) })
-    .register("observer_backend", "get_table_list", 2, |_| async move { Ok(Term::NIL) });
+    .register("observer_backend", "get_table_list", 2, |_| async move { Ok(Term::NIL) })
+    .register("observer_backend", "socket_info", 0, |_| async move {
+        let counts = SOCKET_COUNTS.map(|key| Term::tuple(vec![Term::atom(key), Term::from(0u64)]));
+        Ok(Term::list(counts))
+    })
+    // OTP answers this for every process that did not record its initial call in its process dictionary,
+    // as a Rust process cannot; observer's process window then shows no behaviour state.
+    .register("proc_lib", "translate_initial_call", 1, |args| async move {
+        match args[0] {
+            Term::Pid(_) => Ok(Term::tuple(vec![Term::atom("proc_lib"), Term::atom("init_p"), Term::from(5u64)])),
+            _ => Err(super::Exception::error(Term::atom("function_clause"))),
+        }
+    });
 }
+
+/// The counts of `socket_info/0`, all 0: this node has none of the `socket` module's sockets. `iov_max`
+/// and `num_cnt_bits`, properties of the BEAM's socket support, are left out (observer shows "Not
+/// Supported").
+const SOCKET_COUNTS: [&str; 12] = [
+    "num_sockets",
+    "num_monitors",
+    "num_dinet",
+    "num_dinet6",
+    "num_dlocal",
+    "num_tstreams",
+    "num_tdgrams",
+    "num_tseqpkgs",
+    "num_pip",
+    "num_psctp",
+    "num_ptcp",
+    "num_pudp",
+];
 
 /// `erlang:system_info({allocator_sizes, _})`'s shape, with the one allocator described above (observer
 /// divides by its carriers' size, which is never 0 here).
@@ -131,12 +166,7 @@ fn etop_info(node: &Node, collector: crate::Pid) -> Term {
         .filter(|pid| *pid != collector)
         .filter_map(|pid| node.process_info(pid))
         .map(|info| {
-            let status = match info.status {
-                Status::Waiting => "waiting",
-                Status::Running => "running",
-                Status::Exiting => "exiting",
-            };
-            let current = Term::tuple(vec![Term::atom("erlnode"), Term::atom(status), int(0)]);
+            let current = super::builtins::current_function(info.status);
             // #etop_proc_info{pid, mem, reds, name, runtime, cf, mq}
             Term::tuple(vec![
                 Term::atom("etop_proc_info"),

@@ -1,13 +1,16 @@
 %% Drives OTP's observer GUI at another node the way a user does: picks the node from observer's Nodes
 %% menu, then opens each tab in turn and leaves it open for a while. Run on a node with a display:
 %%
-%%   erl -sname N -setcookie C -pa Dir -eval "observer_probe:run('target@host', App)"
+%%   erl -sname N -setcookie C -pa Dir -eval "observer_probe:run('target@host', App, Name)"
 %%
-%% where App is an application running on the target. It prints, one a line:
+%% where App is an application running on the target and Name a process registered there. It prints,
+%% one a line:
 %%
 %%   OBSERVER NODE <node>        observer now watches <node>
 %%   OBSERVER TAB <i> <title>    tab <i> (from 0) was open for a while and its process is alive; the
 %%                               Load Charts tab has drawn samples, the Applications tab lists App
+%%   OBSERVER WINDOW <messages>  the process window of Name (what a double click in the Processes tab
+%%                               opens) was open for a while; <messages> is what its Messages tab got
 %%   OBSERVER ERROR <event>      an error logged meanwhile (observer logs failed remote calls, and a tab
 %%                               that crashes leaves a crash report)
 %%   OBSERVER DONE
@@ -16,14 +19,14 @@
 %% a menu click or a tab change. observer's state is read with sys:get_state/1, so the probe finds the
 %% node's menu entry and the tabs without knowing the record's layout.
 -module(observer_probe).
--export([run/2, log/2]).
+-export([run/3, log/2]).
 
 -include_lib("wx/include/wx.hrl").
 
 %% How long each tab stays open: longer than observer's refresh of the charts and process list.
 -define(OPEN_MS, 1500).
 
-run(Target, App) ->
+run(Target, App, Name) ->
     ok = logger:add_handler(observer_probe, ?MODULE, #{level => error}),
     pong = net_adm:ping(Target),
     ok = observer:start(),
@@ -45,10 +48,34 @@ run(Target, App) ->
                           io:format("OBSERVER TAB ~b ~s~n", [I, Title])
                   end,
                   lists:zip(lists:seq(0, length(Panels) - 1), Panels)),
+    process_window(Target, Name, Panels),
     Target = observer_wx:get_active_node(),
     true = lists:member(Target, nodes()),
     io:format("OBSERVER DONE~n"),
     observer:stop().
+
+%% Opens the process window of the process registered as Name, as the Processes tab does on a double
+%% click, and leaves it open for a while.
+process_window(Target, Name, Panels) ->
+    Pid = rpc:call(Target, erlang, whereis, [Name]),
+    true = is_pid(Pid),
+    {_, Processes, _} = lists:keyfind("Processes", 3, Panels),
+    Panel = wx_object:get_pid(Processes),
+    Panel ! {procinfo_open, Pid},
+    Window = wait_for_window(Panel, Pid, 50),
+    timer:sleep(?OPEN_MS),
+    true = is_process_alive(Window),
+    io:format("OBSERVER WINDOW ~w~n", [rpc:call(Target, erlang, process_info, [Pid, messages])]).
+
+%% The Processes tab keeps the windows it opened as {Pid, Window}.
+wait_for_window(_Panel, Pid, 0) ->
+    error({no_process_window, Pid});
+wait_for_window(Panel, Pid, Tries) ->
+    [_Parent, State | _] = sys:get_state(Panel),
+    case [W || F <- tuple_to_list(State), is_list(F), {P, W} <- F, P =:= Pid] of
+        [Window | _] -> wx_object:get_pid(Window);
+        [] -> timer:sleep(100), wait_for_window(Panel, Pid, Tries - 1)
+    end.
 
 %% Whether a tab shows what it got from the node, from the tab's state: the Load Charts tab counts its
 %% samples ({N, Queue}), and the Applications tab keeps the application it shows. A tab that got nothing
