@@ -480,10 +480,9 @@ impl Control {
             op::SPAWN_REPLY | op::SPAWN_REPLY_TT => {
                 let (req_id, to) = (e.reference()?, e.pid()?);
                 let flags = u32::try_from(e.uint()?).ok()?;
-                let result = match e.term()? {
-                    Term::Pid(new) => Ok(new),
-                    Term::Atom(reason) => Err(reason),
-                    _ => return None,
+                let result = match e.proc()? {
+                    Proc::Pid(new) => Ok(new),
+                    Proc::Name(reason) => Err(reason),
                 };
                 Control::SpawnReply { req_id, to, flags, result }
             }
@@ -745,8 +744,16 @@ impl<'a, 'c> Parts<'_, 'a, 'c> {
         self.next().uint()
     }
 
+    /// A pid or an atom, read as such rather than as a whole term.
     fn proc(&mut self) -> Option<Proc> {
-        Proc::from_term(&self.term()?)
+        let reader = self.next();
+        let at = reader.position();
+        match reader.pid() {
+            Some(pid) => Some(Proc::Pid(pid)),
+            // Not a pid at all, rather than a broken one.
+            None if reader.position() == at => reader.atom().map(Proc::Name),
+            None => None,
+        }
     }
 
     fn list(&mut self) -> Option<Vec<Term>> {

@@ -866,6 +866,11 @@ impl<'a, 'c> Reader<'a, 'c> {
 
     /// A NEWER_REFERENCE or NEW_REFERENCE whose tag, at `at`, was read.
     fn reference_after_tag(&mut self, t: u8, at: usize) -> Result<Ref> {
+        if t == tag::NEWER_REFERENCE {
+            if let Some(r) = self.cached_newer_reference() {
+                return Ok(r);
+            }
+        }
         let len = self.u16()?;
         if len == 0 || usize::from(len) > crate::MAX_REF_WORDS {
             return Err(self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)));
@@ -880,7 +885,42 @@ impl<'a, 'c> Reader<'a, 'c> {
             .ok_or_else(|| self.err_at(at + 1, DecodeErrorKind::InvalidReference(len)))
     }
 
+    /// The form almost every reference of a distribution message takes (`NEWER_REFERENCE_EXT` with its
+    /// node as an atom cache reference), read in one go; `None`, with nothing read, for any other form.
+    #[inline]
+    fn cached_newer_reference(&mut self) -> Option<Ref> {
+        let rest = self.src.data.get(self.pos..)?;
+        let &[len_hi, len_lo, tag::ATOM_CACHE_REF, ix, ref after @ ..] = rest else { return None };
+        let len = usize::from(u16::from_be_bytes([len_hi, len_lo]));
+        let node = *self.opts.atom_cache?.get(usize::from(ix))?;
+        let words = after.get(..4 + 4 * len).filter(|_| (1..=crate::MAX_REF_WORDS).contains(&len))?;
+        let word = |i: usize| u32::from_be_bytes([words[i], words[i + 1], words[i + 2], words[i + 3]]);
+        let mut ids = [0u32; crate::MAX_REF_WORDS];
+        for (k, id) in ids.iter_mut().take(len).enumerate() {
+            *id = word(4 + 4 * k);
+        }
+        let r = Ref::new(node, word(0), &ids[..len])?;
+        self.pos += 8 + 4 * len;
+        Some(r)
+    }
+
     fn pid_after_tag(&mut self, t: u8) -> Result<Pid> {
+        // The form almost every pid of a distribution message takes, read in one go: `NEW_PID_EXT` with
+        // its node as an atom cache reference.
+        if t == tag::NEW_PID {
+            let cached = self.src.data.get(self.pos..).and_then(|rest| match rest {
+                &[tag::ATOM_CACHE_REF, ix, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, ..] => {
+                    let node = *self.opts.atom_cache?.get(usize::from(ix))?;
+                    let (id, serial) = (u32::from_be_bytes([a0, a1, a2, a3]), u32::from_be_bytes([b0, b1, b2, b3]));
+                    Some(Pid::new(node, id, serial, u32::from_be_bytes([c0, c1, c2, c3])))
+                }
+                _ => None,
+            });
+            if let Some(pid) = cached {
+                self.pos += 14;
+                return Ok(pid);
+            }
+        }
         let node = self.atom()?;
         let id = self.u32()?;
         let serial = self.u32()?;
@@ -900,7 +940,22 @@ impl<'a, 'c> Reader<'a, 'c> {
         }
     }
 
+    #[inline]
     fn atom_after_tag(&mut self, t: u8, at: usize) -> Result<Atom> {
+        // An atom cache reference, the commonest atom of a distribution message, is taken here; the rest,
+        // errors included, out of line.
+        if t == tag::ATOM_CACHE_REF {
+            let cached = self.src.data.get(self.pos).and_then(|&ix| self.opts.atom_cache?.get(usize::from(ix)));
+            if let Some(&atom) = cached {
+                self.pos += 1;
+                return Ok(atom);
+            }
+        }
+        self.atom_after_tag_slow(t, at)
+    }
+
+    #[inline(never)]
+    fn atom_after_tag_slow(&mut self, t: u8, at: usize) -> Result<Atom> {
         let len = match t {
             tag::ATOM_CACHE_REF => {
                 let ix = self.u8()?;
@@ -1123,5 +1178,32 @@ mod tests {
         assert_eq!(decoder.decode_body_bytes_at(&short, 3).unwrap_err(), from_slice);
         let past = decoder.decode_body_bytes_at(&input, 20).unwrap_err();
         assert_eq!(past, decoder.decode_body_bytes(&Bytes::new()).unwrap_err());
+    }
+    #[test]
+    fn pids_and_references_by_cache_reference_read_as_written_out() {
+        use crate::encode::Encoder;
+        let node = Atom::new("peer@host");
+        let cache = [Atom::new("other"), node];
+        // The encoder gives `node` index 1, as a connection's cache would.
+        let mut index = |a: Atom| (a == node).then_some(1u8);
+        let mut terms = vec![Term::Pid(Pid::new(node, 7, 1, 0x1234_5678))];
+        for words in 1..=crate::MAX_REF_WORDS {
+            let ids: Vec<u32> = (1..=words as u32).map(|w| w * 0x0101_0101).collect();
+            terms.push(Term::Ref(Ref::new(node, 3, &ids).unwrap()));
+        }
+        let term = Term::tuple(terms);
+        let mut cached = Vec::new();
+        Encoder::new().atom_cache(&mut index).encode_body(&term, &mut cached).unwrap();
+        let mut plain = Vec::new();
+        Encoder::new().encode_body(&term, &mut plain).unwrap();
+        assert!(cached.len() < plain.len(), "the node went as a cache reference");
+        let decoder = Decoder::new().atom_cache(&cache);
+        assert_eq!(decoder.decode_body(&cached).unwrap(), (term.clone(), cached.len()));
+        assert_eq!(Decoder::new().decode_body(&plain).unwrap(), (term, plain.len()));
+        // Cut anywhere, or with the cache entry missing, it is an error, never a misread.
+        for end in 0..cached.len() {
+            assert!(decoder.decode_body(&cached[..end]).is_err(), "cut at {end}");
+        }
+        assert!(Decoder::new().atom_cache(&cache[..1]).decode_body(&cached).is_err());
     }
 }

@@ -141,12 +141,26 @@ impl<'c> Encoder<'c> {
 
     /// Appends a reference, as [`Encoder::encode_body`] would.
     pub fn encode_ref(&mut self, r: &Ref, out: &mut Vec<u8>) {
-        out.push(tag::NEWER_REFERENCE);
-        out.extend_from_slice(&(r.ids().len() as u16).to_be_bytes());
-        self.atom(r.node, out);
-        out.extend_from_slice(&r.creation.to_be_bytes());
-        for id in r.ids() {
-            out.extend_from_slice(&id.to_be_bytes());
+        // Built on the stack and appended once; the node goes in at [3..5] when it is a cache reference.
+        let ids = r.ids();
+        let mut bytes = [0u8; 9 + 4 * crate::MAX_REF_WORDS];
+        bytes[0] = tag::NEWER_REFERENCE;
+        bytes[1..3].copy_from_slice(&(ids.len() as u16).to_be_bytes());
+        bytes[5..9].copy_from_slice(&r.creation.to_be_bytes());
+        for (k, id) in ids.iter().enumerate() {
+            bytes[9 + 4 * k..13 + 4 * k].copy_from_slice(&id.to_be_bytes());
+        }
+        let end = 9 + 4 * ids.len();
+        match self.cached(r.node) {
+            Some(ix) => {
+                bytes[3..5].copy_from_slice(&[tag::ATOM_CACHE_REF, ix]);
+                out.extend_from_slice(&bytes[..end]);
+            }
+            None => {
+                out.extend_from_slice(&bytes[..3]);
+                self.atom_text(r.node, out);
+                out.extend_from_slice(&bytes[5..end]);
+            }
         }
     }
 
@@ -302,20 +316,39 @@ impl<'c> Encoder<'c> {
     }
 
     fn pid(&mut self, p: &Pid, out: &mut Vec<u8>) {
-        out.push(tag::NEW_PID);
-        self.atom(p.node, out);
-        let mut tail = [0u8; 12];
-        tail[..4].copy_from_slice(&p.id.to_be_bytes());
-        tail[4..8].copy_from_slice(&p.serial.to_be_bytes());
-        tail[8..].copy_from_slice(&p.creation.to_be_bytes());
-        out.extend_from_slice(&tail);
+        // As `encode_ref`: the node at [1..3] when it is a cache reference.
+        let mut bytes = [0u8; 15];
+        bytes[0] = tag::NEW_PID;
+        bytes[3..7].copy_from_slice(&p.id.to_be_bytes());
+        bytes[7..11].copy_from_slice(&p.serial.to_be_bytes());
+        bytes[11..].copy_from_slice(&p.creation.to_be_bytes());
+        match self.cached(p.node) {
+            Some(ix) => {
+                bytes[1..3].copy_from_slice(&[tag::ATOM_CACHE_REF, ix]);
+                out.extend_from_slice(&bytes);
+            }
+            None => {
+                out.push(tag::NEW_PID);
+                self.atom_text(p.node, out);
+                out.extend_from_slice(&bytes[3..]);
+            }
+        }
     }
 
     fn atom(&mut self, atom: Atom, out: &mut Vec<u8>) {
-        if let Some(ix) = self.atom_cache.as_mut().and_then(|c| c.index(atom)) {
-            out.extend_from_slice(&[tag::ATOM_CACHE_REF, ix]);
-            return;
+        match self.cached(atom) {
+            Some(ix) => out.extend_from_slice(&[tag::ATOM_CACHE_REF, ix]),
+            None => self.atom_text(atom, out),
         }
+    }
+
+    /// The atom cache reference index of `atom` in this frame, if there is a cache and it gives one.
+    fn cached(&mut self, atom: Atom) -> Option<u8> {
+        self.atom_cache.as_mut().and_then(|c| c.index(atom))
+    }
+
+    /// `atom` written out in full (not as a cache reference).
+    fn atom_text(&mut self, atom: Atom, out: &mut Vec<u8>) {
         if !self.utf8_atoms {
             let ext = atom.default_ext();
             match atom.short_default_ext() {

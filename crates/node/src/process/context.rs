@@ -100,6 +100,15 @@ impl Process {
         self.mailbox.recv_match_timeout(matches, timeout).await
     }
 
+    /// [`Process::recv_match_timeout`] with the deadline given (`None`: no deadline).
+    pub(crate) async fn recv_match_until(
+        &mut self,
+        matches: impl FnMut(&Term) -> bool,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Option<Term> {
+        self.mailbox.recv_match_until(matches, deadline).await
+    }
+
     /// The number of messages in the mailbox (Erlang's `message_queue_len`).
     pub fn mailbox_len(&self) -> usize {
         self.mailbox.len()

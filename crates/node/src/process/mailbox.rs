@@ -336,14 +336,23 @@ impl Mailbox {
         mut matches: impl FnMut(&Term) -> bool,
         timeout: Duration,
     ) -> Option<Term> {
+        if timeout.is_zero() {
+            return self.take_delivered(&mut matches);
+        }
+        // A timeout too long to count is no timeout at all.
+        self.recv_match_until(matches, tokio::time::Instant::now().checked_add(timeout)).await
+    }
+
+    /// [`Mailbox::recv_match_timeout`] until `deadline` (`None`: for ever), for a caller that has its
+    /// deadline already.
+    pub(crate) async fn recv_match_until(
+        &mut self,
+        mut matches: impl FnMut(&Term) -> bool,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Option<Term> {
         if let Some(message) = self.take_delivered(&mut matches) {
             return Some(message);
         }
-        if timeout.is_zero() {
-            return None;
-        }
-        // A timeout too long to count is no timeout at all.
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
         tokio::task::yield_now().await;
         if let Some(message) = self.take_delivered(&mut matches) {
             return Some(message);

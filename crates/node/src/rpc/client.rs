@@ -212,14 +212,13 @@ impl Process {
                 Some(_) => {}
             }
         }
-        let timeout = timeout.saturating_sub(start.elapsed());
         let res = self.make_ref();
         let (m, f) = mf_atoms(module, function);
         let call_args = vec![Term::Ref(res), Term::Atom(m), Term::Atom(f), Term::List(args)];
         let options = SpawnOptions { link: false, monitor: true, reply: Reply::ErrorOnly };
         let req_id = self.request_spawn(node, atoms::erpc(), atoms::execute_call(), call_args, options);
-        let is_answer = |m: &Term| is_spawn_reply(m, &req_id, Some("error")) || exit::is_down_of(m, &req_id);
-        if let Some(answer) = self.recv_match_timeout(is_answer, timeout).await {
+        let is_answer = |m: &Term| is_spawn_reply(m, &req_id, Some(atoms::error())) || exit::is_down_of(m, &req_id);
+        if let Some(answer) = self.recv_match_until(is_answer, deadline).await {
             return erpc_result(answer, &res);
         }
         // As erpc: give up the request, or the monitor if it was answered. If neither was left, the
@@ -309,52 +308,47 @@ impl Node {
 }
 
 /// `{spawn_reply, ReqId, Status, _}`, with `Status` as given when one is.
-fn is_spawn_reply(message: &Term, req_id: &Ref, status: Option<&str>) -> bool {
-    matches!(message.as_tuple(), Some([tag, Term::Ref(r), s, _])
+fn is_spawn_reply(message: &Term, req_id: &Ref, status: Option<Atom>) -> bool {
+    matches!(message.as_tuple(), Some([Term::Atom(tag), Term::Ref(r), s, _])
         if r == req_id
-            && tag.as_atom().is_some_and(|a| a.as_str() == "spawn_reply")
-            && status.is_none_or(|want| s.as_atom().is_some_and(|a| a.as_str() == want)))
+            && *tag == atoms::spawn_reply()
+            && status.is_none_or(|want| matches!(s, Term::Atom(a) if *a == want)))
 }
 
 /// The result of an erpc call from its answer: a refused spawn, or the `DOWN` of the process that ran it.
 fn erpc_result(answer: Term, res: &Ref) -> Result<Term, RpcError> {
-    let Term::Tuple(parts) = answer else { return Err(RpcError::Refused(crate::exit::badarg())) };
-    let mut parts = parts.into_iter();
-    let tag = parts.next().and_then(|t| t.as_atom());
-    let reason = parts.last().unwrap_or_default();
-    if tag.is_some_and(|a| a.as_str() == "spawn_reply") {
-        return Err(match reason.as_atom() {
-            Some(a) if a.as_str() == "noconnection" => RpcError::NoConnection,
-            _ => RpcError::Refused(reason),
-        });
+    let Term::Tuple(mut parts) = answer else { return Err(RpcError::Refused(crate::exit::badarg())) };
+    // {spawn_reply, ReqId, error, Reason} or {'DOWN', Ref, process, Pid, Reason}: the reason is last.
+    let reason = parts.pop().unwrap_or_default();
+    let no_connection = |reason: &Term| matches!(reason, Term::Atom(a) if *a == atoms::noconnection());
+    if matches!(parts.first(), Some(Term::Atom(tag)) if *tag == atoms::spawn_reply()) {
+        return Err(if no_connection(&reason) { RpcError::NoConnection } else { RpcError::Refused(reason) });
     }
-    let Term::Tuple(result) = reason else {
-        return Err(match reason.as_atom() {
-            Some(a) if a.as_str() == "noconnection" => RpcError::NoConnection,
-            _ => RpcError::Signal(reason),
-        });
-    };
-    let ours = matches!(result.first(), Some(Term::Ref(r)) if r == res);
-    let class = result.get(1).and_then(|c| c.as_atom()).filter(|_| ours).map(|a| a.as_str());
-    let known = matches!((class, result.len()), (Some("return" | "throw" | "exit" | "error"), 3) | (Some("error"), 4));
-    if !known {
+    let mut result = match reason {
+        Term::Tuple(result) if matches!(result.first(), Some(Term::Ref(r)) if r == res) => result,
         // Not an erpc result: the process ended by an exit signal with this reason.
-        return Err(RpcError::Signal(Term::Tuple(result)));
-    }
-    let len = result.len();
-    let mut rest = result.into_iter().skip(2);
-    let (first, second) = (rest.next().unwrap_or_default(), rest.next().unwrap_or_default());
-    match (class, len) {
-        (Some("return"), _) => Ok(first),
-        (Some("throw"), _) => Err(RpcError::Throw(first)),
-        (Some("exit"), _) => Err(RpcError::Exit(first)),
-        (_, 4) => Err(RpcError::Error { reason: first, stack: second }),
+        other if no_connection(&other) => return Err(RpcError::NoConnection),
+        other => return Err(RpcError::Signal(other)),
+    };
+    let class = match result.get(1) {
+        Some(Term::Atom(class)) => *class,
+        _ => return Err(RpcError::Signal(Term::Tuple(result))),
+    };
+    match result.len() {
+        3 if class == atoms::return_() => Ok(result.pop().unwrap_or_default()),
+        3 if class == atoms::throw() => Err(RpcError::Throw(result.pop().unwrap_or_default())),
+        3 if class == atoms::exit() => Err(RpcError::Exit(result.pop().unwrap_or_default())),
         // {Res, error, {erpc, Reason}}: the node could not apply the function at all.
-        _ => match first {
+        3 if class == atoms::error() => match result.pop().unwrap_or_default() {
             Term::Tuple(mut t) if t.len() == 2 && crate::atoms::is(&t[0], "erpc") => {
                 Err(RpcError::Refused(t.pop().unwrap_or_default()))
             }
             other => Err(RpcError::Refused(other)),
         },
+        4 if class == atoms::error() => {
+            let stack = result.pop().unwrap_or_default();
+            Err(RpcError::Error { reason: result.pop().unwrap_or_default(), stack })
+        }
+        _ => Err(RpcError::Signal(Term::Tuple(result))),
     }
 }

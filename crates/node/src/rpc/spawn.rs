@@ -122,13 +122,14 @@ pub(crate) fn serve(node: &Node, request: Request, answer: &dyn Fn(u32, Result<P
 /// `[Res, Module, Function, Args]`, the arguments of `erpc:execute_call/4`, when they are those; else
 /// the arguments back.
 fn call_parts(args: Vec<Term>) -> Result<(Term, Atom, Atom, Vec<Term>), Vec<Term>> {
-    let well_formed = matches!(args.as_slice(), [_, Term::Atom(_), Term::Atom(_), Term::List(_) | Term::Charlist(_)]);
-    let mut parts = args.into_iter();
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(res), Some(Term::Atom(m)), Some(Term::Atom(f)), Some(a)) if well_formed => {
-            Ok((res, m, f, a.into_list().unwrap_or_default()))
-        }
-        (res, m, f, a) => Err(res.into_iter().chain(m).chain(f).chain(a).chain(parts).collect()),
+    if !matches!(args.as_slice(), [_, Term::Atom(_), Term::Atom(_), Term::List(_) | Term::Charlist(_)]) {
+        return Err(args);
+    }
+    match <[Term; 4]>::try_from(args) {
+        Ok([res, Term::Atom(m), Term::Atom(f), a]) => Ok((res, m, f, a.into_list().unwrap_or_default())),
+        // Not reached: the shape was checked.
+        Ok(parts) => Err(parts.into()),
+        Err(args) => Err(args),
     }
 }
 
