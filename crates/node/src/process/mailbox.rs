@@ -275,6 +275,7 @@ impl Mailbox {
                 slot => *slot = Some(cx.waker().clone()),
             }
             drop(queue);
+            crate::scheduler::run_deferred();
             if waiting.is_none() {
                 entry.stats.waiting.store(true, Ordering::Relaxed);
                 waiting = Some(Waiting(&entry.stats.waiting));
@@ -353,6 +354,9 @@ impl Mailbox {
         if let Some(message) = self.take_delivered(&mut matches) {
             return Some(message);
         }
+        // What this process sent goes out now, not once it has unwound from this poll: the answer it
+        // waits for comes that much sooner.
+        crate::scheduler::run_deferred();
         tokio::task::yield_now().await;
         if let Some(message) = self.take_delivered(&mut matches) {
             return Some(message);

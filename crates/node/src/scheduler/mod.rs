@@ -589,6 +589,19 @@ fn run(schedulers: &Schedulers, me: usize, task: Arc<Task>) {
     if carry {
         return;
     }
+    run_deferred_on(me);
+}
+
+/// Runs now what the running poll deferred (see [`defer`]), instead of when the poll ends: for a task
+/// about to wait for an answer, so its request goes out before it unwinds. Nothing on a thread that is
+/// not a scheduler.
+pub(crate) fn run_deferred() {
+    if let Some(me) = current() {
+        run_deferred_on(me);
+    }
+}
+
+fn run_deferred_on(me: usize) {
     loop {
         let mut deferred = LOCAL.with(|local| std::mem::take(&mut *local.deferred.borrow_mut()));
         if deferred.is_empty() {
