@@ -1,5 +1,5 @@
 //! Introspection and control from outside processes: `process_info` shows names, links both ways, monitors
-//! both ways, the queue and memory; `Node::exit` sends exit signals as the node (an observer kills this way).
+//! both ways, the queue, memory and reductions; `Node::exit` sends exit signals as the node (an observer kills this way).
 
 mod common;
 
@@ -96,6 +96,29 @@ async fn counts_queued_and_received_messages() {
     let info = node.process_info(worker).unwrap();
     assert_eq!(info.message_queue_len, 2);
     assert_eq!(info.status, Status::Running);
+}
+
+#[tokio::test]
+async fn reductions_count_polls_and_sends() {
+    let node = node();
+    let idle = node.spawn(forever).unwrap();
+    let sink = node.spawn(forever).unwrap();
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let busy = node
+        .spawn(move |p: Process| async move {
+            go_rx.await.ok();
+            for i in 0..100 {
+                p.send(sink, i);
+            }
+            std::future::pending().await
+        })
+        .unwrap();
+    // Each has run once so far.
+    eventually(|| [idle, busy].iter().all(|&pid| node.process_info(pid).is_some_and(|i| i.reductions >= 1))).await;
+    let before = node.process_info(busy).unwrap().reductions;
+    go_tx.send(()).unwrap();
+    eventually(|| node.process_info(busy).is_some_and(|i| i.reductions >= before + 101)).await;
+    assert_eq!(node.process_info(idle).unwrap().reductions, 1, "a process that never ran again");
 }
 
 #[tokio::test]

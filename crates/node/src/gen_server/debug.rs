@@ -45,6 +45,8 @@ struct Log {
 #[derive(Debug)]
 struct Stats {
     start: Term,
+    /// The server's reductions when statistics began.
+    start_reductions: u64,
     messages_in: u64,
     messages_out: u64,
 }
@@ -87,8 +89,9 @@ impl Debug {
         self.log.as_ref().map(|log| log.events.iter().cloned().collect()).unwrap_or_default()
     }
 
-    /// Answers `{debug, What}`: `ok`, `{ok, Data}`, or an error, as `sys` expects.
-    pub(super) fn command(&mut self, who: Pid, what: &Term) -> Term {
+    /// Answers `{debug, What}`: `ok`, `{ok, Data}`, or an error, as `sys` expects; `reductions` is the
+    /// server's count so far (statistics give the difference since they began).
+    pub(super) fn command(&mut self, who: Pid, what: &Term, reductions: u64) -> Term {
         let ok = Term::atom("ok");
         let is = |term: &Term, name: &str| matches!(term, Term::Atom(a) if a.as_str() == name);
         let not_supported = |what: &str| Term::error(Term::tuple(vec![Term::atom("not_supported"), Term::atom(what)]));
@@ -130,7 +133,12 @@ impl Debug {
                 ok
             }
             ("statistics", flag) if is(flag, "true") => {
-                self.stats.get_or_insert_with(|| Stats { start: now(), messages_in: 0, messages_out: 0 });
+                self.stats.get_or_insert_with(|| Stats {
+                    start: now(),
+                    start_reductions: reductions,
+                    messages_in: 0,
+                    messages_out: 0,
+                });
                 ok
             }
             ("statistics", flag) if is(flag, "false") => {
@@ -145,8 +153,7 @@ impl Debug {
                         Term::list(vec![
                             pair("start_time", stats.start.clone()),
                             pair("current_time", now()),
-                            // erlnode counts no reductions per process.
-                            pair("reductions", Term::from(0)),
+                            pair("reductions", Term::from(reductions.saturating_sub(stats.start_reductions))),
                             pair("messages_in", Term::from(stats.messages_in as i64)),
                             pair("messages_out", Term::from(stats.messages_out as i64)),
                         ])
@@ -215,18 +222,21 @@ mod tests {
         assert!(!debug.is_on());
         debug.event(who, Event::In, || panic!("no event is made while not debugging"));
         let parse = |text: &str| text.parse::<Term>().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(debug.command(who, &parse("{log, {true, 2}}")), Term::atom("ok"));
-        assert_eq!(debug.command(who, &parse("{statistics, true}")), Term::atom("ok"));
+        assert_eq!(debug.command(who, &parse("{log, {true, 2}}"), 0), Term::atom("ok"));
+        assert_eq!(debug.command(who, &parse("{statistics, true}"), 10), Term::atom("ok"));
         for n in 1..=3 {
             debug.event(who, Event::In, || Term::tuple(vec![Term::atom("in"), Term::from(n)]));
         }
         debug.event(who, Event::Out, || parse("{out, r, p, s}"));
-        assert_eq!(debug.command(who, &parse("{log, get}")), parse("{ok, [{in, 3}, {out, r, p, s}]}"));
-        let stats = debug.command(who, &parse("{statistics, get}")).to_string();
-        assert!(stats.contains("{messages_in,3},{messages_out,1}"), "{stats}");
-        assert_eq!(debug.command(who, &parse("{log_to_file, \"f\"}")), parse("{error, {not_supported, log_to_file}}"));
-        assert_eq!(debug.command(who, &parse("no_debug")), Term::atom("ok"));
+        assert_eq!(debug.command(who, &parse("{log, get}"), 0), parse("{ok, [{in, 3}, {out, r, p, s}]}"));
+        let stats = debug.command(who, &parse("{statistics, get}"), 17).to_string();
+        assert!(stats.contains("{reductions,7},{messages_in,3},{messages_out,1}"), "{stats}");
+        assert_eq!(
+            debug.command(who, &parse("{log_to_file, \"f\"}"), 0),
+            parse("{error, {not_supported, log_to_file}}")
+        );
+        assert_eq!(debug.command(who, &parse("no_debug"), 0), Term::atom("ok"));
         assert!(!debug.is_on());
-        assert_eq!(debug.command(who, &parse("{statistics, get}")), parse("{ok, no_statistics}"));
+        assert_eq!(debug.command(who, &parse("{statistics, get}"), 0), parse("{ok, no_statistics}"));
     }
 }

@@ -55,7 +55,10 @@ pub(super) fn handle(p: &Process, status: Status, debug: &mut Debug, from: &Term
                 p.reply(from, ok);
                 System::Terminate(reason.clone())
             }
-            Some([Term::Atom(a), what]) if a.as_str() == "debug" => go(debug.command(status.pid, what), suspended),
+            Some([Term::Atom(a), what]) if a.as_str() == "debug" => {
+                let reductions = p.entry().stats.reductions.load(std::sync::atomic::Ordering::Relaxed);
+                go(debug.command(status.pid, what, reductions), suspended)
+            }
             Some([Term::Atom(a), ..]) if a.as_str() == "change_code" => go(ok, suspended),
             _ => go(unknown(request), suspended),
         },

@@ -55,7 +55,11 @@ impl<F: Future<Output = ExitResult>> Future for Body<'_, F> {
             this.held = Box::default();
         }
         let body = this.body.as_mut();
-        match catch_unwind(AssertUnwindSafe(|| body.poll(cx))) {
+        let charged = crate::scheduler::charged();
+        let polled = catch_unwind(AssertUnwindSafe(|| body.poll(cx)));
+        let reductions = 1 + crate::scheduler::charged().wrapping_sub(charged);
+        this.entry.stats.reductions.fetch_add(reductions, Ordering::Relaxed);
+        match polled {
             Ok(Poll::Pending) => {
                 let holds = crate::scheduler::take_holds();
                 if !holds.is_empty() {

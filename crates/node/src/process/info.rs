@@ -32,6 +32,10 @@ pub struct ProcessInfo {
     pub message_queue_len: usize,
     /// Messages it has taken out of its mailbox so far, by any receive (no Erlang counterpart).
     pub messages_received: u64,
+    /// Its reductions (`reductions`): one each time it ran (each poll of its future) and one for each
+    /// message it sent. The BEAM counts function calls, which a Rust process has no counterpart of; this
+    /// count tells busy processes from idle ones as the BEAM's does, not the same numbers.
+    pub reductions: u64,
     /// The processes it is linked with (`links`), sorted.
     pub links: Vec<Pid>,
     /// The monitors it holds, as reference and monitored pid (`monitors`), sorted.
@@ -86,6 +90,7 @@ pub(crate) fn process_info(entry: &ProcEntry) -> ProcessInfo {
         registered_name: state.name,
         message_queue_len: entry.queue_len(),
         messages_received: entry.stats.received.load(Ordering::Relaxed),
+        reductions: entry.stats.reductions.load(Ordering::Relaxed),
         links,
         monitors,
         monitored_by,

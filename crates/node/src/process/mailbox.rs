@@ -41,6 +41,8 @@ pub(crate) struct Stats {
     taken_bytes: AtomicUsize,
     /// True while the process is blocked in a receive with nothing to take.
     pub(crate) waiting: AtomicBool,
+    /// Its reductions: one a poll, and what the poll charged (see `ProcessInfo::reductions`).
+    pub(crate) reductions: AtomicU64,
 }
 
 /// The queue of an [`Inbox`] and the waker of the receive waiting on it.

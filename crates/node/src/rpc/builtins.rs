@@ -196,7 +196,8 @@ fn process_info(node: &Node, pid: Pid, spec: &Term) -> RpcResult {
             // Nothing the BEAM keeps per process for these exists in a Rust process: no process
             // dictionary, stack trace, catch level, tracing, or garbage-collected heap.
             "dictionary" | "current_stacktrace" | "binary" | "sequential_trace_token" | "suspending" => Term::NIL,
-            "catchlevel" | "reductions" | "trace" | "stack_size" => Term::from(0),
+            "reductions" => Term::from(info.reductions),
+            "catchlevel" | "trace" | "stack_size" => Term::from(0),
             "heap_size" | "total_heap_size" => Term::from((info.memory / std::mem::size_of::<usize>()) as u64),
             "garbage_collection" => Term::list(
                 ["min_bin_vheap_size", "min_heap_size", "fullsweep_after", "minor_gcs"]

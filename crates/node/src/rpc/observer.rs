@@ -5,9 +5,9 @@
 //! - `vsn/0`: `{ok, "erlnode-<version>"}` (etop only checks that it answers);
 //! - `etop_collect(Collector)`: sends `{self(), #etop_info{}}` to `Collector`, with the processes'
 //!   memory, message queue lengths and names (a registered name, else `'-'`) and the schedulers' wall
-//!   time. The BEAM's reductions and current functions have no counterpart here: reductions are 0, and
-//!   the current function is `{erlnode, Status, 0}` with the process's status (`waiting`, `running`,
-//!   `exiting`). observer's Processes tab uses it too, since `procs_info/1` is not exported here;
+//!   time. The BEAM's reductions and current functions have no exact counterpart here: reductions count
+//!   polls and sends (see `ProcessInfo::reductions`), and the current function is `{erlnode, Status, 0}`
+//!   with the process's status (`waiting`, `running`, `exiting`). observer's Processes tab uses it too, since `procs_info/1` is not exported here;
 //! - `sys_info/0` (the System and Memory Allocators tabs): the same keys as OTP 25's, from the runtime.
 //!   Rust's allocator keeps no statistics of its own, so `alloc_info` holds one allocator, `rust_alloc`,
 //!   whose blocks are what the runtime knows it holds (processes and atoms, as in `erlang:memory/0`) and
@@ -172,7 +172,7 @@ fn etop_info(node: &Node, collector: crate::Pid) -> Term {
                 Term::atom("etop_proc_info"),
                 Term::Pid(info.pid),
                 int(info.memory as u64),
-                int(0),
+                int(info.reductions),
                 Term::Atom(info.registered_name.unwrap_or_else(|| Atom::new("-"))),
                 int(0),
                 current,

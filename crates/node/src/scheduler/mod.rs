@@ -69,6 +69,7 @@ thread_local! {
             slot: RefCell::new(None),
             yielded: RefCell::new(None),
             budget: Cell::new(BUDGET),
+            charged: Cell::new(0),
             deferred: RefCell::new(Vec::new()),
             carry: Cell::new(false),
             carried: Cell::new(false),
@@ -88,6 +89,8 @@ struct Local {
     yielded: RefCell<Option<Arc<Task>>>,
     /// Reductions left in the current poll.
     budget: Cell<u32>,
+    /// Reductions charged on this thread so far (see [`charged`]).
+    charged: Cell<u64>,
     /// What to run when the current poll ends (see [`defer`]).
     deferred: RefCell<Vec<Arc<dyn Deferred>>>,
     /// The running poll asked for its deferred work to wait for the next task's poll (see [`carry_writes`]).
@@ -185,11 +188,17 @@ pub(crate) fn spawn_boxed(future: task::BoxFuture) {
     queue(Task::new(future, home));
 }
 
+/// Reductions charged on this thread so far: what a poll charged is the difference across it.
+pub(crate) fn charged() -> u64 {
+    LOCAL.with(|local| local.charged.get())
+}
+
 /// Charges one reduction to the task running on this thread (see the module documentation): when its
 /// budget is spent and a scheduler is idle, the process in the private slot moves to the shared queue
 /// for it. Does nothing outside the schedulers.
 pub(crate) fn charge() {
     LOCAL.with(|local| {
+        local.charged.set(local.charged.get().wrapping_add(1));
         let left = local.budget.get();
         if left > 1 {
             local.budget.set(left - 1);
