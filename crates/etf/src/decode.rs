@@ -1205,5 +1205,12 @@ mod tests {
             assert!(decoder.decode_body(&cached[..end]).is_err(), "cut at {end}");
         }
         assert!(Decoder::new().atom_cache(&cache[..1]).decode_body(&cached).is_err());
+        // A reference of a length no reference has is an error in the cached form too.
+        for words in [0u8, 6] {
+            let mut bad = vec![tag::NEWER_REFERENCE, 0, words, tag::ATOM_CACHE_REF, 1];
+            bad.extend_from_slice(&[0; 4 + 4 * 6]);
+            let kind = decoder.decode_body(&bad).unwrap_err().kind;
+            assert_eq!(kind, DecodeErrorKind::InvalidReference(u16::from(words)));
+        }
     }
 }

@@ -325,8 +325,9 @@ impl Node {
         self.lookup(pid).map(|entry| info::process_info(&entry))
     }
 
-    /// Copies of the messages delivered to `pid` that it has not looked at yet, oldest first (those a
-    /// selective receive passed over are its own and not seen here); `None` when it is not alive.
+    /// Copies of the messages that arrived for `pid` since it last looked at its mailbox, oldest first;
+    /// `None` when it is not alive. A receive moves everything that arrived to the process's own queue,
+    /// which only the process reads: messages it has looked at and left are counted, not seen here.
     pub(crate) fn unread_messages(&self, pid: Pid) -> Option<Vec<Term>> {
         self.lookup(pid).map(|entry| entry.inbox.messages())
     }

@@ -108,7 +108,8 @@ struct State {
     last_write: Instant,
 }
 
-/// Writes what is buffered, at the end of a poll of scheduler `scheduler`.
+/// Writes what is buffered, at the end of a poll of scheduler `scheduler` (or when its process waits in a
+/// receive).
 impl crate::scheduler::Deferred for Writer {
     fn run(&self, scheduler: usize) {
         let mut state = self.lock();

@@ -149,3 +149,75 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node with plain functions that return at once, wait, or panic before or after waiting, and
+    /// one that needs its process.
+    fn node() -> Node {
+        let node = Node::new("begin@localhost", 1).expect("a node");
+        node.rpc()
+            .register("m", "now", 1, |args| async move { Ok(args.into_iter().next().unwrap_or_default()) })
+            .register("m", "later", 0, |_| async move {
+                tokio::task::yield_now().await;
+                Ok(Term::atom("later"))
+            })
+            .register("m", "late_panic", 0, |_| async move {
+                tokio::task::yield_now().await;
+                panic!("after waiting")
+            })
+            .register_process("m", "own", 1, |_p, _args| async move { Ok(Term::NIL) });
+        #[allow(unreachable_code)]
+        node.rpc().register("m", "early_panic", 0, |_| {
+            panic!("before the future");
+            async move { Ok(Term::NIL) }
+        });
+        node
+    }
+
+    fn begin_call(node: &Node, function: &str, args: Vec<Term>) -> Result<Begun, Vec<Term>> {
+        begin(node, Atom::new("m"), Atom::new(function), args)
+    }
+
+    fn is_panic(outcome: &Outcome, text: &str) -> bool {
+        matches!(outcome, Outcome::Error(Term::Tuple(t), _) if crate::atoms::is(&t[0], "panic")
+            && t[1] == Term::binary(text.as_bytes().to_vec()))
+    }
+
+    #[tokio::test]
+    async fn a_call_that_returns_at_once_is_done_without_a_process() {
+        let node = node();
+        let Ok(Begun::Done(Outcome::Return(value))) = begin_call(&node, "now", vec![Term::from(7)]) else {
+            panic!("not done at once")
+        };
+        assert_eq!(value, Term::from(7));
+        // Not registered: undef at once, as a process running it would end.
+        let Ok(Begun::Done(Outcome::Error(reason, _))) = begin_call(&node, "nope", vec![]) else { panic!() };
+        assert_eq!(reason, Term::atom("undef"));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_waits_goes_on_from_where_it_stopped() {
+        let node = node();
+        let Ok(Begun::Running(call)) = begin_call(&node, "later", vec![]) else { panic!("done at once") };
+        assert!(matches!(call.await, Outcome::Return(v) if v == Term::atom("later")));
+        let Ok(Begun::Running(call)) = begin_call(&node, "late_panic", vec![]) else { panic!("done at once") };
+        assert!(is_panic(&call.await, "after waiting"));
+    }
+
+    #[tokio::test]
+    async fn a_panic_before_the_future_is_an_error_outcome() {
+        let node = node();
+        let Ok(Begun::Done(outcome)) = begin_call(&node, "early_panic", vec![]) else { panic!("not done") };
+        assert!(is_panic(&outcome, "before the future"), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn a_function_that_needs_its_process_gives_the_arguments_back() {
+        let node = node();
+        let Err(args) = begin_call(&node, "own", vec![Term::from(1)]) else { panic!("begun without its process") };
+        assert_eq!(args, vec![Term::from(1)]);
+    }
+}

@@ -46,7 +46,7 @@
 //! |---|---|
 //! | `erlang:node/0`, `nodes/0,1` | the node's name; the connected nodes (`nodes/1` takes `visible`, `hidden`, `connected`, `this`, `known` or a list of them; connections are not told apart as hidden here, so `hidden` is `[]`; `known` adds this node) |
 //! | `erlang:processes/0`, `registered/0`, `whereis/1`, `is_process_alive/1` | from the process table and the name registry |
-//! | `erlang:process_info/1,2` | the items of [`ProcessInfo`](crate::ProcessInfo): `registered_name`, `message_queue_len`, `links`, `monitors`, `monitored_by`, `trap_exit`, `status`, `memory` (what `process_info/1` lists); `/2` also answers `messages` (those not looked at yet: ones a selective receive passed over are the process's own and not listed), `group_leader` (the node's `user`), `current_function` (`{erlnode, Status, 0}`), `initial_call` (`{erlang, apply, 2}`, as for a process started from a fun), `heap_size` and `total_heap_size` (`memory` in words), `reductions` (polls and sends, see [`ProcessInfo::reductions`](crate::ProcessInfo::reductions)), and for what a Rust process does not have, the empty answer: `dictionary`, `current_stacktrace`, `binary`, `suspending`, `sequential_trace_token` (`[]`), `catchlevel`, `trace`, `stack_size` (0), `garbage_collection` (its sizes 0), `priority` (`normal`), `last_calls` (`false`), `error_handler`; any other item raises `badarg`; `undefined` for a process that has ended |
+//! | `erlang:process_info/1,2` | the items of [`ProcessInfo`](crate::ProcessInfo): `registered_name`, `message_queue_len`, `links`, `monitors`, `monitored_by`, `trap_exit`, `status`, `memory` (what `process_info/1` lists); `/2` also answers `messages` (those that arrived since the process last looked at its mailbox: any receive moves what arrived to the process's own queue, whose messages are counted in `message_queue_len` but not listed), `group_leader` (the node's `user`), `current_function` (`{erlnode, Status, 0}`), `initial_call` (`{erlang, apply, 2}`, as for a process started from a fun), `heap_size` and `total_heap_size` (`memory` in words), `reductions` (polls and sends, see [`ProcessInfo::reductions`](crate::ProcessInfo::reductions)), and for what a Rust process does not have, the empty answer: `dictionary`, `current_stacktrace`, `binary`, `suspending`, `sequential_trace_token` (`[]`), `catchlevel`, `trace`, `stack_size` (0), `garbage_collection` (its sizes 0), `priority` (`normal`), `last_calls` (`false`), `error_handler`; any other item raises `badarg`; `undefined` for a process that has ended |
 //! | `erlang:system_info/1` | `otp_release` (`"25"`: the oldest release whose distribution protocol erlnode speaks in full), `version`, `system_version`, `machine` (`"erlnode"`), `process_count`, `process_limit`, `schedulers`, `schedulers_online`, `logical_processors`, `atom_count`, `wordsize`, `port_count` and `ets_count` (0: erlnode has neither), `creation`; any other key raises `badarg` |
 //! | `erlang:memory/0,1` | `total` (the OS process's resident memory, on Linux), `processes` (the sum of the processes' estimates), `system` (the rest), `atom`; `binary`, `code` and `ets` are 0 (not tracked, or not there) |
 //! | `erlang:function_exported/3`, `module_loaded/1`, `code:ensure_loaded/1`, `code:is_loaded/1` | a module is loaded when a function of it is registered |
@@ -142,6 +142,12 @@ impl Rpc {
 
     /// Registers `module:function/arity` (replacing what was registered under it). `function` gets the
     /// argument list, whose length is always `arity`, and returns the value or raises an [`Exception`].
+    ///
+    /// An `erpc` call of it from another node begins on the thread that reads that node's connection, and
+    /// ends there when it does not wait (no process is made for it; see the module documentation). So,
+    /// as any async code should, it must not block: until its first `.await` that waits, nothing else from
+    /// that node is read. A function that computes for long should hand the work to
+    /// `tokio::task::spawn_blocking` and await it.
     pub fn register<F, Fut>(&self, module: &str, function: &str, arity: u8, f: F) -> &Rpc
     where
         F: Fn(Vec<Term>) -> Fut + Send + Sync + 'static,

@@ -7,7 +7,8 @@
 //!   memory, message queue lengths and names (a registered name, else `'-'`) and the schedulers' wall
 //!   time. The BEAM's reductions and current functions have no exact counterpart here: reductions count
 //!   polls and sends (see `ProcessInfo::reductions`), and the current function is `{erlnode, Status, 0}`
-//!   with the process's status (`waiting`, `running`, `exiting`). observer's Processes tab uses it too, since `procs_info/1` is not exported here;
+//!   with the process's status (`waiting`, `running`, `exiting`). observer's Processes tab uses it too,
+//!   since `procs_info/1` is not exported here;
 //! - `sys_info/0` (the System and Memory Allocators tabs): the same keys as OTP 25's, from the runtime.
 //!   Rust's allocator keeps no statistics of its own, so `alloc_info` holds one allocator, `rust_alloc`,
 //!   whose blocks are what the runtime knows it holds (processes and atoms, as in `erlang:memory/0`) and
@@ -20,7 +21,7 @@
 //!   `socket_info/0` (the Sockets tab's summary): every count 0;
 //! - `proc_lib:translate_initial_call/1` (the process window's State tab): `{proc_lib, init_p, 5}`, as
 //!   OTP answers for a process that recorded no initial call. The window's other tabs ask
-//!   `erlang:process_info/2` (see the built-ins): messages not yet looked at, and no
+//!   `erlang:process_info/2` (see the built-ins): messages that arrived since the last receive, and no
 //!   dictionary or stack trace.
 
 use erlnode_etf::{Atom, Term};

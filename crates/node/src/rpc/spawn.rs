@@ -4,7 +4,9 @@
 //! A request names `{Module, Function, Arity}`, carries the argument list and options (`link`,
 //! `monitor`), and is answered with `SPAWN_REPLY`: the new pid and whether it was linked or monitored, or
 //! an error atom. The answer is queued before the new process runs, so it reaches the requester ahead of
-//! anything the process sends (for an erpc call the two are usually written together).
+//! anything the process sends (for an erpc call the two are usually written together). The one exception
+//! is a call begun without a process (below): what it sends in its first poll is queued before the answer,
+//! which no ordering rule of Erlang's forbids (the sender is not the new process).
 //!
 //! `erpc:execute_call/4` and `erpc:execute_cast/3` (what `erpc` and, since OTP 23, `rpc` send) run the
 //! function they name and end with its result; any other `{M, F, Arity}` is run as a spawned function,

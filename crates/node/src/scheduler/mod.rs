@@ -195,7 +195,7 @@ pub(crate) fn charged() -> u64 {
 
 /// Charges one reduction to the task running on this thread (see the module documentation): when its
 /// budget is spent and a scheduler is idle, the process in the private slot moves to the shared queue
-/// for it. Does nothing outside the schedulers.
+/// for it. Outside the schedulers it is only counted (see [`charged`]).
 pub(crate) fn charge() {
     LOCAL.with(|local| {
         local.charged.set(local.charged.get().wrapping_add(1));
@@ -225,14 +225,15 @@ pub(crate) fn current() -> Option<usize> {
     LOCAL.with(|local| local.index.get())
 }
 
-/// Work a poll leaves for its end (see [`defer`]).
+/// Work a poll leaves for its end, or for the moment its process waits in a receive (see [`defer`]).
 pub(crate) trait Deferred: Send + Sync {
-    /// Runs on scheduler `scheduler`, the one that deferred it, once the poll that did has ended.
+    /// Runs on scheduler `scheduler`, the one that deferred it, once the poll that did has ended or waits
+    /// (see [`run_deferred`]).
     fn run(&self, scheduler: usize);
 }
 
-/// Runs `work` when the current task's poll ends (or the next one's, after [`carry_writes`]), on this
-/// scheduler thread; `false` (and `work` dropped) when this thread is not a scheduler. Distribution uses
+/// Runs `work` when the current task's poll ends (or the next one's, after [`carry_writes`]; or sooner, when
+/// the task waits in a receive: see [`run_deferred`]), on this scheduler thread; `false` (and `work` dropped) when this thread is not a scheduler. Distribution uses
 /// it to write what a process sent during one poll in one system call. Shared, not boxed: deferring
 /// costs no allocation.
 pub(crate) fn defer(work: Arc<dyn Deferred>) -> bool {
