@@ -613,10 +613,13 @@ pub(crate) fn run_deferred() {
 
 fn run_deferred_on(me: usize) {
     loop {
-        let mut deferred = LOCAL.with(|local| std::mem::take(&mut *local.deferred.borrow_mut()));
-        if deferred.is_empty() {
-            break;
-        }
+        // Taken only when there is work: an empty list stays, capacity and all, so deferring allocates
+        // only when a poll defers more than ever before.
+        let taken = LOCAL.with(|local| {
+            let mut list = local.deferred.borrow_mut();
+            (!list.is_empty()).then(|| std::mem::take(&mut *list))
+        });
+        let Some(mut deferred) = taken else { break };
         for work in deferred.drain(..) {
             work.run(me);
         }
