@@ -2,7 +2,8 @@
 //! node is picked from observer's Nodes menu and every tab is opened in turn
 //! (tests/erlang/observer_probe.erl drives observer with its own wx events). A remote call observer
 //! cannot use logs an error, and a tab that crashes leaves a crash report: there must be neither. The
-//! Load Charts tab must have drawn samples and the Applications tab must list the node's application.
+//! Load Charts tab must have drawn samples, and the Applications tab must list the node's application and
+//! draw its supervision tree.
 //! Last, the window a double click on a process opens is opened for a registered Rust process.
 
 mod common;
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use erlnode::application::{self, AppSpec, StartType};
-use erlnode::supervisor::{self, Flags, Strategy};
+use erlnode::supervisor::{self, ChildSpec, Flags, Start, Strategy};
 use erlnode::{Atom, Node, Term};
 use erlnode_erltest::node::{ERL_HOST, ErlNode, unique};
 use erlnode_erltest::{Erlang, Proc, TempDir};
@@ -52,8 +53,19 @@ async fn observer_shows_every_tab_of_a_rust_node() {
     let worker = node.spawn(common::forever).expect("a worker starts");
     node.register(Atom::new("observed_worker"), worker).expect("the name is free");
     node.send(worker, Term::from(1));
-    let app = AppSpec::new("observed_app", |node: Node| async move {
-        supervisor::start(&node, Flags::new(Strategy::OneForOne), vec![], None).await.map_err(|e| e.to_term())
+    // The application's tree: its top supervisor and one worker, registered as `observed_child`.
+    let child = ChildSpec::new("child", |s: Start| async move {
+        let pid = s.spawn_link(common::forever)?;
+        if let Some(pid) = pid {
+            s.node().register(Atom::new("observed_child"), pid).map_err(|e| Term::from(e.to_string()))?;
+        }
+        Ok(pid)
+    });
+    let app = AppSpec::new("observed_app", move |node: Node| {
+        let child = child.clone();
+        async move {
+            supervisor::start(&node, Flags::new(Strategy::OneForOne), vec![child], None).await.map_err(|e| e.to_term())
+        }
     });
     application::load(&node, app).expect("the application loads");
     application::start(&node, Atom::new("observed_app"), StartType::Temporary).await.expect("the application starts");
@@ -75,7 +87,12 @@ async fn observer_shows_every_tab_of_a_rust_node() {
     // Each tab stays open 1.5 s or more; waiting tab by tab keeps each wait short.
     let tabs = ["System", "Load Charts", "Memory Allocators", "Applications", "Processes", "Ports", "Sockets"];
     for tab in tabs.into_iter().chain(["Table Viewer", "Trace Overview"]) {
-        peer.wait_for(&format!(" {tab}\n"));
+        let output = peer.wait_for(&format!(" {tab}\n"));
+        if tab == "Applications" {
+            // The tree observer drew: the top supervisor (a pid), then its registered worker.
+            let tree = output.lines().find(|l| l.starts_with("OBSERVER APPTREE ")).unwrap_or_default();
+            assert!(tree.trim_end().ends_with(" observed_child"), "{tree}");
+        }
     }
     // The worker's process window, with the one message it has not received.
     peer.wait_for("OBSERVER WINDOW {messages,[1]}\n");

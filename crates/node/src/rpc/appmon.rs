@@ -8,9 +8,12 @@
 //! - `app_ctrl` on: the running applications, `[{Pid, Name, {Name, Description, Version}}]` (the pid
 //!   of the application's top supervisor, where OTP gives its application master), at once and again
 //!   whenever the list changes (looked at every second), until `app_ctrl` is off;
-//! - `app` on: the process tree of one application, `{Root, Names, Links, ExtraLinks}`; sent empty
-//!   (`{[], [], [], []}`, which observer shows as no tree), since erlnode does not walk supervision trees
-//!   for it yet.
+//! - `app` on: the supervision tree of one application, `{Root, Names, Links, ExtraLinks}`, at once and
+//!   again whenever it changes, until `app` is off. It is walked with `which_children` from the top
+//!   supervisor down (OTP walks the links of the processes with the application's group leader, which
+//!   erlnode does not have); `Root` is the top supervisor, `Names` pairs each pid with its registered name
+//!   or `pid_to_list/1` text, `Links` are the supervisor-to-child edges, and `ExtraLinks` is empty. An
+//!   application that is not running gives `{[], [], [], []}`, which observer shows as no tree.
 //!
 //! The server follows each client with a monitor and traps exits: a client that ends, or that sends it an
 //! exit signal (observer does so when it leaves the tab), is dropped, and the server ends with its last
@@ -66,7 +69,12 @@ struct Client {
     apps: Option<Term>,
     /// The `Aux` of its `app_ctrl` cast, given back in each delivery.
     aux: Term,
+    /// The application whose tree it follows, and the last tree it got.
+    app: Option<(Term, Term)>,
 }
+
+/// The most processes an application tree shows: its walk stops there.
+const MAX_TREE: usize = 5000;
 
 /// The server: answers casts, refreshes what its clients follow every [`REFRESH`], and ends with its last
 /// client (or after [`IDLE`] without one).
@@ -83,6 +91,7 @@ async fn serve(mut p: Process) -> crate::ExitResult {
             }
             for client in clients.iter_mut() {
                 deliver_apps(&p, client, false);
+                deliver_tree(&mut p, client, false).await;
             }
             refresh_at = now + REFRESH;
         }
@@ -96,7 +105,7 @@ async fn serve(mut p: Process) -> crate::ExitResult {
                     Some(i) => i,
                     None => {
                         let monitor = p.monitor(*from);
-                        clients.push(Client { pid: *from, monitor, apps: None, aux: Term::NIL });
+                        clients.push(Client { pid: *from, monitor, apps: None, aux: Term::NIL, app: None });
                         if !had_client {
                             had_client = true;
                             refresh_at = Instant::now() + REFRESH;
@@ -113,9 +122,10 @@ async fn serve(mut p: Process) -> crate::ExitResult {
                     }
                     "app_ctrl" => client.apps = None,
                     "app" if on => {
-                        let tree = Term::tuple(vec![Term::NIL, Term::NIL, Term::NIL, Term::NIL]);
-                        deliver(&p, client.pid, "app", aux.clone(), tree);
+                        client.app = Some((aux.clone(), Term::NIL));
+                        deliver_tree(&mut p, client, true).await;
                     }
+                    "app" => client.app = None,
                     _ => {}
                 }
             }
@@ -152,6 +162,64 @@ fn deliver_apps(p: &Process, client: &mut Client, force: bool) {
     }
     deliver(p, client.pid, "app_ctrl", client.aux.clone(), apps.clone());
     client.apps = Some(apps);
+}
+
+/// Sends `client` the tree of the application it follows if it changed (or always, `force`).
+async fn deliver_tree(p: &mut Process, client: &mut Client, force: bool) {
+    let Some((aux, last)) = client.app.as_ref() else { return };
+    let tree = match aux {
+        Term::Atom(app) => app_tree(p, *app).await,
+        _ => empty_tree(),
+    };
+    if force || *last != tree {
+        deliver(p, client.pid, "app", aux.clone(), tree.clone());
+        client.app = Some((aux.clone(), tree));
+    }
+}
+
+/// `{[], [], [], []}`: no tree.
+fn empty_tree() -> Term {
+    Term::tuple(vec![Term::NIL, Term::NIL, Term::NIL, Term::NIL])
+}
+
+/// The supervision tree of the running application `app`, as `appmon_info` gives observer one (see the
+/// module documentation).
+async fn app_tree(p: &mut Process, app: Atom) -> Term {
+    let tops = crate::application::running_with_tops(p.node());
+    let Some(top) = tops.into_iter().find_map(|(top, name, _)| (name == app).then_some(top)) else {
+        return empty_tree();
+    };
+    let node = p.node().clone();
+    let name = |pid: Pid| match node.process_info(pid).and_then(|info| info.registered_name) {
+        Some(registered) => registered.as_str().to_owned(),
+        // As pid_to_list/1 writes a pid of its own node.
+        None => format!("<0.{}.{}>", pid.id, pid.serial),
+    };
+    let mut names = vec![(top, name(top))];
+    let mut seen = std::collections::HashSet::from([top]);
+    let mut links = Vec::new();
+    let mut supervisors = vec![(top, names[0].1.clone())];
+    while let Some((supervisor, parent)) = supervisors.pop() {
+        // A supervisor that ended or does not answer shows no children.
+        let Ok(children) = crate::supervisor::which_children(p, supervisor).await else { continue };
+        for child in children.to_list().unwrap_or_default() {
+            // {Id, Pid, worker | supervisor, Modules}; a child that is not running has no pid.
+            let Some([_, Term::Pid(pid), Term::Atom(kind), _]) = child.as_tuple() else { continue };
+            if names.len() >= MAX_TREE || !seen.insert(*pid) {
+                continue;
+            }
+            let child_name = name(*pid);
+            links.push((parent.clone(), child_name.clone()));
+            if kind.as_str() == "supervisor" {
+                supervisors.push((*pid, child_name.clone()));
+            }
+            names.push((*pid, child_name));
+        }
+    }
+    let root = Term::charlist(&names[0].1);
+    let names = names.into_iter().map(|(pid, name)| Term::tuple(vec![Term::Pid(pid), Term::charlist(&name)]));
+    let links = links.into_iter().map(|(from, to)| Term::tuple(vec![Term::charlist(&from), Term::charlist(&to)]));
+    Term::tuple(vec![root, Term::list(names.collect::<Vec<_>>()), Term::list(links.collect::<Vec<_>>()), Term::NIL])
 }
 
 /// Sends `{delivery, Server, Cmd, Aux, Result}`, as `appmon_info` does.

@@ -9,14 +9,16 @@
 %%   OBSERVER NODE <node>        observer now watches <node>
 %%   OBSERVER TAB <i> <title>    tab <i> (from 0) was open for a while and its process is alive; the
 %%                               Load Charts tab has drawn samples, the Applications tab lists App
+%%                               and has drawn a process tree for it
+%%   OBSERVER APPTREE <names>    the names in the boxes of that tree, root first
 %%   OBSERVER WINDOW <messages>  the process window of Name (what a double click in the Processes tab
 %%                               opens) was open for a while; <messages> is what its Messages tab got
 %%   OBSERVER ERROR <event>      an error logged meanwhile (observer logs failed remote calls, and a tab
 %%                               that crashes leaves a crash report)
 %%   OBSERVER DONE
 %%
-%% The events are observer's own: wx records sent to its main process, which handles them as it handles
-%% a menu click or a tab change. observer's state is read with sys:get_state/1, so the probe finds the
+%% The events are observer's own: a wx record sent to its main process for the menu pick, which it handles
+%% as a click, and page changes made on its notebook. observer's state is read with sys:get_state/1, so the probe finds the
 %% node's menu entry and the tabs without knowing the record's layout.
 -module(observer_probe).
 -export([run/3, log/2]).
@@ -38,13 +40,18 @@ run(Target, App, Name) ->
     Target = wait_for_node(Target, 50),
     io:format("OBSERVER NODE ~s~n", [Target]),
     Panels = wait_for_state(fun(State) -> find_list(State, fun is_panel_list/1) end),
+    %% Tabs are changed on observer's own notebook, as a click does, so the page shown is realized and
+    %% can be drawn on (the Applications tab draws its tree).
+    observer ! {get_debug_info, self()},
+    Notebook = receive {observer_debug, Env, NB, _Active} -> wx:set_env(Env), NB after 5000 -> error(no_notebook) end,
     lists:foreach(fun({I, {_Name, Panel, Title}}) ->
-                          observer ! #wx{id = -1, obj = undefined, userData = [],
-                                         event = #wxBookCtrl{type = command_notebook_page_changed,
-                                                             nSel = I, nOldSel = 0}},
+                          wxNotebook:setSelection(Notebook, I),
                           timer:sleep(?OPEN_MS),
                           true = is_process_alive(wx_object:get_pid(Panel)),
                           ok = shows(Title, wx_object:get_pid(Panel), App, 50),
+                          Title =:= "Applications" andalso
+                              io:format("OBSERVER APPTREE ~s~n",
+                                        [lists:join(" ", app_tree_names(wx_object:get_pid(Panel)))]),
                           io:format("OBSERVER TAB ~b ~s~n", [I, Title])
                   end,
                   lists:zip(lists:seq(0, length(Panels) - 1), Panels)),
@@ -87,13 +94,27 @@ shows(Title, Pid, App, Tries) ->
     Fields = tuple_to_list(State),
     Shown = case Title of
                 "Load Charts" -> [N || {N, {In, Out}} <- Fields, is_integer(N), is_list(In), is_list(Out), N >= 2] =/= [];
-                "Applications" -> lists:member(App, Fields);
+                "Applications" -> lists:member(App, Fields) andalso app_tree_names(Pid) =/= [];
                 _ -> true
             end,
     case Shown of
         true -> ok;
         false -> timer:sleep(100), shows(Title, Pid, App, Tries - 1)
     end.
+
+%% The names in the boxes of the tree the Applications tab drew (its #app{ptree} of {#box{}, Children}
+%% nodes, each box holding a #str{} with the text), root first.
+app_tree_names(Pid) ->
+    [_Parent, State | _] = sys:get_state(Pid),
+    case [Tree || {app, Tree, _N2P, _Links, _Dim} <- tuple_to_list(State)] of
+        [Tree | _] -> tree_names(Tree);
+        [] -> []
+    end.
+
+tree_names({{box, _X, _Y, _W, _H, {str, _SX, _SY, Text, _Pid}}, Children}) ->
+    [Text | lists:append([tree_names(Child) || Child <- Children])];
+tree_names(_) ->
+    [].
 
 %% The logger handler: every error event, on one line.
 log(#{msg := Msg}, _Config) ->
