@@ -149,6 +149,8 @@ async fn a_panicking_rust_function_is_an_error_result_and_the_node_lives_on() {
          io:format(\"INFO2 ~w~n\", [rpc:call('{rust}', erlang, process_info, \
                                        [Rex, [dictionary, priority, initial_call, current_stacktrace]])]), \
          io:format(\"INITIAL ~w~n\", [rpc:call('{rust}', proc_lib, translate_initial_call, [Rex])]), \
+         SI = rpc:call('{rust}', observer_backend, sys_info, []), \
+         io:format(\"IO ~w~n\", [proplists:get_value(io_input, SI) > 0 andalso proplists:get_value(io_output, SI) > 0]), \
          io:format(\"SYSINFO ~w~n\", [is_integer(rpc:call('{rust}', erlang, system_info, [process_count]))]), \
          io:format(\"BADKEY ~w~n\", [rpc:call('{rust}', erlang, system_info, [no_such_key])]), \
          Mem = rpc:call('{rust}', erlang, memory, []), \
@@ -169,6 +171,8 @@ async fn a_panicking_rust_function_is_an_error_result_and_the_node_lives_on() {
     peer.wait_for("INFO [{registered_name,rex},{trap_exit,false}]");
     peer.wait_for("INFO2 [{dictionary,[]},{priority,normal},{initial_call,{erlang,apply,2}},{current_stacktrace,[]}]");
     peer.wait_for("INITIAL {proc_lib,init_p,5}");
+    // The calls so far went over the connection both ways, and its bytes are counted.
+    peer.wait_for("IO true");
     peer.wait_for("SYSINFO true");
     peer.wait_for("BADKEY {badrpc,{'EXIT',{badarg,[{erlang,system_info,1,[]}]}}}");
     peer.wait_for("MEMORY true");

@@ -200,7 +200,9 @@ impl Connection {
             (packets, pushed) = (0, now_pushed);
             match read.read(&mut buf, ticktime, stream).await {
                 Ok(0) => return End::Io(std::io::ErrorKind::UnexpectedEof.into()),
-                Ok(_) => {}
+                Ok(n) => {
+                    self.dist.io.input.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return End::TickTimeout,
                 Err(e) => return End::Io(e),
             }

@@ -119,6 +119,21 @@ pub(crate) struct Distribution {
     /// Keeps the node registered; dropping it unregisters.
     _registration: KeepRegistered,
     port: u16,
+    /// What the connections read and wrote.
+    io: Arc<IoBytes>,
+}
+
+/// Bytes that the distribution connections read from and wrote to their sockets after the handshake
+/// (what observer shows as the node's I/O: erlnode has no ports).
+#[derive(Debug, Default)]
+pub(crate) struct IoBytes {
+    pub(crate) input: AtomicU64,
+    pub(crate) output: AtomicU64,
+}
+
+/// Bytes read and written by `node`'s connections so far: `(0, 0)` when it is not distributed.
+pub(crate) fn io_bytes(node: &Node) -> (u64, u64) {
+    node.distribution().map_or((0, 0), |d| (d.io.input.load(Ordering::Relaxed), d.io.output.load(Ordering::Relaxed)))
 }
 
 impl Distribution {
@@ -170,6 +185,7 @@ pub(crate) async fn start(options: NodeOptions) -> Result<Node, StartError> {
         settled: tokio::sync::Notify::new(),
         _registration: registration,
         port,
+        io: Arc::default(),
     });
     node.set_distribution(Arc::clone(&dist));
     tokio::spawn(accept_loop(node.downgrade(), listener));
@@ -269,7 +285,7 @@ async fn install(
             return;
         }
     };
-    let writer = writer::Writer::new(write, established.flags);
+    let writer = writer::Writer::new(write, established.flags, Arc::clone(&dist.io));
     // The peer came back (`alive` answered true): the old connection goes first, with what hung on it,
     // once its reader has stopped (what it still handed out may have made ties the walk is to cut).
     let old = loop {

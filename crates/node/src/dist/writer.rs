@@ -53,6 +53,8 @@ pub(crate) struct Writer {
     pushed: AtomicU64,
     /// Where senders wait while more than [`BUSY_LIMIT`] bytes are queued.
     busy: Arc<Gate>,
+    /// The node's count of bytes written.
+    io: Arc<super::IoBytes>,
 }
 
 /// Where the bytes go.
@@ -122,7 +124,7 @@ impl crate::scheduler::Deferred for Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(stream: Transport, flags: DistFlags) -> Arc<Writer> {
+    pub(crate) fn new(stream: Transport, flags: DistFlags, io: Arc<super::IoBytes>) -> Arc<Writer> {
         Arc::new(Writer {
             state: Mutex::new(State {
                 frames: FrameWriter::new(flags),
@@ -140,6 +142,7 @@ impl Writer {
             stream,
             pushed: AtomicU64::new(0),
             busy: Gate::new(),
+            io,
         })
     }
 
@@ -200,6 +203,7 @@ impl Writer {
         }
         match self.stream.try_write(&state.buf) {
             Ok(n) => {
+                self.io.output.fetch_add(n as u64, Ordering::Relaxed);
                 state.buf.drain(..n);
                 state.last_write = Instant::now();
                 self.open_if_drained(state);
@@ -258,6 +262,7 @@ impl Writer {
             Transport::Stream(stream) => {
                 let mut stream = stream.lock().await;
                 stream.write_all(bytes).await?;
+                self.io.output.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 return stream.flush().await;
             }
         };
@@ -267,7 +272,10 @@ impl Writer {
                 break Ok(());
             }
             match self.stream.try_write(bytes) {
-                Ok(n) => bytes = &bytes[n..],
+                Ok(n) => {
+                    self.io.output.fetch_add(n as u64, Ordering::Relaxed);
+                    bytes = &bytes[n..];
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if waiter.is_none() {
                         let handle = spare.lock().unwrap_or_else(PoisonError::into_inner).take();
@@ -390,7 +398,7 @@ mod tests {
         let (socket, _) = listener.accept().unwrap();
         let flags =
             DistFlags::MANDATORY_OTP25 & !(DistFlags::SEND_SENDER | DistFlags::EXIT_PAYLOAD | DistFlags::UNLINK_ID);
-        let writer = Writer::new(Transport::Tcp(socket, Mutex::new(None)), flags);
+        let writer = Writer::new(Transport::Tcp(socket, Mutex::new(None)), flags, Arc::default());
         let (from, to) = (Pid::new(Atom::new("a@h"), 1, 0, 1), Pid::new(Atom::new("b@h"), 2, 0, 1));
         let reason = Term::atom("normal");
         assert!(writer.push(&Control::SendSender { from, to }, Some(&Term::from(1))));

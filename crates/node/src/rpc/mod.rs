@@ -53,7 +53,7 @@
 //! | `erlang:apply/3` | calls the registered function |
 //! | `application:which_applications/0,1`, `get_env/2` | from the node's applications |
 //! | `observer_backend:vsn/0`, `etop_collect/1` | what `etop` and observer's Processes tab need to list this node's processes: memory, reductions, message queue and name of each, and the schedulers' wall time; the current function shows the status (`{erlnode, waiting, 0}`) |
-//! | `observer_backend:sys_info/0`, `fetch_stats/2`, `get_port_list/0`, `get_socket_list/0`, `socket_info/0`, `get_table_list/2` | what observer's System, Load Charts, Memory Allocators, Ports, Sockets and Table Viewer tabs call: OTP 25's `sys_info` keys (no allocator statistics; I/O bytes are not counted), periodic scheduler wall time and memory, and no ports, sockets or tables |
+//! | `observer_backend:sys_info/0`, `fetch_stats/2`, `get_port_list/0`, `get_socket_list/0`, `socket_info/0`, `get_table_list/2` | what observer's System, Load Charts, Memory Allocators, Ports, Sockets and Table Viewer tabs call: OTP 25's `sys_info` keys (no allocator statistics; I/O is the bytes of the distribution connections), periodic scheduler wall time, I/O and memory, and no ports, sockets or tables |
 //! | `proc_lib:translate_initial_call/1` | `{proc_lib, init_p, 5}`, OTP's answer for a process that recorded no initial call: with it and `process_info/2`, the process window that a double click in observer opens shows a Rust process |
 //! | `appmon_info:start_link2/3` | observer's Applications tab: a server that lists the running applications and gives the supervision tree of the one shown (walked with `which_children`) |
 //!

@@ -12,10 +12,11 @@
 //! - `sys_info/0` (the System and Memory Allocators tabs): the same keys as OTP 25's, from the runtime.
 //!   Rust's allocator keeps no statistics of its own, so `alloc_info` holds one allocator, `rust_alloc`,
 //!   whose blocks are what the runtime knows it holds (processes and atoms, as in `erlang:memory/0`) and
-//!   whose carriers are the OS process's resident memory. `io_input`/`io_output` are 0 (not counted), and
+//!   whose carriers are the OS process's resident memory. `io_input`/`io_output` are the bytes the
+//!   distribution connections read and wrote (erlnode has no ports, whose bytes the BEAM counts), and
 //!   the port and ETS limits are left out, since erlnode has neither;
 //! - `fetch_stats(Parent, Millis)` (the Load Charts tab): every `Millis` sends
-//!   `{stats, 1, SchedulerWallTime, {{input, 0}, {output, 0}}, Memory}` to `Parent` until it gets any
+//!   `{stats, 1, SchedulerWallTime, {{input, In}, {output, Out}}, Memory}` to `Parent` until it gets any
 //!   message. A scheduler counts as busy whenever it is not asleep, so a reader polling its socket counts;
 //! - `get_port_list/0`, `get_socket_list/0` and `get_table_list/2`: `[]` (no ports, sockets or tables);
 //!   `socket_info/0` (the Sockets tab's summary): every count 0;
@@ -49,9 +50,10 @@ pub(super) fn register(rpc: &Rpc) {
         };
         let every = std::time::Duration::from_millis(millis.max(1));
         while p.recv_timeout(every).await.is_none() {
+            let (input, output) = crate::dist::io_bytes(p.node());
             let io = Term::tuple(vec![
-                Term::tuple(vec![Term::atom("input"), Term::from(0u64)]),
-                Term::tuple(vec![Term::atom("output"), Term::from(0u64)]),
+                Term::tuple(vec![Term::atom("input"), Term::from(input)]),
+                Term::tuple(vec![Term::atom("output"), Term::from(output)]),
             ]);
             let memory = super::builtins::memory(p.node());
             p.send(parent, Term::tuple(vec![Term::atom("stats"), Term::from(1u64), wall_time(), io, memory]));
@@ -145,11 +147,12 @@ const COUNT_KEYS: [&str; 7] =
 fn sys_info(node: &Node) -> Term {
     let info = |key: &str| super::builtins::system_info(node, &Term::atom(key)).unwrap_or_default();
     let pair = |key: &str, value: Term| Term::tuple(vec![Term::atom(key), value]);
+    let (input, output) = crate::dist::io_bytes(node);
     let mut pairs = vec![
         pair("uptime", Term::from(node.uptime().as_millis() as u64)),
         pair("run_queue", Term::from(crate::scheduler::run_queue() as u64)),
-        pair("io_input", Term::from(0u64)),
-        pair("io_output", Term::from(0u64)),
+        pair("io_input", Term::from(input)),
+        pair("io_output", Term::from(output)),
     ];
     pairs.extend(SYSTEM_KEYS.iter().map(|(key, asked)| pair(key, info(asked))));
     pairs.push(pair("alloc_info", alloc_info(node)));
