@@ -1,23 +1,35 @@
 //! OTP's observer GUI, run by a real `erl` node on a virtual display (`Xvfb`), watches a Rust node: the
 //! node is picked from observer's Nodes menu and every tab is opened in turn
-//! (tests/erlang/observer_probe.erl drives observer with its own wx events). A remote call observer
-//! cannot use logs an error, and a tab that crashes leaves a crash report: there must be neither. The
-//! Load Charts tab must have drawn samples, and the Applications tab must list the node's application and
-//! draw its supervision tree.
-//! Last, the window a double click on a process opens is opened for a registered Rust process.
+//! (tests/erlang/observer_probe.erl drives observer through its menu event and its notebook, as clicks
+//! do). A remote call observer cannot use logs an error, and a tab that crashes leaves a crash report:
+//! there must be neither. The Load Charts tab must have drawn samples, and the Applications tab must list
+//! the node's application and draw its supervision tree. Last, the window a double click on a process
+//! opens is opened for a registered Rust process.
 
 mod common;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use erlnode::application::{self, AppSpec, StartType};
-use erlnode::supervisor::{self, ChildSpec, Flags, Start, Strategy};
-use erlnode::{Atom, Node, Term};
+use erlnode::supervisor::{self, ChildSpec, ChildType, Flags, Start, Strategy, Supervisor};
+use erlnode::{Atom, Node, Pid, Term};
 use erlnode_erltest::node::{ERL_HOST, ErlNode, unique};
 use erlnode_erltest::{Erlang, Proc, TempDir};
 
 const COOKIE: &str = "erlnode_observer_test";
+
+/// Set if the process that only says it is a supervisor ever gets a message.
+static ASKED: AtomicBool = AtomicBool::new(false);
+
+/// Registers a child the supervisor started as `name`.
+fn register(s: &Start, pid: Option<Pid>, name: &str) -> Result<Option<Pid>, Term> {
+    if let Some(pid) = pid {
+        s.node().register(Atom::new(name), pid).map_err(|e| Term::from(e.to_string()))?;
+    }
+    Ok(pid)
+}
 const PROBE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/erlang/observer_probe.erl");
 
 /// Starts `Xvfb` on a display it picks; the display's name (`:N`) and the server.
@@ -53,18 +65,37 @@ async fn observer_shows_every_tab_of_a_rust_node() {
     let worker = node.spawn(common::forever).expect("a worker starts");
     node.register(Atom::new("observed_worker"), worker).expect("the name is free");
     node.send(worker, Term::from(1));
-    // The application's tree: its top supervisor and one worker, registered as `observed_child`.
-    let child = ChildSpec::new("child", |s: Start| async move {
-        let pid = s.spawn_link(common::forever)?;
-        if let Some(pid) = pid {
-            s.node().register(Atom::new("observed_child"), pid).map_err(|e| Term::from(e.to_string()))?;
-        }
-        Ok(pid)
-    });
-    let app = AppSpec::new("observed_app", move |node: Node| {
-        let child = child.clone();
+    // The application's tree: a top supervisor with a worker, a supervisor with a worker of its own, and
+    // a plain process that says it is a supervisor, which must not be asked for children.
+    let worker = |id: &'static str| {
+        ChildSpec::new(id, move |s: Start| async move {
+            let pid = s.spawn_link(common::forever)?;
+            register(&s, pid, id)
+        })
+    };
+    let leaf = worker("observed_leaf");
+    let sub = ChildSpec::new("observed_sub", move |s: Start| {
+        let leaf = leaf.clone();
         async move {
-            supervisor::start(&node, Flags::new(Strategy::OneForOne), vec![child], None).await.map_err(|e| e.to_term())
+            let pid = s.gen_server::<Supervisor>((Flags::new(Strategy::OneForOne), vec![leaf]), None).await?;
+            register(&s, pid, "observed_sub")
+        }
+    })
+    .child_type(ChildType::Supervisor);
+    let fake = ChildSpec::new("observed_fake", |s: Start| async move {
+        let pid = s.spawn_link(|mut p: erlnode::Process| async move {
+            p.recv().await;
+            ASKED.store(true, Ordering::SeqCst);
+            std::future::pending().await
+        })?;
+        register(&s, pid, "observed_fake")
+    })
+    .child_type(ChildType::Supervisor);
+    let children = vec![worker("observed_child"), sub, fake];
+    let app = AppSpec::new("observed_app", move |node: Node| {
+        let children = children.clone();
+        async move {
+            supervisor::start(&node, Flags::new(Strategy::OneForOne), children, None).await.map_err(|e| e.to_term())
         }
     });
     application::load(&node, app).expect("the application loads");
@@ -89,9 +120,13 @@ async fn observer_shows_every_tab_of_a_rust_node() {
     for tab in tabs.into_iter().chain(["Table Viewer", "Trace Overview"]) {
         let output = peer.wait_for(&format!(" {tab}\n"));
         if tab == "Applications" {
-            // The tree observer drew: the top supervisor (a pid), then its registered worker.
+            // The tree observer drew: the top supervisor (a pid) and every process under it.
             let tree = output.lines().find(|l| l.starts_with("OBSERVER APPTREE ")).unwrap_or_default();
-            assert!(tree.trim_end().ends_with(" observed_child"), "{tree}");
+            let names: Vec<&str> = tree.split_whitespace().skip(2).collect();
+            for name in ["observed_child", "observed_sub", "observed_leaf", "observed_fake"] {
+                assert!(names.contains(&name), "{name} is not in the tree: {tree}");
+            }
+            assert!(names[0].starts_with('<'), "the root is the top supervisor's pid: {tree}");
         }
     }
     // The worker's process window, with the one message it has not received.
@@ -99,4 +134,5 @@ async fn observer_shows_every_tab_of_a_rust_node() {
     let output = peer.wait_for("OBSERVER DONE");
     let errors: Vec<&str> = output.lines().filter(|l| l.starts_with("OBSERVER ERROR")).collect();
     assert!(errors.is_empty(), "observer logged errors:\n{}", errors.join("\n"));
+    assert!(!ASKED.load(Ordering::SeqCst), "a plain process marked as a supervisor was asked for its children");
 }

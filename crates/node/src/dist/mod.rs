@@ -124,10 +124,13 @@ pub(crate) struct Distribution {
 }
 
 /// Bytes that the distribution connections read from and wrote to their sockets after the handshake
-/// (what observer shows as the node's I/O: erlnode has no ports).
+/// (over TLS, the bytes of the decrypted stream): what observer shows as the node's I/O, since erlnode has
+/// no ports.
 #[derive(Debug, Default)]
 pub(crate) struct IoBytes {
+    /// Bytes read.
     pub(crate) input: AtomicU64,
+    /// Bytes written.
     pub(crate) output: AtomicU64,
 }
 

@@ -194,6 +194,9 @@ pub(crate) struct ProcEntry {
     pub(crate) future_size: usize,
     /// The mailbox's counters, written by the receiver.
     pub(crate) stats: Stats,
+    /// Set when the process runs an erlnode supervisor: tools that walk supervision trees (observer's
+    /// Applications tab) ask only these for their children, since a child's declared type is only a label.
+    pub(crate) supervisor: AtomicBool,
 }
 
 impl ProcEntry {
@@ -206,6 +209,7 @@ impl ProcEntry {
             killed: AtomicBool::new(false),
             future_size,
             stats: Stats::default(),
+            supervisor: AtomicBool::new(false),
         }
     }
 

@@ -15,10 +15,16 @@
 //!   or `pid_to_list/1` text, `Links` are the supervisor-to-child edges, and `ExtraLinks` is empty. An
 //!   application that is not running gives `{[], [], [], []}`, which observer shows as no tree.
 //!
+//!   Only processes that run an erlnode supervisor are asked for children (a child's declared type is a
+//!   label: a server marked `supervisor` would fail the call), each for at most [`ASK`], and a walk ends
+//!   after [`WALK`] or [`MAX_TREE`] processes, so a busy supervisor shows fewer children for a while
+//!   rather than holding up the server. Each refresh walks each followed application once.
+//!
 //! The server follows each client with a monitor and traps exits: a client that ends, or that sends it an
 //! exit signal (observer does so when it leaves the tab), is dropped, and the server ends with its last
 //! client.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use erlnode_etf::{Atom, Pid, Ref, Term};
@@ -76,6 +82,12 @@ struct Client {
 /// The most processes an application tree shows: its walk stops there.
 const MAX_TREE: usize = 5000;
 
+/// How long a walk waits for one supervisor's children.
+const ASK: Duration = Duration::from_millis(500);
+
+/// How long one walk may take.
+const WALK: Duration = Duration::from_secs(2);
+
 /// The server: answers casts, refreshes what its clients follow every [`REFRESH`], and ends with its last
 /// client (or after [`IDLE`] without one).
 async fn serve(mut p: Process) -> crate::ExitResult {
@@ -89,11 +101,13 @@ async fn serve(mut p: Process) -> crate::ExitResult {
             if !had_client {
                 return Ok(());
             }
+            let mut trees = std::collections::HashMap::new();
             for client in clients.iter_mut() {
                 deliver_apps(&p, client, false);
-                deliver_tree(&mut p, client, false).await;
+                deliver_tree(&mut p, client, false, &mut trees).await;
             }
-            refresh_at = now + REFRESH;
+            // From now: a slow walk must not make the next refresh due at once.
+            refresh_at = Instant::now() + REFRESH;
         }
         let Some(message) = p.recv_timeout(refresh_at - now).await else { continue };
         match message.as_tuple() {
@@ -123,7 +137,7 @@ async fn serve(mut p: Process) -> crate::ExitResult {
                     "app_ctrl" => client.apps = None,
                     "app" if on => {
                         client.app = Some((aux.clone(), Term::NIL));
-                        deliver_tree(&mut p, client, true).await;
+                        deliver_tree(&mut p, client, true, &mut std::collections::HashMap::new()).await;
                     }
                     "app" => client.app = None,
                     _ => {}
@@ -164,11 +178,19 @@ fn deliver_apps(p: &Process, client: &mut Client, force: bool) {
     client.apps = Some(apps);
 }
 
-/// Sends `client` the tree of the application it follows if it changed (or always, `force`).
-async fn deliver_tree(p: &mut Process, client: &mut Client, force: bool) {
+/// Sends `client` the tree of the application it follows if it changed (or always, `force`); `trees` holds
+/// the trees walked in this refresh, by application.
+async fn deliver_tree(p: &mut Process, client: &mut Client, force: bool, trees: &mut HashMap<Atom, Term>) {
     let Some((aux, last)) = client.app.as_ref() else { return };
     let tree = match aux {
-        Term::Atom(app) => app_tree(p, *app).await,
+        Term::Atom(app) => match trees.get(app) {
+            Some(tree) => tree.clone(),
+            None => {
+                let tree = app_tree(p, *app).await;
+                trees.insert(*app, tree.clone());
+                tree
+            }
+        },
         _ => empty_tree(),
     };
     if force || *last != tree {
@@ -190,30 +212,42 @@ async fn app_tree(p: &mut Process, app: Atom) -> Term {
         return empty_tree();
     };
     let node = p.node().clone();
-    let name = |pid: Pid| match node.process_info(pid).and_then(|info| info.registered_name) {
-        Some(registered) => registered.as_str().to_owned(),
-        // As pid_to_list/1 writes a pid of its own node.
-        None => format!("<0.{}.{}>", pid.id, pid.serial),
+    // A local process's registered name, else its pid as pid_to_list/1 writes it on its own node; and
+    // whether it runs a supervisor. None: not a live process of this node.
+    let look = |pid: Pid| {
+        let (name, supervisor) = node.name_and_kind(pid)?;
+        let name = name.map_or_else(|| format!("<0.{}.{}>", pid.id, pid.serial), |n| n.as_str().to_owned());
+        Some((name, supervisor))
     };
-    let mut names = vec![(top, name(top))];
-    let mut seen = std::collections::HashSet::from([top]);
+    let Some((root, top_is_supervisor)) = look(top) else { return empty_tree() };
+    let deadline = Instant::now() + WALK;
+    let mut names = vec![(top, root.clone())];
+    let mut seen = HashSet::from([top]);
     let mut links = Vec::new();
-    let mut supervisors = vec![(top, names[0].1.clone())];
-    while let Some((supervisor, parent)) = supervisors.pop() {
-        // A supervisor that ended or does not answer shows no children.
-        let Ok(children) = crate::supervisor::which_children(p, supervisor).await else { continue };
+    let mut supervisors = if top_is_supervisor { vec![(top, root)] } else { Vec::new() };
+    'walk: while let Some((supervisor, parent)) = supervisors.pop() {
+        let left = deadline.saturating_duration_since(Instant::now()).min(ASK);
+        if left.is_zero() {
+            break;
+        }
+        // A supervisor that ended or does not answer in time shows no children.
+        let request = Term::atom("which_children");
+        let Ok(children) = crate::gen_server::call(p, supervisor, request, left).await else { continue };
         for child in children.to_list().unwrap_or_default() {
-            // {Id, Pid, worker | supervisor, Modules}; a child that is not running has no pid.
-            let Some([_, Term::Pid(pid), Term::Atom(kind), _]) = child.as_tuple() else { continue };
-            if names.len() >= MAX_TREE || !seen.insert(*pid) {
+            // {Id, Pid, Type, Modules}; a child that is not running has no pid.
+            let Some([_, Term::Pid(pid), ..]) = child.as_tuple() else { continue };
+            if !seen.insert(*pid) {
                 continue;
             }
-            let child_name = name(*pid);
-            links.push((parent.clone(), child_name.clone()));
-            if kind.as_str() == "supervisor" {
-                supervisors.push((*pid, child_name.clone()));
+            let Some((name, is_supervisor)) = look(*pid) else { continue };
+            links.push((parent.clone(), name.clone()));
+            if is_supervisor {
+                supervisors.push((*pid, name.clone()));
             }
-            names.push((*pid, child_name));
+            names.push((*pid, name));
+            if names.len() >= MAX_TREE {
+                break 'walk;
+            }
         }
     }
     let root = Term::charlist(&names[0].1);

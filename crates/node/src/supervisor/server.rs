@@ -30,6 +30,7 @@ impl GenServer for Supervisor {
 
     async fn init(ctx: &mut Ctx<'_>, (flags, specs): Self::Args) -> Result<Self, InitError> {
         ctx.trap_exit(true);
+        ctx.entry().supervisor.store(true, std::sync::atomic::Ordering::Relaxed);
         let mut sup = Supervisor { flags, children: Vec::new(), template: None, restarts: VecDeque::new() };
         if flags.strategy == Strategy::SimpleOneForOne {
             let mut specs = specs;
