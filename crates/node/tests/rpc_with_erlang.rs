@@ -151,6 +151,8 @@ async fn a_panicking_rust_function_is_an_error_result_and_the_node_lives_on() {
          io:format(\"INITIAL ~w~n\", [rpc:call('{rust}', proc_lib, translate_initial_call, [Rex])]), \
          SI = rpc:call('{rust}', observer_backend, sys_info, []), \
          io:format(\"IO ~w~n\", [proplists:get_value(io_input, SI) > 0 andalso proplists:get_value(io_output, SI) > 0]), \
+         Sockets = rpc:call('{rust}', observer_backend, socket_info, []), \
+         io:format(\"SOCKETS ~w ~w~n\", [proplists:get_value(num_sockets, Sockets), proplists:get_value(iov_max, Sockets)]), \
          io:format(\"SYSINFO ~w~n\", [is_integer(rpc:call('{rust}', erlang, system_info, [process_count]))]), \
          io:format(\"BADKEY ~w~n\", [rpc:call('{rust}', erlang, system_info, [no_such_key])]), \
          Mem = rpc:call('{rust}', erlang, memory, []), \
@@ -173,6 +175,8 @@ async fn a_panicking_rust_function_is_an_error_result_and_the_node_lives_on() {
     peer.wait_for("INITIAL {proc_lib,init_p,5}");
     // The calls so far went over the connection both ways, and its bytes are counted.
     peer.wait_for("IO true");
+    // observer's Sockets summary reads these keys; iov_max is left out (observer shows Not Supported).
+    peer.wait_for("SOCKETS 0 undefined");
     peer.wait_for("SYSINFO true");
     peer.wait_for("BADKEY {badrpc,{'EXIT',{badarg,[{erlang,system_info,1,[]}]}}}");
     peer.wait_for("MEMORY true");
