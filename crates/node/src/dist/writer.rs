@@ -196,14 +196,22 @@ impl Writer {
         self.pushed.load(Ordering::Relaxed)
     }
 
+    /// Writes what the TCP socket takes now without waiting, counting it as the node's output.
+    fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.stream.try_write(bytes);
+        if let Ok(n) = written {
+            self.io.output.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        written
+    }
+
     /// Writes what the socket takes now; the flusher takes the rest.
     fn flush_locked(&self, state: &mut State) {
         if state.flushing || state.closed || state.buf.is_empty() {
             return;
         }
-        match self.stream.try_write(&state.buf) {
+        match self.try_write(&state.buf) {
             Ok(n) => {
-                self.io.output.fetch_add(n as u64, Ordering::Relaxed);
                 state.buf.drain(..n);
                 state.last_write = Instant::now();
                 self.open_if_drained(state);
@@ -271,11 +279,8 @@ impl Writer {
             if bytes.is_empty() {
                 break Ok(());
             }
-            match self.stream.try_write(bytes) {
-                Ok(n) => {
-                    self.io.output.fetch_add(n as u64, Ordering::Relaxed);
-                    bytes = &bytes[n..];
-                }
+            match self.try_write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if waiter.is_none() {
                         let handle = spare.lock().unwrap_or_else(PoisonError::into_inner).take();
